@@ -1,0 +1,99 @@
+/* nk_runtime.c -- see nk_runtime.h. */
+#define _POSIX_C_SOURCE 200112L
+#include "nk_runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int g_isa = -1;         /* -1: not chosen yet */
+static int g_user_threads = 0; /* 0: nnkern.set_num_threads never called */
+
+nk_isa nk_isa_detect(void) {
+#if NK_X86_DISPATCH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return NK_ISA_AVX2;
+#endif
+    return NK_ISA_GENERIC;
+}
+
+nk_isa nk_isa_active(void) {
+    int isa = __atomic_load_n(&g_isa, __ATOMIC_ACQUIRE);
+    if (isa < 0) {
+        nk_isa best = nk_isa_detect();
+        const char *env = getenv("NNKERN_ARCH");
+        if (env && strcmp(env, "generic") == 0) best = NK_ISA_GENERIC;
+        isa = (int)best;
+        __atomic_store_n(&g_isa, isa, __ATOMIC_RELEASE);
+    }
+    return (nk_isa)isa;
+}
+
+nk_status nk_isa_set(nk_isa isa) {
+    if (isa != NK_ISA_GENERIC && isa != NK_ISA_AVX2) return NK_ERR_ARG;
+    if (isa == NK_ISA_AVX2 && nk_isa_detect() != NK_ISA_AVX2) return NK_ERR_ARG;
+    __atomic_store_n(&g_isa, (int)isa, __ATOMIC_RELEASE);
+    return NK_OK;
+}
+
+const char *nk_isa_name(nk_isa isa) {
+    switch (isa) {
+    case NK_ISA_AVX2: return "avx2";
+    case NK_ISA_GENERIC: return "generic";
+    }
+    return "unknown";
+}
+
+int nk_openmp_enabled(void) {
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* The thread count is the OpenMP ICV of the calling thread (so that
+ * OMP_NUM_THREADS and threadpoolctl act on nnkern), capped by the
+ * process-wide value of nnkern.set_num_threads (so that it holds in every
+ * Python thread, as torch.set_num_threads does). */
+int nk_get_max_threads(void) {
+#ifdef _OPENMP
+    int n = omp_get_max_threads();
+    int user = __atomic_load_n(&g_user_threads, __ATOMIC_RELAXED);
+    if (user > 0 && user < n) n = user;
+    return n < 1 ? 1 : n;
+#else
+    return 1;
+#endif
+}
+
+nk_status nk_set_max_threads(int n) {
+    if (n <= 0) return NK_ERR_ARG;
+    __atomic_store_n(&g_user_threads, n, __ATOMIC_RELAXED);
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+    return NK_OK;
+}
+
+int nk_threads_for(int nthreads, int64_t work, int64_t min_work) {
+    if (nthreads < 1) nthreads = 1;
+    if (min_work < 1) min_work = 1;
+    int64_t t = work / min_work;
+    if (t < 1) t = 1;
+    if (t > nthreads) t = nthreads;
+    return (int)t;
+}
+
+void *nk_aligned_alloc(size_t bytes) {
+    if (bytes == 0) bytes = 64;
+    if (bytes > SIZE_MAX - 64) return NULL;
+    size_t rounded = (bytes + 63) & ~(size_t)63;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, rounded) != 0) return NULL;
+    return p;
+}
+
+void nk_aligned_free(void *p) { free(p); }

@@ -1,0 +1,1 @@
+# _act.pxi -- bindings for the act kernels (filled by its issue).

@@ -1,0 +1,1 @@
+# _conv.pxi -- bindings for the conv kernels (filled by its issue).

@@ -1,0 +1,1 @@
+# _gemm.pxi -- bindings for the gemm kernels (filled by its issue).

@@ -1,0 +1,1 @@
+# _pool.pxi -- bindings for the pool kernels (filled by its issue).

@@ -1,0 +1,1 @@
+"""nnkern.nn -- modules with explicit forward/backward (filled by its issue)."""
