@@ -42,7 +42,7 @@ def _rng(generator):
 
 
 def _array(tensor):
-    data = getattr(tensor, "data", tensor)
+    data = tensor if isinstance(tensor, np.ndarray) else getattr(tensor, "data", None)
     if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
         raise TypeError(f"expected a Parameter or a float ndarray, got {type(tensor).__name__}")
     return data
