@@ -8,7 +8,7 @@ is bitwise identical for any thread count.
 import numpy as np
 
 from .. import _C
-from .._validate import as_float_array, common_dtype
+from .._validate import as_float_array, c_contig, common_dtype
 
 __all__ = ["matmul", "gemm", "linear", "linear_backward"]
 
@@ -21,7 +21,7 @@ def _strided_ok(x):
 
 
 def _operand(x):
-    return x if _strided_ok(x) else np.ascontiguousarray(x)
+    return x if _strided_ok(x) else c_contig(x)
 
 
 def _shape_str(shape):
@@ -38,7 +38,7 @@ def _run(a, b, c, alpha=1.0, beta=0.0, bias=None, bias_per_row=False):
     temporary when c overlaps an input."""
     a, b = _operand(a), _operand(b)
     if bias is not None:
-        bias = np.ascontiguousarray(bias)
+        bias = c_contig(bias)
     target = c
     if (not _strided_ok(c) or np.may_share_memory(c, a) or np.may_share_memory(c, b)
             or (bias is not None and np.may_share_memory(c, bias))):
