@@ -61,6 +61,9 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_NC 4080
 #define NK_UKR_AVX2 nk_gemm_ukr_f32_6x16_avx2
 #define NK_UKR_GENERIC nk_gemm_ukr_f32_generic
+#define NK_SMALL_JOB nk_gemm_small_f32
+#define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f32_avx2
+#define NK_SMALL_DOT_FN nk_gemm_small_dot_f32_avx2
 #include "nk_gemm_driver_impl.h"
 #undef NK_T
 #undef NK_FN
@@ -75,6 +78,9 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #undef NK_NC
 #undef NK_UKR_AVX2
 #undef NK_UKR_GENERIC
+#undef NK_SMALL_JOB
+#undef NK_SMALL_AXPY_FN
+#undef NK_SMALL_DOT_FN
 
 #define NK_T double
 #define NK_FN(x) x##_f64
@@ -89,4 +95,7 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_NC 4080
 #define NK_UKR_AVX2 nk_gemm_ukr_f64_6x8_avx2
 #define NK_UKR_GENERIC nk_gemm_ukr_f64_generic
+#define NK_SMALL_JOB nk_gemm_small_f64
+#define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f64_avx2
+#define NK_SMALL_DOT_FN nk_gemm_small_dot_f64_avx2
 #include "nk_gemm_driver_impl.h"

@@ -1,7 +1,8 @@
 /* nk_gemm_driver_impl.h -- dtype template of nk_gemm_driver.c (included once
  * per dtype; see there for the blocking rationale).  Not a public header.
  * Expects NK_T, NK_FN(x), NK_OPERAND, NK_EPILOGUE, NK_UKR_ARGS, NK_UKR_FN,
- * NK_MR, NK_NR, NK_MC, NK_KC, NK_NC, NK_UKR_AVX2, NK_UKR_GENERIC. */
+ * NK_MR, NK_NR, NK_MC, NK_KC, NK_NC, NK_UKR_AVX2, NK_UKR_GENERIC, NK_SMALL_JOB,
+ * NK_SMALL_AXPY_FN, NK_SMALL_DOT_FN. */
 
 typedef struct NK_FN(gemm_job) {
     int64_t M, N, K;
@@ -151,6 +152,67 @@ static void NK_FN(run_units)(const NK_FN(gemm_job) *j, int64_t u0, int64_t u1, v
     }
 }
 
+#if NK_X86_DISPATCH
+/* Decide (from shapes and strides only, never the thread count) whether the
+ * small path applies, and describe it in *s (oriented so that s->M is the
+ * short side). */
+static int NK_FN(small_plan)(const NK_FN(gemm_job) *j, NK_SMALL_JOB *s) {
+    if (j->ukr != NK_UKR_AVX2 || j->A->pack || j->B->pack) return NK_SMALL_NONE;
+    const NK_OPERAND *A = j->A, *B = j->B;
+    int64_t M = j->M, N = j->N, rs_c = j->rs_c, cs_c = j->cs_c;
+    int per_row = j->ep ? j->ep->bias_per_row : 0;
+    if (M > NK_GEMM_SMALL) {
+        if (N > NK_GEMM_SMALL) return NK_SMALL_NONE;
+        const NK_OPERAND *t = A; A = B; B = t;
+        int64_t u = M; M = N; N = u;
+        u = rs_c; rs_c = cs_c; cs_c = u;
+        per_row = !per_row;
+    }
+    int form;
+    if (B->rs == 1) form = NK_SMALL_AXPY;
+    else if (B->cs == 1) form = A->cs == 1 ? NK_SMALL_DOT : NK_SMALL_DOT_PACKA;
+    else return NK_SMALL_NONE;
+    s->M = M; s->N = N; s->K = j->K;
+    s->alpha = j->alpha; s->beta = j->beta;
+    s->a = A->ptr; s->rs_a = A->rs; s->cs_a = A->cs;
+    s->b = B->ptr; s->ldb = form == NK_SMALL_AXPY ? B->cs : B->rs;
+    s->c = j->C; s->rs_c = rs_c; s->cs_c = cs_c;
+    s->bias = j->ep ? j->ep->bias : NULL;
+    s->bias_per_row = per_row;
+    s->relu = j->ep ? j->ep->relu : 0;
+    return form;
+}
+
+/* Run the small path on nthr threads; apack: M*K elements of scratch for
+ * NK_SMALL_DOT_PACKA. */
+static void NK_FN(run_small)(NK_SMALL_JOB *s, int form, int nthr, NK_T *apack) {
+    if (form == NK_SMALL_DOT_PACKA) { /* tiny A made depth-contiguous */
+        for (int64_t r = 0; r < s->M; r++)
+            for (int64_t p = 0; p < s->K; p++)
+                apack[r * s->K + p] = s->a[r * s->rs_a + p * s->cs_a];
+        s->a = apack; s->rs_a = s->K; s->cs_a = 1;
+    }
+    void (*kern)(const NK_SMALL_JOB *, int64_t, int64_t) =
+        form == NK_SMALL_AXPY ? NK_SMALL_AXPY_FN : NK_SMALL_DOT_FN;
+    const int64_t N = s->N;
+    if (nthr <= 1) {
+        kern(s, 0, N);
+        return;
+    }
+#pragma omp parallel num_threads(nthr)
+    {
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const int tid = 0, nt = 1;
+#endif
+        const int64_t chunk = nk_ceil_div(nk_ceil_div(N, nt), 64) * 64;
+        const int64_t n0 = nk_min_i64(N, tid * chunk), n1 = nk_min_i64(N, n0 + chunk);
+        if (n1 > n0) kern(s, n0, n1);
+    }
+}
+#endif
+
 /* Validate and fill the job; returns NK_OK, or an error, or -1 for "nothing
  * to do". */
 static int NK_FN(setup_job)(NK_FN(gemm_job) *j, int64_t M, int64_t N, int64_t K, NK_T alpha,
@@ -200,7 +262,15 @@ size_t NK_FN(nk_gemm_workspace)(int64_t M, int64_t N, int64_t K) {
     j.M = N; j.N = M;
     NK_FN(plan_units)(&j, 1);
     size_t b = NK_FN(thread_ws_bytes)(&j);
-    return a > b ? a : b;
+    if (b > a) a = b;
+    /* the small path may copy the short operand (<= NK_GEMM_SMALL rows) */
+    int64_t small = nk_min_i64(M, N);
+    size_t c;
+    if (small <= NK_GEMM_SMALL) {
+        if (nk_bytes(small * K, sizeof(NK_T), &c) != NK_OK || c > SIZE_MAX - 128) return SIZE_MAX;
+        if (c + 128 > a) a = c + 128;
+    }
+    return a;
 }
 
 nk_status NK_FN(nk_gemm_serial)(int64_t M, int64_t N, int64_t K, NK_T alpha, const NK_OPERAND *A,
@@ -211,12 +281,21 @@ nk_status NK_FN(nk_gemm_serial)(int64_t M, int64_t N, int64_t K, NK_T alpha, con
     int st = NK_FN(setup_job)(&j, M, N, K, alpha, A, B, beta, C, rs_c, cs_c, ep);
     if (st < 0) return NK_OK;
     if (st != NK_OK) return (nk_status)st;
-    NK_FN(maybe_transpose)(&j, &ep_t);
     if (K == 0) {
         NK_FN(scale_only)(&j);
         return NK_OK;
     }
     if (!workspace) return NK_ERR_ARG;
+#if NK_X86_DISPATCH
+    NK_SMALL_JOB sj;
+    int form = NK_FN(small_plan)(&j, &sj);
+    if (form != NK_SMALL_NONE) {
+        NK_T *apack = (NK_T *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
+        NK_FN(run_small)(&sj, form, 1, apack);
+        return NK_OK;
+    }
+#endif
+    NK_FN(maybe_transpose)(&j, &ep_t);
     NK_FN(plan_units)(&j, 1);
     NK_FN(run_units)(&j, 0, j.um * j.un, workspace);
     return NK_OK;
@@ -230,12 +309,28 @@ nk_status NK_FN(nk_gemm)(int64_t M, int64_t N, int64_t K, NK_T alpha, const NK_O
     int st = NK_FN(setup_job)(&j, M, N, K, alpha, A, B, beta, C, rs_c, cs_c, ep);
     if (st < 0) return NK_OK;
     if (st != NK_OK) return (nk_status)st;
-    NK_FN(maybe_transpose)(&j, &ep_t);
     if (K == 0) {
         NK_FN(scale_only)(&j);
         return NK_OK;
     }
     int nthr = nk_threads_for(nthreads, nk_gemm_fma_count(M, N, K), NK_GEMM_MIN_FMA_PER_THREAD);
+#if NK_X86_DISPATCH
+    NK_SMALL_JOB sj;
+    int form = NK_FN(small_plan)(&j, &sj);
+    if (form != NK_SMALL_NONE) {
+        NK_T *apack = NULL;
+        if (form == NK_SMALL_DOT_PACKA) {
+            size_t bytes;
+            if (nk_bytes(sj.M * K, sizeof(NK_T), &bytes) != NK_OK) return NK_ERR_OVERFLOW;
+            apack = (NK_T *)nk_aligned_alloc(bytes);
+            if (!apack) return NK_ERR_NOMEM;
+        }
+        NK_FN(run_small)(&sj, form, nthr, apack);
+        nk_aligned_free(apack);
+        return NK_OK;
+    }
+#endif
+    NK_FN(maybe_transpose)(&j, &ep_t);
     NK_FN(plan_units)(&j, nthr);
     const int64_t units = j.um * j.un;
     if (nthr > units) nthr = (int)units;
