@@ -27,10 +27,13 @@
  * (each C element is always "sum over one depth block in order, then
  * update"), so results are bitwise identical for any thread count.
  *
- * Parallelism: C is cut into units (<= MC x NC, more of them when threads
- * would otherwise idle); each thread packs its own A and B blocks into its
- * own 64-byte aligned workspace, allocated once per call.  Packing B per
- * unit costs O(1/MC) of the FLOPs.  Never split over K. */
+ * Parallelism: C is cut into one unit per thread (column strips of at most
+ * NC, split further along the larger dimension); a unit runs the loops above
+ * over its rows, so its packed B block serves all its MC row blocks.  Each
+ * thread packs its own A and B blocks into its own 64-byte aligned
+ * workspace, allocated once per call: no barriers, no shared buffers.  The
+ * price is that a thread packs all of the operand that was not split; that
+ * is O(1/N) or O(1/M) of the FLOPs.  Never split over K. */
 #include "nk_gemm_internal.h"
 #include "nk_runtime.h"
 

@@ -38,11 +38,13 @@ static int64_t NK_FN(depth_block)(int64_t K) {
     return nk_ceil_div(K, nk);
 }
 
-/* Cut C into units: at most MC x NC each (the cache blocks), and, when
- * nthr > 1, enough (preferably a multiple of nthr) for an even split.  Any
- * cut gives the same bits (see nk_gemm_internal.h). */
+/* Cut C into units, one per thread (or a multiple of nthr): a unit spans
+ * whole columns of blocks and iterates MC row blocks inside, so its packed B
+ * block is reused by all its rows (the Goto order).  The larger dimension is
+ * split first: each thread then packs its own share of that operand and all
+ * of the smaller one.  Any cut gives the same bits (nk_gemm_internal.h). */
 static void NK_FN(plan_units)(NK_FN(gemm_job) *j, int nthr) {
-    int64_t um = nk_ceil_div(j->M, NK_MC), un = nk_ceil_div(j->N, NK_NC);
+    int64_t um = 1, un = nk_ceil_div(j->N, NK_NC);
     while (nthr > 1) {
         int64_t units = um * un;
         if (units >= nthr && (units % nthr == 0 || units >= 4 * nthr)) break;
@@ -127,12 +129,15 @@ static void NK_FN(macro_kernel)(const NK_FN(gemm_job) *j, int64_t i0, int64_t mc
 /* One unit of work: C[i0:i0+mlen, j0:j0+nlen] over the whole depth. */
 static void NK_FN(run_unit)(const NK_FN(gemm_job) *j, int64_t i0, int64_t mlen, int64_t j0,
                             int64_t nlen, NK_T *abuf, NK_T *bbuf) {
+    /* balanced row blocks of at most MC (multiples of MR) */
+    const int64_t nmc = nk_ceil_div(mlen, NK_MC);
+    const int64_t mcb = nk_ceil_div(nk_ceil_div(mlen, nmc), NK_MR) * NK_MR;
     for (int64_t pc = 0; pc < j->K; pc += j->kc) {
         const int64_t kc = nk_min_i64(j->kc, j->K - pc);
         const int first = pc == 0, last = pc + kc == j->K;
         NK_FN(nk_gemm_pack)(j->B, j0, nlen, pc, kc, NK_NR, bbuf);
-        for (int64_t ic = 0; ic < mlen; ic += NK_MC) {
-            const int64_t mc = nk_min_i64(NK_MC, mlen - ic);
+        for (int64_t ic = 0; ic < mlen; ic += mcb) {
+            const int64_t mc = nk_min_i64(mcb, mlen - ic);
             NK_FN(nk_gemm_pack)(j->A, i0 + ic, mc, pc, kc, NK_MR, abuf);
             NK_FN(macro_kernel)(j, i0 + ic, mc, j0, nlen, kc, first, last, abuf, bbuf);
         }
