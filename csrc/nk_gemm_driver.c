@@ -67,6 +67,7 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_SMALL_JOB nk_gemm_small_f32
 #define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f32_avx2
 #define NK_SMALL_DOT_FN nk_gemm_small_dot_f32_avx2
+#define NK_SMALL_DIRECT_FN nk_gemm_small_direct_f32_avx2
 #include "nk_gemm_driver_impl.h"
 #undef NK_T
 #undef NK_FN
@@ -84,6 +85,7 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #undef NK_SMALL_JOB
 #undef NK_SMALL_AXPY_FN
 #undef NK_SMALL_DOT_FN
+#undef NK_SMALL_DIRECT_FN
 
 #define NK_T double
 #define NK_FN(x) x##_f64
@@ -101,4 +103,5 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_SMALL_JOB nk_gemm_small_f64
 #define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f64_avx2
 #define NK_SMALL_DOT_FN nk_gemm_small_dot_f64_avx2
+#define NK_SMALL_DIRECT_FN nk_gemm_small_direct_f64_avx2
 #include "nk_gemm_driver_impl.h"

@@ -159,28 +159,39 @@ static void NK_FN(run_units)(const NK_FN(gemm_job) *j, int64_t u0, int64_t u1, v
 
 #if NK_X86_DISPATCH
 /* Decide (from shapes and strides only, never the thread count) whether the
- * small path applies, and describe it in *s (oriented so that s->M is the
- * short side). */
+ * small path applies, and describe it in *s (possibly for the swapped
+ * problem C^T = B^T A^T). */
+static int NK_FN(small_form)(int64_t M, int64_t N, const NK_OPERAND *A, const NK_OPERAND *B) {
+    if (B->rs == 1) {
+        if (M <= NK_GEMM_SMALL_AXPY_ALWAYS) return NK_SMALL_AXPY;
+        if (N <= NK_GEMM_SMALL) return NK_SMALL_DIRECT;
+        if (M <= NK_GEMM_SMALL_AXPY) return NK_SMALL_AXPY;
+    } else if (B->cs == 1 && M <= NK_GEMM_SMALL) {
+        return A->cs == 1 ? NK_SMALL_DOT : NK_SMALL_DOT_PACKA;
+    }
+    return NK_SMALL_NONE;
+}
+
 static int NK_FN(small_plan)(const NK_FN(gemm_job) *j, NK_SMALL_JOB *s) {
     if (j->ukr != NK_UKR_AVX2 || j->A->pack || j->B->pack) return NK_SMALL_NONE;
+    if (j->M > NK_GEMM_SMALL && j->N > NK_GEMM_SMALL) return NK_SMALL_NONE;
     const NK_OPERAND *A = j->A, *B = j->B;
     int64_t M = j->M, N = j->N, rs_c = j->rs_c, cs_c = j->cs_c;
     int per_row = j->ep ? j->ep->bias_per_row : 0;
-    if (M > NK_GEMM_SMALL) {
-        if (N > NK_GEMM_SMALL) return NK_SMALL_NONE;
+    int form = NK_FN(small_form)(M, N, A, B);
+    if (form == NK_SMALL_NONE) {
+        form = NK_FN(small_form)(N, M, B, A);
+        if (form == NK_SMALL_NONE) return form;
         const NK_OPERAND *t = A; A = B; B = t;
         int64_t u = M; M = N; N = u;
         u = rs_c; rs_c = cs_c; cs_c = u;
         per_row = !per_row;
     }
-    int form;
-    if (B->rs == 1) form = NK_SMALL_AXPY;
-    else if (B->cs == 1) form = A->cs == 1 ? NK_SMALL_DOT : NK_SMALL_DOT_PACKA;
-    else return NK_SMALL_NONE;
     s->M = M; s->N = N; s->K = j->K;
     s->alpha = j->alpha; s->beta = j->beta;
     s->a = A->ptr; s->rs_a = A->rs; s->cs_a = A->cs;
-    s->b = B->ptr; s->ldb = form == NK_SMALL_AXPY ? B->cs : B->rs;
+    s->b = B->ptr;
+    s->ldb = form == NK_SMALL_AXPY || form == NK_SMALL_DIRECT ? B->cs : B->rs;
     s->c = j->C; s->rs_c = rs_c; s->cs_c = cs_c;
     s->bias = j->ep ? j->ep->bias : NULL;
     s->bias_per_row = per_row;
@@ -198,12 +209,16 @@ static void NK_FN(run_small)(NK_SMALL_JOB *s, int form, int nthr, NK_T *apack) {
         s->a = apack; s->rs_a = s->K; s->cs_a = 1;
     }
     void (*kern)(const NK_SMALL_JOB *, int64_t, int64_t) =
-        form == NK_SMALL_AXPY ? NK_SMALL_AXPY_FN : NK_SMALL_DOT_FN;
-    const int64_t N = s->N;
+        form == NK_SMALL_AXPY ? NK_SMALL_AXPY_FN
+        : form == NK_SMALL_DIRECT ? NK_SMALL_DIRECT_FN : NK_SMALL_DOT_FN;
+    const int64_t N = s->N, M = s->M;
     if (nthr <= 1) {
         kern(s, 0, N);
         return;
     }
+    /* split the columns, or the rows of a tall direct-form problem; every
+     * element is computed the same way whatever the split */
+    const int by_rows = form == NK_SMALL_DIRECT && N < 64 * (int64_t)nthr && M >= 12;
 #pragma omp parallel num_threads(nthr)
     {
 #ifdef _OPENMP
@@ -211,9 +226,22 @@ static void NK_FN(run_small)(NK_SMALL_JOB *s, int form, int nthr, NK_T *apack) {
 #else
         const int tid = 0, nt = 1;
 #endif
-        const int64_t chunk = nk_ceil_div(nk_ceil_div(N, nt), 64) * 64;
-        const int64_t n0 = nk_min_i64(N, tid * chunk), n1 = nk_min_i64(N, n0 + chunk);
-        if (n1 > n0) kern(s, n0, n1);
+        if (by_rows) {
+            const int64_t chunk = nk_ceil_div(nk_ceil_div(M, nt), 6) * 6;
+            const int64_t r0 = nk_min_i64(M, tid * chunk), r1 = nk_min_i64(M, r0 + chunk);
+            if (r1 > r0) {
+                NK_SMALL_JOB t = *s;
+                t.M = r1 - r0;
+                t.a += r0 * t.rs_a;
+                t.c += r0 * t.rs_c;
+                if (t.bias && t.bias_per_row) t.bias += r0;
+                kern(&t, 0, N);
+            }
+        } else {
+            const int64_t chunk = nk_ceil_div(nk_ceil_div(N, nt), 64) * 64;
+            const int64_t n0 = nk_min_i64(N, tid * chunk), n1 = nk_min_i64(N, n0 + chunk);
+            if (n1 > n0) kern(s, n0, n1);
+        }
     }
 }
 #endif
@@ -268,11 +296,11 @@ size_t NK_FN(nk_gemm_workspace)(int64_t M, int64_t N, int64_t K) {
     NK_FN(plan_units)(&j, 1);
     size_t b = NK_FN(thread_ws_bytes)(&j);
     if (b > a) a = b;
-    /* the small path may copy the short operand (<= NK_GEMM_SMALL rows) */
-    int64_t small = nk_min_i64(M, N);
+    /* the small path may copy an operand of <= NK_GEMM_SMALL rows */
+    const int64_t rows = nk_min_i64(NK_GEMM_SMALL, nk_max_i64(M, N));
     size_t c;
-    if (small <= NK_GEMM_SMALL) {
-        if (nk_bytes(small * K, sizeof(NK_T), &c) != NK_OK || c > SIZE_MAX - 128) return SIZE_MAX;
+    if (nk_min_i64(M, N) <= NK_GEMM_SMALL) {
+        if (nk_bytes(rows * K, sizeof(NK_T), &c) != NK_OK || c > SIZE_MAX - 128) return SIZE_MAX;
         if (c + 128 > a) a = c + 128;
     }
     return a;

@@ -40,7 +40,7 @@ NK_TARGET_AVX2 NK_INLINE double nk_hsum_pd(__m256d v) {
 #define NK_SMALL_JOB nk_gemm_small_f32
 #define NK_V __m256
 #define NK_VL 8
-#define NK_NB 256
+#define NK_NB 512
 #define NK_VZERO _mm256_setzero_ps()
 #define NK_VLOAD _mm256_loadu_ps
 #define NK_VSTORE _mm256_store_ps
@@ -68,7 +68,7 @@ NK_TARGET_AVX2 NK_INLINE double nk_hsum_pd(__m256d v) {
 #define NK_SMALL_JOB nk_gemm_small_f64
 #define NK_V __m256d
 #define NK_VL 4
-#define NK_NB 128
+#define NK_NB 256
 #define NK_VZERO _mm256_setzero_pd()
 #define NK_VLOAD _mm256_loadu_pd
 #define NK_VSTORE _mm256_store_pd

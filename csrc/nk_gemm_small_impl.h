@@ -113,3 +113,62 @@ NK_TARGET_AVX2 void NK_FN(nk_gemm_small_dot)(const NK_SMALL_JOB *s, int64_t n0, 
         }
     }
 }
+
+/* Direct form: the 6 x (2 vectors) register tile of the packed micro-kernel,
+ * reading A by scalar broadcasts and B by (masked) row loads in place; for
+ * short or skinny problems whose B is row-contiguous.  Rows past M are
+ * clamped to the last row (computed, not stored). */
+#define NK_DIRECT_STEP(LOAD0, LOAD1)                                                       \
+    do {                                                                                   \
+        const NK_T *bp = b + p * ldb;                                                      \
+        NK_V b0 = LOAD0, b1 = LOAD1;                                                       \
+        const int64_t po = p * cs_a;                                                       \
+        NK_V av;                                                                           \
+        av = NK_VSET1(a0[po]); c00 = NK_VFMA(av, b0, c00); c01 = NK_VFMA(av, b1, c01);     \
+        av = NK_VSET1(a1[po]); c10 = NK_VFMA(av, b0, c10); c11 = NK_VFMA(av, b1, c11);     \
+        av = NK_VSET1(a2[po]); c20 = NK_VFMA(av, b0, c20); c21 = NK_VFMA(av, b1, c21);     \
+        av = NK_VSET1(a3[po]); c30 = NK_VFMA(av, b0, c30); c31 = NK_VFMA(av, b1, c31);     \
+        av = NK_VSET1(a4[po]); c40 = NK_VFMA(av, b0, c40); c41 = NK_VFMA(av, b1, c41);     \
+        av = NK_VSET1(a5[po]); c50 = NK_VFMA(av, b0, c50); c51 = NK_VFMA(av, b1, c51);     \
+    } while (0)
+
+NK_TARGET_AVX2 void NK_FN(nk_gemm_small_direct)(const NK_SMALL_JOB *s, int64_t n0, int64_t n1) {
+    const int64_t M = s->M, K = s->K, ldb = s->ldb, cs_a = s->cs_a;
+    _Alignas(64) NK_T tile[6][2 * NK_VL];
+    for (int64_t j0 = n0; j0 < n1; j0 += 2 * NK_VL) {
+        const int64_t nc = nk_min_i64(2 * NK_VL, n1 - j0);
+        const NK_T *b = s->b + j0;
+        for (int64_t r0 = 0; r0 < M; r0 += 6) {
+            const NK_T *a0 = s->a + r0 * s->rs_a;
+            const NK_T *a1 = s->a + nk_min_i64(r0 + 1, M - 1) * s->rs_a;
+            const NK_T *a2 = s->a + nk_min_i64(r0 + 2, M - 1) * s->rs_a;
+            const NK_T *a3 = s->a + nk_min_i64(r0 + 3, M - 1) * s->rs_a;
+            const NK_T *a4 = s->a + nk_min_i64(r0 + 4, M - 1) * s->rs_a;
+            const NK_T *a5 = s->a + nk_min_i64(r0 + 5, M - 1) * s->rs_a;
+            NK_V c00 = NK_VZERO, c01 = NK_VZERO, c10 = NK_VZERO, c11 = NK_VZERO;
+            NK_V c20 = NK_VZERO, c21 = NK_VZERO, c30 = NK_VZERO, c31 = NK_VZERO;
+            NK_V c40 = NK_VZERO, c41 = NK_VZERO, c50 = NK_VZERO, c51 = NK_VZERO;
+            if (nc == 2 * NK_VL) {
+                for (int64_t p = 0; p < K; p++) NK_DIRECT_STEP(NK_VLOAD(bp), NK_VLOAD(bp + NK_VL));
+            } else if (nc > NK_VL) {
+                const int64_t n2 = nc - NK_VL;
+                for (int64_t p = 0; p < K; p++)
+                    NK_DIRECT_STEP(NK_VLOAD(bp), NK_VMASKLOAD(bp + NK_VL, n2));
+            } else if (nc == NK_VL) {
+                for (int64_t p = 0; p < K; p++) NK_DIRECT_STEP(NK_VLOAD(bp), NK_VZERO);
+            } else {
+                for (int64_t p = 0; p < K; p++) NK_DIRECT_STEP(NK_VMASKLOAD(bp, nc), NK_VZERO);
+            }
+            NK_VSTORE(tile[0], c00); NK_VSTORE(tile[0] + NK_VL, c01);
+            NK_VSTORE(tile[1], c10); NK_VSTORE(tile[1] + NK_VL, c11);
+            NK_VSTORE(tile[2], c20); NK_VSTORE(tile[2] + NK_VL, c21);
+            NK_VSTORE(tile[3], c30); NK_VSTORE(tile[3] + NK_VL, c31);
+            NK_VSTORE(tile[4], c40); NK_VSTORE(tile[4] + NK_VL, c41);
+            NK_VSTORE(tile[5], c50); NK_VSTORE(tile[5] + NK_VL, c51);
+            const int64_t mr = nk_min_i64(6, M - r0);
+            for (int64_t r = 0; r < mr; r++)
+                for (int64_t jj = 0; jj < nc; jj++) NK_FN(small_store)(s, r0 + r, j0 + jj, tile[r][jj]);
+        }
+    }
+}
+#undef NK_DIRECT_STEP
