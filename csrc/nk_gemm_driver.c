@@ -43,6 +43,8 @@
 
 /* Below this many FMAs per thread another thread does not pay. */
 #define NK_GEMM_MIN_FMA_PER_THREAD ((int64_t)1 << 20)
+/* Same for the (bandwidth-bound, slower per FMA) small path. */
+#define NK_GEMM_MIN_FMA_SMALL ((int64_t)1 << 18)
 
 /* M*N*K, saturating. */
 static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {

@@ -358,6 +358,8 @@ nk_status NK_FN(nk_gemm)(int64_t M, int64_t N, int64_t K, NK_T alpha, const NK_O
             apack = (NK_T *)nk_aligned_alloc(bytes);
             if (!apack) return NK_ERR_NOMEM;
         }
+        /* the small forms are bandwidth-bound: a second thread pays earlier */
+        nthr = nk_threads_for(nthreads, nk_gemm_fma_count(M, N, K), NK_GEMM_MIN_FMA_SMALL);
         NK_FN(run_small)(&sj, form, nthr, apack);
         nk_aligned_free(apack);
         return NK_OK;

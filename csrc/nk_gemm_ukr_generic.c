@@ -16,7 +16,7 @@ _Static_assert(NK_GEMM_MR_F32 == 6 && NK_GEMM_NR_F32 == 16 && NK_GEMM_MR_F64 == 
                    NK_GEMM_NR_F64 == 8,
                "the portable micro-kernels are written for 6x16 (f32) and 6x8 (f64) tiles");
 
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(NK_NO_VECTOR_EXT)
 #define NK_GENERIC_VECTORS 1
 typedef float nk_v4f __attribute__((vector_size(16)));
 typedef double nk_v2d __attribute__((vector_size(16)));
