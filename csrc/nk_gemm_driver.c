@@ -53,6 +53,21 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
     return mnk;
 }
 
+/* Cache blocks (see above); overridable at build time for tuning runs. */
+#ifndef NK_GEMM_MC_F32
+#define NK_GEMM_MC_F32 144
+#endif
+#ifndef NK_GEMM_KC_F32
+#define NK_GEMM_KC_F32 256
+#endif
+#ifndef NK_GEMM_MC_F64
+#define NK_GEMM_MC_F64 72
+#endif
+#ifndef NK_GEMM_KC_F64
+#define NK_GEMM_KC_F64 256
+#endif
+#define NK_GEMM_NC 4080
+
 #define NK_T float
 #define NK_FN(x) x##_f32
 #define NK_OPERAND nk_gemm_operand_f32
@@ -61,9 +76,9 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_UKR_FN nk_ukr_f32_fn
 #define NK_MR NK_GEMM_MR_F32
 #define NK_NR NK_GEMM_NR_F32
-#define NK_MC 144
-#define NK_KC 256
-#define NK_NC 4080
+#define NK_MC NK_GEMM_MC_F32
+#define NK_KC NK_GEMM_KC_F32
+#define NK_NC NK_GEMM_NC
 #define NK_UKR_AVX2 nk_gemm_ukr_f32_6x16_avx2
 #define NK_UKR_GENERIC nk_gemm_ukr_f32_generic
 #define NK_SMALL_JOB nk_gemm_small_f32
@@ -97,9 +112,9 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_UKR_FN nk_ukr_f64_fn
 #define NK_MR NK_GEMM_MR_F64
 #define NK_NR NK_GEMM_NR_F64
-#define NK_MC 72
-#define NK_KC 256
-#define NK_NC 4080
+#define NK_MC NK_GEMM_MC_F64
+#define NK_KC NK_GEMM_KC_F64
+#define NK_NC NK_GEMM_NC
 #define NK_UKR_AVX2 nk_gemm_ukr_f64_6x8_avx2
 #define NK_UKR_GENERIC nk_gemm_ukr_f64_generic
 #define NK_SMALL_JOB nk_gemm_small_f64
