@@ -299,8 +299,11 @@ size_t NK_FN(nk_gemm_workspace)(int64_t M, int64_t N, int64_t K) {
     /* the small path may copy an operand of <= NK_GEMM_SMALL rows */
     const int64_t rows = nk_min_i64(NK_GEMM_SMALL, nk_max_i64(M, N));
     size_t c;
+    int64_t elems;
     if (nk_min_i64(M, N) <= NK_GEMM_SMALL) {
-        if (nk_bytes(rows * K, sizeof(NK_T), &c) != NK_OK || c > SIZE_MAX - 128) return SIZE_MAX;
+        if (nk_mul_i64(rows, K, &elems) || nk_bytes(elems, sizeof(NK_T), &c) != NK_OK ||
+            c > SIZE_MAX - 128)
+            return SIZE_MAX;
         if (c + 128 > a) a = c + 128;
     }
     return a;
@@ -354,7 +357,9 @@ nk_status NK_FN(nk_gemm)(int64_t M, int64_t N, int64_t K, NK_T alpha, const NK_O
         NK_T *apack = NULL;
         if (form == NK_SMALL_DOT_PACKA) {
             size_t bytes;
-            if (nk_bytes(sj.M * K, sizeof(NK_T), &bytes) != NK_OK) return NK_ERR_OVERFLOW;
+            int64_t elems;
+            if (nk_mul_i64(sj.M, K, &elems) || nk_bytes(elems, sizeof(NK_T), &bytes) != NK_OK)
+                return NK_ERR_OVERFLOW;
             apack = (NK_T *)nk_aligned_alloc(bytes);
             if (!apack) return NK_ERR_NOMEM;
         }

@@ -160,7 +160,7 @@ def test_k_zero_scales_by_beta_then_epilogue(isa, dtype):
 @pytest.mark.parametrize("relu", [False, True])
 def test_epilogue_bias_relu(isa, dtype, per_row, relu):
     rng = np.random.default_rng(13)
-    for m, n, k in [(20, 37, 50), (6, 16, 300), (1, 5, 7)]:
+    for m, n, k in [(20, 37, 50), (6, 16, 300), (1, 5, 7), (45, 70, 600)]:
         a, b = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
         bias = rand(rng, (m if per_row else n,), dtype)
         c0 = rand(rng, (m, n), dtype)
@@ -184,6 +184,9 @@ def test_epilogue_bias_relu(isa, dtype, per_row, relu):
         cc = np.zeros((m, n), dtype)
         _C.gemm_into(a, b, cc, 1.0, 0.0, bias, per_row, relu)
         np.testing.assert_array_equal(cf, cc)
+        cs = np.zeros((m, n), dtype, order="F")
+        _C.gemm_into(a, b, cs, 1.0, 0.0, bias, per_row, relu, impl="serial")
+        np.testing.assert_array_equal(cs, cc)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -382,3 +385,16 @@ def test_gemm_into_binding_errors():
     with pytest.raises(ValueError, match="multiples of the item size"):
         _C.gemm_into(odd, b, c)
     np.testing.assert_array_equal(F.matmul(odd, b), np.zeros((3, 5), np.float32))
+
+
+def test_c_driver_status_codes():
+    st = _C._gemm_status_probe()
+    ARG = 1
+    for key in ("negative_m", "negative_k_f64", "null_c", "null_operand", "null_operand_struct",
+                "serial_no_workspace", "serial_negative", "ref_negative", "ref_null_c"):
+        assert st[key] == ARG, key
+    assert st["null_operand_k0"] == 0  # K == 0: operands are never read
+    assert st["empty_null_c"] == 0  # nothing to write
+    assert st["workspace_empty"] >= 64
+    assert st["workspace_huge"] == 2 ** 64 - 1  # overflow -> SIZE_MAX, allocation then fails
+    assert st["workspace_huge2"] == 2 ** 64 - 1
