@@ -285,5 +285,5 @@ def _gemm_status_probe():
         "ref_null_c": nk_gemm_ref_f64(1, 1, 1, 1, &ok64, &ok64, 0, NULL, 1, 1, NULL),
         "workspace_empty": nk_gemm_workspace_f32(0, 0, 0),
         "workspace_huge": nk_gemm_workspace_f64(1, 1, 1 << 62),
-        "workspace_huge2": nk_gemm_workspace_f32(16, 3, (1 << 63) - 1),
+        "workspace_huge2": nk_gemm_workspace_f32(16, 3, 1 << 62),
     }
