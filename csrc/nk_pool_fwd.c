@@ -1,0 +1,149 @@
+/* nk_pool_fwd.c -- max and average pooling forward drivers.
+ *
+ * One OpenMP region per call, planes (N*C) split statically over threads:
+ * each output element is computed by exactly the same code whatever the
+ * thread count.  Per output row, the window rows are clipped once; the
+ * interior columns (whole window inside the input) go to the AVX2 row
+ * kernels when that path is active, and the border columns (and everything
+ * on the portable path) to a scalar loop that clips columns per output.
+ * Instantiated for float and double by including this file into itself. */
+#ifndef NK_POOL_FWD_T
+
+#include <math.h>
+#include "nk_pool.h"
+#include "nk_runtime.h"
+
+/* Interior output columns [*owa, *owb): every window column in [0, W). */
+static void nk_pool_interior(int64_t W, int64_t OW, int64_t kw, int64_t sw, int64_t pw,
+                             int64_t dw, int64_t *owa, int64_t *owb) {
+    int64_t a = nk_ceil_div(pw, sw);
+    int64_t num = W - 1 + pw - (kw - 1) * dw;
+    int64_t b = num >= 0 ? num / sw + 1 : 0;
+    b = nk_min_i64(b, OW);
+    if (a > b) a = b;
+    *owa = a;
+    *owb = b;
+}
+
+/* First valid position of a dilated window starting at a (may be < 0). */
+static inline int64_t nk_pool_first(int64_t a, int64_t d) {
+    return a >= 0 ? a : a + ((-a + d - 1) / d) * d;
+}
+
+#define NK_POOL_FWD_T float
+#define F(name) name##_f32
+#include "nk_pool_fwd.c"
+#undef NK_POOL_FWD_T
+#undef F
+#define NK_POOL_FWD_T double
+#define F(name) name##_f64
+#include "nk_pool_fwd.c"
+
+#else /* template body */
+
+#define T NK_POOL_FWD_T
+
+static void F(max_plane)(const nk_pool2d_shape *s, const T *x, T *y, int64_t *ind, int avx2) {
+    const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
+    const int64_t kh = s->kh, kw = s->kw, sh = s->sh, sw = s->sw, dh = s->dh, dw = s->dw;
+    int64_t owa, owb;
+    nk_pool_interior(W, OW, kw, sw, s->pw, dw, &owa, &owb);
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const int64_t h0 = oh * sh - s->ph, hs = nk_pool_first(h0, dh);
+        const int64_t he = nk_min_i64(h0 + (kh - 1) * dh + 1, H);
+        const int64_t nr = (he - hs + dh - 1) / dh;
+        T *yr = y + oh * OW;
+        int64_t *ir = ind ? ind + oh * OW : NULL;
+        int64_t done = owa;
+        if (avx2) done = F(nk_pool_max_row_avx2)(x, W, hs, nr, dh, kw, sw, s->pw, dw, owa, owb, yr, ir);
+        for (int64_t ow = 0; ow < OW; ow++) {
+            if (ow == owa) ow = done;
+            if (ow >= OW) break;
+            const int64_t w0 = ow * sw - s->pw, ws = nk_pool_first(w0, dw);
+            const int64_t we = nk_min_i64(w0 + (kw - 1) * dw + 1, W);
+            T m = -INFINITY;
+            int64_t mi = hs * W + ws;
+            for (int64_t h = hs; h < he; h += dh) {
+                const T *xr = x + h * W;
+                for (int64_t w = ws; w < we; w += dw) {
+                    T v = xr[w];
+                    if (v > m || isnan(v)) {
+                        m = v;
+                        mi = h * W + w;
+                    }
+                }
+            }
+            yr[ow] = m;
+            if (ir) ir[ow] = mi;
+        }
+    }
+}
+
+nk_status F(nk_pool_max_fwd)(const nk_pool2d_shape *s, const T *x, T *y, int64_t *ind,
+                             int nthreads) {
+    nk_status st = nk_pool2d_check(s);
+    if (st != NK_OK) return st;
+    const int64_t P = s->planes, HW = s->H * s->W, OHW = s->OH * s->OW;
+    if (P == 0 || OHW == 0) return NK_OK;
+    if (!x || !y) return NK_ERR_ARG;
+    int avx2 = nk_isa_active() == NK_ISA_AVX2;
+    if (ind && sizeof(T) == 4 && HW > (int64_t)INT32_MAX - 64) avx2 = 0; /* 32-bit index lanes */
+    const int64_t work = OHW * s->kh * s->kw + HW;
+    const int nt = nk_threads_for(nthreads, P * work, 1 << 15);
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t p = 0; p < P; p++)
+        F(max_plane)(s, x + p * HW, y + p * OHW, ind ? ind + p * OHW : NULL, avx2);
+    return NK_OK;
+}
+
+static void F(avg_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, const T *x, T *y,
+                         int avx2) {
+    const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
+    const int64_t kh = s->kh, kw = s->kw, sh = s->sh, sw = s->sw, ph = s->ph, pw = s->pw;
+    int64_t owa, owb;
+    nk_pool_interior(W, OW, kw, sw, pw, 1, &owa, &owb);
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const int64_t h0 = oh * sh - ph, hend = nk_min_i64(h0 + kh, H + ph);
+        const int64_t hs = nk_max_i64(h0, 0), he = nk_min_i64(hend, H);
+        T *yr = y + oh * OW;
+        int64_t done = owa;
+        if (avx2) {
+            T div = dov ? (T)dov : (T)((cip ? hend - h0 : he - hs) * kw);
+            done = F(nk_pool_avg_row_avx2)(x, W, hs, he - hs, kw, sw, pw, owa, owb, div, yr);
+        }
+        for (int64_t ow = 0; ow < OW; ow++) {
+            if (ow == owa) ow = done;
+            if (ow >= OW) break;
+            const int64_t w0 = ow * sw - pw, wend = nk_min_i64(w0 + kw, W + pw);
+            const int64_t ws = nk_max_i64(w0, 0), we = nk_min_i64(wend, W);
+            T div = dov ? (T)dov
+                        : (T)(cip ? (hend - h0) * (wend - w0) : (he - hs) * (we - ws));
+            T sum = 0;
+            for (int64_t h = hs; h < he; h++)
+                for (int64_t w = ws; w < we; w++) sum += x[h * W + w];
+            yr[ow] = sum / div;
+        }
+    }
+}
+
+nk_status F(nk_pool_avg_fwd)(const nk_pool2d_shape *s, int cip, int64_t dov, const T *x, T *y,
+                             int nthreads) {
+    nk_status st = nk_pool2d_check(s);
+    if (st != NK_OK) return st;
+    if (s->dh != 1 || s->dw != 1) return NK_ERR_ARG;
+    const int64_t P = s->planes, HW = s->H * s->W, OHW = s->OH * s->OW;
+    if (P == 0 || OHW == 0) return NK_OK;
+    if (!x || !y) return NK_ERR_ARG;
+    const int avx2 = nk_isa_active() == NK_ISA_AVX2;
+    const int64_t work = OHW * s->kh * s->kw + HW;
+    const int nt = nk_threads_for(nthreads, P * work, 1 << 15);
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t p = 0; p < P; p++)
+        F(avg_plane)(s, cip, dov, x + p * HW, y + p * OHW, avx2);
+    return NK_OK;
+}
+
+#undef T
+#endif
