@@ -130,6 +130,27 @@ int64_t nk_pool_avg_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t
                                  int64_t kw, int64_t sw, int64_t pw, int64_t owa, int64_t owb,
                                  double div, double *y);
 
+/* Backward helpers (AVX2).  avg_grad_row: g[i] = 0 + dy[i] / (rf * cf[i]).
+ * avg_hrow: one dx row from the summed gradient row S (zero-padded on both
+ * sides by at least kw + 8 elements): d[iw] = sum over j = (iw+pw) mod sw,
+ * +sw, ... < kw of S[(iw + pw - j) / sw], j increasing; writes a range
+ * [a, b) of columns (returned in *a, *b) and leaves the rest to the caller.
+ * max_bwd_2x2: rows 2oh and 2oh+1 of dx for outputs [0, n), n >= the vector
+ * width (the last chunk may overlap the previous one), dx = 0 + dy at the
+ * index and 0 elsewhere in each 2x2 block; returns how many indices lay in
+ * their own block (the caller falls back to a scatter unless all did). */
+void nk_pool_avg_grad_row_avx2_f32(const float *dy, const float *cf, float rf, int64_t n, float *g);
+void nk_pool_avg_grad_row_avx2_f64(const double *dy, const double *cf, double rf, int64_t n,
+                                   double *g);
+void nk_pool_avg_hrow_avx2_f32(const float *S, int64_t W, int64_t kw, int64_t sw, int64_t pw,
+                               float *d, int64_t *a, int64_t *b);
+void nk_pool_avg_hrow_avx2_f64(const double *S, int64_t W, int64_t kw, int64_t sw, int64_t pw,
+                               double *d, int64_t *a, int64_t *b);
+int64_t nk_pool_max_bwd_2x2_avx2_f32(const float *g, const int64_t *ind, int64_t W, int64_t oh,
+                                     int64_t n, float *d0, float *d1);
+int64_t nk_pool_max_bwd_2x2_avx2_f64(const double *g, const int64_t *ind, int64_t W, int64_t oh,
+                                     int64_t n, double *d0, double *d1);
+
 #ifdef __cplusplus
 }
 #endif

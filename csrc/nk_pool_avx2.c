@@ -8,9 +8,8 @@
  * outputs in a fixed permuted lane order, which is undone with one
  * cross-lane permute just before the store (indices carry the same order).
  *
- * Max: m = (v > m || isnan(v)) ? v : m per lane, scanning rows then columns
- * exactly like the scalar code, so both paths give identical values and
- * indices.  Avg: per-lane sums in the scalar order, then one division.
+ * Max gives exactly the values and indices of the scalar rule
+ * m = (v > m || isnan(v)) ? v : m scanned rows then columns (see max_block).  Avg: per-lane sums in the scalar order, then one division.
  * Instantiated for float and double by including this file into itself. */
 #ifndef NK_POOL_AVX2_T
 
@@ -33,8 +32,10 @@
 #define vadd _mm256_add_ps
 #define vdiv _mm256_div_ps
 #define vblend _mm256_blendv_ps
-#define vupd(v, m) \
-    _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q))
+#define vmax _mm256_max_ps
+#define vcmp _mm256_cmp_ps
+#define vor _mm256_or_ps
+#define vmovemask _mm256_movemask_ps
 #define vevens(a, b) _mm256_shuffle_ps(a, b, 0x88)
 #define vodds(a, b) _mm256_shuffle_ps(a, b, 0xDD)
 #define vfix(v) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8))
@@ -60,7 +61,10 @@ NK_AI void istore_f32(int64_t *p, __m256i iv) {
 #undef vadd
 #undef vdiv
 #undef vblend
-#undef vupd
+#undef vmax
+#undef vcmp
+#undef vor
+#undef vmovemask
 #undef vevens
 #undef vodds
 #undef vfix
@@ -83,8 +87,10 @@ NK_AI void istore_f32(int64_t *p, __m256i iv) {
 #define vadd _mm256_add_pd
 #define vdiv _mm256_div_pd
 #define vblend _mm256_blendv_pd
-#define vupd(v, m) \
-    _mm256_or_pd(_mm256_cmp_pd(v, m, _CMP_GT_OQ), _mm256_cmp_pd(v, v, _CMP_UNORD_Q))
+#define vmax _mm256_max_pd
+#define vcmp _mm256_cmp_pd
+#define vor _mm256_or_pd
+#define vmovemask _mm256_movemask_pd
 #define vevens(a, b) _mm256_shuffle_pd(a, b, 0x0)
 #define vodds(a, b) _mm256_shuffle_pd(a, b, 0xF)
 #define vfix(v) _mm256_permute4x64_pd(v, 0xD8)
@@ -116,55 +122,186 @@ int64_t nk_pool_avg_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t
 
 #define T NK_POOL_AVX2_T
 
-/* VL outputs starting at input column c0 (all window columns in bounds). */
-NK_AI void F(max_block)(const T *x, int64_t W, int64_t hs, int64_t nr, int64_t dh, int64_t kw,
-                        int64_t sw, int64_t dw, int64_t c0, T *y, int64_t *ind, int want) {
-    V m = vset1(-INFINITY);
+/* VL outputs starting at input column c0 (all window columns in bounds),
+ * exact for any input, NaNs included.  Pass 1 runs the value chain m = (v > m) ? v : m (vmaxps(v, m): first
+ * maximum wins, like the scalar rule) and, independently, remembers the last
+ * NaN and its position; a NaN anywhere makes the output that NaN.  Pass 2
+ * (indices only) scans the window backwards for the first element equal to
+ * the maximum, which is exactly the element where the scalar rule stopped
+ * updating.  Both chains are one instruction deep per element, unlike the
+ * compare+blend chain of the literal rule. */
+NK_AI void F(max_block_exact)(const T *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
+                              int64_t kw, int64_t sw, int64_t dw, int64_t c0, T *y, int64_t *ind,
+                              int want) {
+    V m = vset1(-INFINITY), nv = vzero();
     const __m256i lanes = sw == 1 ? ilanes1() : ilanes2();
-    __m256i im = want ? iadd(iset1(hs * W + c0), lanes) : _mm256_setzero_si256();
-    for (int64_t r = 0; r < nr; r++) {
-        const int64_t h = hs + r * dh;
-        const T *xr = x + h * W + c0;
-        const __m256i ib = want ? iadd(iset1(h * W + c0), lanes) : _mm256_setzero_si256();
-#define NK_UPD(v, off)                                          \
-    do {                                                        \
-        V mk_ = vupd(v, m);                                     \
-        m = vblend(m, v, mk_);                                  \
-        if (want) im = iblend(im, iadd(ib, iset1(off)), mk_);   \
-    } while (0)
-        if (sw == 1) {
-            for (int64_t j = 0; j < kw; j++) {
-                V v = vload(xr + j * dw);
-                NK_UPD(v, j * dw);
-            }
-        } else if (dw == 1) {
-            int64_t j = 0;
-            for (; j + 1 < kw; j += 2) {
-                V a = vload(xr + j), b = vload(xr + j + VL);
-                V e = vevens(a, b), o = vodds(a, b);
-                NK_UPD(e, j);
-                NK_UPD(o, j + 1);
-            }
-            if (j < kw) {
-                V a = vload(xr + j), b = vload(xr + j + VL);
-                V e = vevens(a, b);
-                NK_UPD(e, j);
-            }
-        } else {
-            for (int64_t j = 0; j < kw; j++) {
-                V a = vload(xr + j * dw), b = vload(xr + j * dw + VL);
-                V e = vevens(a, b);
-                NK_UPD(e, j * dw);
-            }
-        }
-#undef NK_UPD
+    __m256i inan = _mm256_setzero_si256();
+#define NK_ELEMS(BODY_E, BODY_O, REV)                                                    \
+    for (int64_t rr = 0; rr < nr; rr++) {                                                \
+        const int64_t r = REV ? nr - 1 - rr : rr;                                        \
+        const int64_t h = hs + r * dh;                                                   \
+        const T *xr = x + h * W + c0;                                                    \
+        const __m256i ib = want ? iadd(iset1(h * W + c0), lanes) : _mm256_setzero_si256(); \
+        (void)ib;                                                                        \
+        if (sw == 1) {                                                                   \
+            for (int64_t jj = 0; jj < kw; jj++) {                                        \
+                const int64_t j = REV ? kw - 1 - jj : jj;                                \
+                V v = vload(xr + j * dw);                                                \
+                const int64_t off = j * dw;                                              \
+                BODY_E;                                                                  \
+            }                                                                            \
+        } else if (dw == 1) {                                                            \
+            const int64_t npair = kw / 2;                                                \
+            if (REV && (kw & 1)) {                                                       \
+                const int64_t j = kw - 1;                                                \
+                V v = vevens(vload(xr + j), vload(xr + j + VL));                         \
+                const int64_t off = j;                                                   \
+                BODY_E;                                                                  \
+            }                                                                            \
+            for (int64_t pp = 0; pp < npair; pp++) {                                     \
+                const int64_t j = 2 * (REV ? npair - 1 - pp : pp);                       \
+                V a = vload(xr + j), b = vload(xr + j + VL);                             \
+                if (REV) {                                                               \
+                    V v = vodds(a, b);                                                   \
+                    const int64_t off = j + 1;                                           \
+                    BODY_O;                                                              \
+                }                                                                        \
+                {                                                                        \
+                    V v = vevens(a, b);                                                  \
+                    const int64_t off = j;                                               \
+                    BODY_E;                                                              \
+                }                                                                        \
+                if (!REV) {                                                              \
+                    V v = vodds(a, b);                                                   \
+                    const int64_t off = j + 1;                                           \
+                    BODY_O;                                                              \
+                }                                                                        \
+            }                                                                            \
+            if (!REV && (kw & 1)) {                                                      \
+                const int64_t j = kw - 1;                                                \
+                V v = vevens(vload(xr + j), vload(xr + j + VL));                         \
+                const int64_t off = j;                                                   \
+                BODY_E;                                                                  \
+            }                                                                            \
+        } else {                                                                         \
+            for (int64_t jj = 0; jj < kw; jj++) {                                        \
+                const int64_t j = REV ? kw - 1 - jj : jj;                                \
+                V v = vevens(vload(xr + j * dw), vload(xr + j * dw + VL));               \
+                const int64_t off = j * dw;                                              \
+                BODY_E;                                                                  \
+            }                                                                            \
+        }                                                                                \
     }
+#define NK_PASS1                                                   \
+    do {                                                           \
+        m = vmax(v, m);                                            \
+        V un_ = vcmp(v, v, _CMP_UNORD_Q);                          \
+        nv = vblend(nv, v, un_);                                   \
+        if (want) inan = iblend(inan, iadd(ib, iset1(off)), un_);  \
+    } while (0)
+    NK_ELEMS(NK_PASS1, NK_PASS1, 0)
+    const V anynan = vcmp(nv, nv, _CMP_UNORD_Q);
+    __m256i im = _mm256_setzero_si256();
+    if (want) {
+#define NK_PASS2                                                          \
+    do {                                                                  \
+        im = iblend(im, iadd(ib, iset1(off)), vcmp(v, m, _CMP_EQ_OQ));    \
+    } while (0)
+        NK_ELEMS(NK_PASS2, NK_PASS2, 1)
+        im = iblend(im, inan, anynan);
+    }
+#undef NK_PASS1
+#undef NK_PASS2
+#undef NK_ELEMS
+    m = vblend(m, nv, anynan);
     if (sw == 2) {
         m = vfix(m);
         if (want) im = _mm256_permute4x64_epi64(im, 0xD8);
     }
     vstore(y, m);
     if (want) istore(ind, im);
+}
+
+/* Max of the window without NaN bookkeeping; *maybe_nan is set when a NaN
+ * may be among the loaded elements (then the caller redoes the block with
+ * max_block_exact).  Checks pairs of raw loads with one unordered compare. */
+NK_AI V F(max_fast)(const T *x, int64_t W, int64_t hs, int64_t nr, int64_t dh, int64_t kw,
+                    int64_t sw, int64_t dw, int64_t c0, int *maybe_nan) {
+    V m = vset1(-INFINITY), un = vzero();
+    for (int64_t r = 0; r < nr; r++) {
+        const T *xr = x + (hs + r * dh) * W + c0;
+        if (sw == 1) {
+            int64_t j = 0;
+            for (; j + 1 < kw; j += 2) {
+                V a = vload(xr + j * dw), b = vload(xr + (j + 1) * dw);
+                m = vmax(a, m);
+                m = vmax(b, m);
+                un = vor(un, vcmp(a, b, _CMP_UNORD_Q));
+            }
+            if (j < kw) {
+                V a = vload(xr + j * dw);
+                m = vmax(a, m);
+                un = vor(un, vcmp(a, a, _CMP_UNORD_Q));
+            }
+        } else if (dw == 1) {
+            for (int64_t j = 0; j < kw; j += 2) {
+                V a = vload(xr + j), b = vload(xr + j + VL);
+                m = vmax(vevens(a, b), m);
+                if (j + 1 < kw) m = vmax(vodds(a, b), m);
+                un = vor(un, vcmp(a, b, _CMP_UNORD_Q));
+            }
+        } else {
+            for (int64_t j = 0; j < kw; j++) {
+                V a = vload(xr + j * dw), b = vload(xr + j * dw + VL);
+                m = vmax(vevens(a, b), m);
+                un = vor(un, vcmp(a, b, _CMP_UNORD_Q));
+            }
+        }
+    }
+    *maybe_nan = vmovemask(un) != 0;
+    return m;
+}
+
+/* Index of the first element equal to m (NaN-free windows), scanning the
+ * window backwards so that the earliest match is the last one kept. */
+NK_AI __m256i F(max_index)(const T *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
+                           int64_t kw, int64_t sw, int64_t dw, int64_t c0, V m) {
+    const __m256i lanes = sw == 1 ? ilanes1() : ilanes2();
+    __m256i im = _mm256_setzero_si256();
+    for (int64_t rr = nr - 1; rr >= 0; rr--) {
+        const int64_t h = hs + rr * dh;
+        const T *xr = x + h * W + c0;
+        const __m256i ib = iadd(iset1(h * W + c0), lanes);
+        for (int64_t j = kw - 1; j >= 0; j--) {
+            V v;
+            if (sw == 1)
+                v = vload(xr + j * dw);
+            else if (dw == 1)
+                v = (j & 1) ? vodds(vload(xr + j - 1), vload(xr + j - 1 + VL))
+                            : vevens(vload(xr + j), vload(xr + j + VL));
+            else
+                v = vevens(vload(xr + j * dw), vload(xr + j * dw + VL));
+            im = iblend(im, iadd(ib, iset1(j * dw)), vcmp(v, m, _CMP_EQ_OQ));
+        }
+    }
+    return im;
+}
+
+NK_AI void F(max_block)(const T *x, int64_t W, int64_t hs, int64_t nr, int64_t dh, int64_t kw,
+                        int64_t sw, int64_t dw, int64_t c0, T *y, int64_t *ind, int want) {
+    int maybe_nan;
+    V m = F(max_fast)(x, W, hs, nr, dh, kw, sw, dw, c0, &maybe_nan);
+    if (NK_UNLIKELY(maybe_nan)) {
+        F(max_block_exact)(x, W, hs, nr, dh, kw, sw, dw, c0, y, ind, want);
+        return;
+    }
+    if (want) {
+        __m256i im = F(max_index)(x, W, hs, nr, dh, kw, sw, dw, c0, m);
+        if (sw == 2) im = _mm256_permute4x64_epi64(im, 0xD8);
+        istore(ind, im);
+    }
+    if (sw == 2) m = vfix(m);
+    vstore(y, m);
 }
 
 /* Columns read by one block, relative to its first input column. */
@@ -195,21 +332,21 @@ int64_t F(nk_pool_max_row_avx2)(const T *x, int64_t W, int64_t hs, int64_t nr, i
         T *yo = y + ow0;
         int64_t *io = ind ? ind + ow0 : NULL;
         if (ind) {
-            if (sw == 2 && kw == 2 && dw == 1)
-                F(max_block)(x, W, hs, nr, dh, 2, 2, 1, c0, yo, io, 1);
-            else if (sw == 2 && kw == 3 && dw == 1)
-                F(max_block)(x, W, hs, nr, dh, 3, 2, 1, c0, yo, io, 1);
-            else if (sw == 1 && kw == 3 && dw == 1)
-                F(max_block)(x, W, hs, nr, dh, 3, 1, 1, c0, yo, io, 1);
+            if (sw == 2 && kw == 2 && dw == 1 && nr == 2)
+                F(max_block)(x, W, hs, 2, dh, 2, 2, 1, c0, yo, io, 1);
+            else if (sw == 2 && kw == 3 && dw == 1 && nr == 3)
+                F(max_block)(x, W, hs, 3, dh, 3, 2, 1, c0, yo, io, 1);
+            else if (sw == 1 && kw == 3 && dw == 1 && nr == 3)
+                F(max_block)(x, W, hs, 3, dh, 3, 1, 1, c0, yo, io, 1);
             else
                 F(max_block)(x, W, hs, nr, dh, kw, sw, dw, c0, yo, io, 1);
         } else {
-            if (sw == 2 && kw == 2 && dw == 1)
-                F(max_block)(x, W, hs, nr, dh, 2, 2, 1, c0, yo, NULL, 0);
-            else if (sw == 2 && kw == 3 && dw == 1)
-                F(max_block)(x, W, hs, nr, dh, 3, 2, 1, c0, yo, NULL, 0);
-            else if (sw == 1 && kw == 3 && dw == 1)
-                F(max_block)(x, W, hs, nr, dh, 3, 1, 1, c0, yo, NULL, 0);
+            if (sw == 2 && kw == 2 && dw == 1 && nr == 2)
+                F(max_block)(x, W, hs, 2, dh, 2, 2, 1, c0, yo, NULL, 0);
+            else if (sw == 2 && kw == 3 && dw == 1 && nr == 3)
+                F(max_block)(x, W, hs, 3, dh, 3, 2, 1, c0, yo, NULL, 0);
+            else if (sw == 1 && kw == 3 && dw == 1 && nr == 3)
+                F(max_block)(x, W, hs, 3, dh, 3, 1, 1, c0, yo, NULL, 0);
             else
                 F(max_block)(x, W, hs, nr, dh, kw, sw, dw, c0, yo, NULL, 0);
         }

@@ -9,8 +9,13 @@
  * padding, the common 2x2/s2 case) dx is written in one pass, block by
  * block, with no zero-fill and no scatter; otherwise dx is zeroed and the
  * gradients are scattered, every index checked against [0, H*W) first.
- * Avg: kernel == stride without padding also writes dx in one pass; the
- * other cases zero the plane and add g = dy / divisor over each window.
+ * Avg is computed as a gather, so dx is written exactly once, without a
+ * zero-fill pass and without read-modify-write scatters: the gradient rows
+ * G = dy / divisor are formed once per plane; for each dx row h the rows of
+ * G whose windows cover h are summed into S (zero-padded), and then
+ * dx[h][iw] = sum over the window columns j with (iw + pw - j) divisible by
+ * sw of S[(iw + pw - j) / sw].  Same order on both ISA paths, so the
+ * portable and AVX2 results are identical.
  * Instantiated for float and double by including this file into itself. */
 #ifndef NK_POOL_BWD_T
 
@@ -22,15 +27,9 @@
 #include <omp.h>
 #endif
 
-static void nk_pool_interior_b(int64_t W, int64_t OW, int64_t kw, int64_t sw, int64_t pw,
-                               int64_t *owa, int64_t *owb) {
-    int64_t a = nk_ceil_div(pw, sw);
-    int64_t num = W - 1 + pw - (kw - 1);
-    int64_t b = num >= 0 ? num / sw + 1 : 0;
-    b = nk_min_i64(b, OW);
-    if (a > b) a = b;
-    *owa = a;
-    *owb = b;
+/* Floor division for a possibly negative numerator, b > 0. */
+static inline int64_t nk_floordiv(int64_t a, int64_t b) {
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
 #define NK_POOL_BWD_T float
@@ -46,57 +45,55 @@ static void nk_pool_interior_b(int64_t W, int64_t OW, int64_t kw, int64_t sw, in
 
 #define T NK_POOL_BWD_T
 
-/* 1 when every index lies in its own th x tw block. */
-static int F(max_tiled_ok)(int64_t W, int64_t OH, int64_t OW, int64_t th, int64_t tw,
-                           const int64_t *ind) {
-    for (int64_t oh = 0; oh < OH; oh++)
-        for (int64_t ow = 0; ow < OW; ow++) {
-            const int64_t k = ind[oh * OW + ow];
-            int ok = 0;
-            for (int64_t i = 0; i < th; i++) {
-                const uint64_t loc = (uint64_t)(k - ((oh * th + i) * W + ow * tw));
-                ok |= loc < (uint64_t)tw;
-            }
-            if (!ok) return 0;
-        }
-    return 1;
+/* dx = (T)0 + dy at the index, 0 elsewhere, for one row of th x tw blocks;
+ * returns how many of the outputs' indices fell into this row. */
+static int64_t F(max_tiled_row)(const T *g, const int64_t *ir, int64_t hW, int64_t OW,
+                                int64_t tw, T *d) {
+    int64_t hits = 0;
+    for (int64_t ow = 0; ow < OW; ow++) {
+        const uint64_t k = (uint64_t)(ir[ow] - hW - tw * ow);
+        const T v = (T)0 + g[ow];
+        hits += k < (uint64_t)tw;
+        for (int64_t j = 0; j < tw; j++) d[tw * ow + j] = k == (uint64_t)j ? v : (T)0;
+    }
+    return hits;
 }
 
 static int F(max_bwd_plane)(int64_t H, int64_t W, int64_t OH, int64_t OW, const T *dy,
-                            const int64_t *ind, T *dx) {
-    const int64_t HW = H * W;
+                            const int64_t *ind, T *dx, int avx2) {
+    const int64_t HW = H * W, OHW = OH * OW;
     const int64_t th = OH ? H / OH : 0, tw = OW ? W / OW : 0;
-    if (th >= 1 && tw >= 1 && F(max_tiled_ok)(W, OH, OW, th, tw, ind)) {
+    if (th >= 1 && tw >= 1) {
+        /* one pass; valid iff every index fell into its own block */
+        int64_t hits = 0;
         for (int64_t oh = 0; oh < OH; oh++) {
             const T *g = dy + oh * OW;
             const int64_t *ir = ind + oh * OW;
-            for (int64_t i = 0; i < th; i++) {
-                const int64_t h = oh * th + i;
-                T *d = dx + h * W;
-                if (tw == 2) {
-                    for (int64_t ow = 0; ow < OW; ow++) {
-                        const int64_t k = ir[ow] - h * W - 2 * ow;
-                        const T v = (T)0 + g[ow];
-                        d[2 * ow] = k == 0 ? v : (T)0;
-                        d[2 * ow + 1] = k == 1 ? v : (T)0;
-                    }
-                } else {
-                    for (int64_t ow = 0; ow < OW; ow++) {
-                        const int64_t k = ir[ow] - h * W - tw * ow;
-                        const T v = (T)0 + g[ow];
-                        for (int64_t j = 0; j < tw; j++) d[tw * ow + j] = k == j ? v : (T)0;
-                    }
+            int64_t i = 0;
+            if (avx2 && th == 2 && tw == 2) {
+                const int64_t VL = 32 / (int64_t)sizeof(T);
+                if (OW >= VL) {
+                    hits += F(nk_pool_max_bwd_2x2_avx2)(g, ir, W, oh, OW, dx + 2 * oh * W,
+                                                       dx + (2 * oh + 1) * W);
+                    i = th;
                 }
-                for (int64_t w = OW * tw; w < W; w++) d[w] = 0;
             }
+            for (; i < th; i++) {
+                const int64_t h = oh * th + i;
+                hits += F(max_tiled_row)(g, ir, h * W, OW, tw, dx + h * W);
+            }
+            for (i = 0; i < th; i++)
+                for (int64_t w = OW * tw; w < W; w++) dx[(oh * th + i) * W + w] = 0;
+            if (hits != (oh + 1) * OW) break; /* not tiled: scatter instead */
         }
-        for (int64_t i = OH * th * W; i < HW; i++) dx[i] = 0;
-        return 0;
+        if (hits == OHW) {
+            for (int64_t i = OH * th * W; i < HW; i++) dx[i] = 0;
+            return 0;
+        }
     }
-    memset(dx, 0, (size_t)HW * sizeof(T));
-    const int64_t OHW = OH * OW;
     for (int64_t o = 0; o < OHW; o++)
         if ((uint64_t)ind[o] >= (uint64_t)HW) return 1;
+    memset(dx, 0, (size_t)HW * sizeof(T));
     for (int64_t o = 0; o < OHW; o++) dx[ind[o]] += dy[o];
     return 0;
 }
@@ -114,73 +111,78 @@ nk_status F(nk_pool_max_bwd)(const nk_pool2d_shape *s, const T *dy, const int64_
     const int64_t HW = H * W, OHW = OH * OW;
     if (P == 0 || HW == 0) return OHW && P && !HW ? NK_ERR_INDEX : NK_OK;
     if (!dx || (OHW && (!dy || !ind))) return NK_ERR_ARG;
+    const int avx2 = nk_isa_active() == NK_ISA_AVX2;
     const int nt = nk_threads_for(nthreads, P * (HW + 2 * OHW), 1 << 15);
     int bad = 0;
     (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(| : bad)
     for (int64_t p = 0; p < P; p++)
-        bad |= F(max_bwd_plane)(H, W, OH, OW, dy + p * OHW, ind + p * OHW, dx + p * HW);
+        bad |= F(max_bwd_plane)(H, W, OH, OW, dy + p * OHW, ind + p * OHW, dx + p * HW, avx2);
     return bad ? NK_ERR_INDEX : NK_OK;
 }
 
+/* Per-thread workspace of the average backward, in elements of T. */
+static int64_t F(avg_ws_layout)(const nk_pool2d_shape *s, int64_t *pad) {
+    *pad = s->kw + 16;
+    return s->OH * s->OW + (s->OW + s->W + s->pw + 2 * *pad) + s->OW + 16;
+}
+
 static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, const T *dy, T *dx,
-                             T *g) {
+                             T *ws, int avx2) {
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     const int64_t kh = s->kh, kw = s->kw, sh = s->sh, sw = s->sw, ph = s->ph, pw = s->pw;
-    const int tiled = kh == sh && kw == sw && ph == 0 && pw == 0;
-    int64_t owa, owb;
-    nk_pool_interior_b(W, OW, kw, sw, pw, &owa, &owb);
-    if (!tiled) memset(dx, 0, (size_t)(H * W) * sizeof(T));
+    int64_t pad;
+    const int64_t total = F(avg_ws_layout)(s, &pad);
+    T *G = ws, *Sbase = ws + OH * OW, *S = Sbase + pad, *cf = Sbase + (OW + W + pw + 2 * pad);
+    (void)total;
+    /* divisor = rowpart * cf[ow], exact in T while kh*kw < 2^24 */
+    const int exact = kh * kw < (1 << 24);
+    for (int64_t ow = 0; ow < OW; ow++) {
+        const int64_t w0 = ow * sw - pw, wend = nk_min_i64(w0 + kw, W + pw);
+        const int64_t wsv = nk_max_i64(w0, 0), we = nk_min_i64(wend, W);
+        cf[ow] = dov ? (T)1 : (T)(cip ? wend - w0 : we - wsv);
+    }
     for (int64_t oh = 0; oh < OH; oh++) {
         const int64_t h0 = oh * sh - ph, hend = nk_min_i64(h0 + kh, H + ph);
         const int64_t hs = nk_max_i64(h0, 0), he = nk_min_i64(hend, H);
-        for (int64_t ow = 0; ow < OW; ow++) {
-            const int64_t w0 = ow * sw - pw, wend = nk_min_i64(w0 + kw, W + pw);
-            const int64_t ws = nk_max_i64(w0, 0), we = nk_min_i64(wend, W);
-            T div = dov ? (T)dov
-                        : (T)(cip ? (hend - h0) * (wend - w0) : (he - hs) * (we - ws));
-            g[ow] = (T)0 + dy[oh * OW + ow] / div;
-        }
-        for (int64_t h = hs; h < he; h++) {
-            T *d = dx + h * W;
-            if (tiled) {
-                int64_t w = 0;
-                if (kw == 2) {
-                    for (int64_t ow = 0; ow < OW && 2 * ow + 1 < W; ow++, w += 2)
-                        d[2 * ow] = d[2 * ow + 1] = g[ow];
-                }
-                for (; w < W; w++) {
-                    const int64_t ow = w / kw;
-                    d[w] = ow < OW ? g[ow] : (T)0;
-                }
-            } else {
-                for (int64_t ow = 0; ow < owa; ow++) {
-                    const int64_t w0 = ow * sw - pw;
-                    const int64_t ws = nk_max_i64(w0, 0), we = nk_min_i64(w0 + kw, W);
-                    for (int64_t w = ws; w < we; w++) d[w] += g[ow];
-                }
-                if (sw == 1) {
-                    for (int64_t j = 0; j < kw; j++) {
-                        T *dj = d + j - pw;
-                        for (int64_t ow = owa; ow < owb; ow++) dj[ow] += g[ow];
-                    }
-                } else {
-                    for (int64_t ow = owa; ow < owb; ow++) {
-                        T *dj = d + ow * sw - pw;
-                        for (int64_t j = 0; j < kw; j++) dj[j] += g[ow];
-                    }
-                }
-                for (int64_t ow = owb; ow < OW; ow++) {
-                    const int64_t w0 = ow * sw - pw;
-                    const int64_t ws = nk_max_i64(w0, 0), we = nk_min_i64(w0 + kw, W);
-                    for (int64_t w = ws; w < we; w++) d[w] += g[ow];
-                }
+        const int64_t rp = dov ? dov : (cip ? hend - h0 : he - hs);
+        const T *gy = dy + oh * OW;
+        T *g = G + oh * OW;
+        if (dov || !exact) {
+            for (int64_t ow = 0; ow < OW; ow++) {
+                const T div = dov ? (T)dov : (T)(rp * (int64_t)cf[ow]);
+                g[ow] = (T)0 + gy[ow] / div;
             }
+        } else if (avx2) {
+            F(nk_pool_avg_grad_row_avx2)(gy, cf, (T)rp, OW, g);
+        } else {
+            const T rf = (T)rp;
+            for (int64_t ow = 0; ow < OW; ow++) g[ow] = (T)0 + gy[ow] / (rf * cf[ow]);
         }
     }
-    if (tiled) {
-        const int64_t covered = nk_min_i64(OH * kh, H);
-        for (int64_t i = covered * W; i < H * W; i++) dx[i] = 0;
+    for (int64_t i = -pad; i < OW + W + pw + pad; i++) S[i] = 0;
+    for (int64_t h = 0; h < H; h++) {
+        T *d = dx + h * W;
+        /* output rows whose window covers h: oh*sh - ph <= h < oh*sh - ph + kh */
+        const int64_t lo = nk_max_i64(nk_floordiv(h + ph - kh, sh) + 1, 0);
+        const int64_t hi = nk_min_i64((h + ph) / sh, OH - 1);
+        if (lo > hi) {
+            memset(d, 0, (size_t)W * sizeof(T));
+            continue;
+        }
+        for (int64_t ow = 0; ow < OW; ow++) S[ow] = G[lo * OW + ow];
+        for (int64_t oh = lo + 1; oh <= hi; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) S[ow] += G[oh * OW + ow];
+        int64_t a = 0, b = 0;
+        if (avx2) F(nk_pool_avg_hrow_avx2)(S, W, kw, sw, pw, d, &a, &b);
+        for (int64_t iw = 0; iw < W; iw++) {
+            if (iw == a) iw = b;
+            if (iw >= W) break;
+            const int64_t t = iw + pw;
+            T acc = 0;
+            for (int64_t j = t % sw; j < kw; j += sw) acc += S[(t - j) / sw];
+            d[iw] = acc;
+        }
     }
 }
 
@@ -196,10 +198,14 @@ nk_status F(nk_pool_avg_bwd)(const nk_pool2d_shape *s, int cip, int64_t dov, con
         memset(dx, 0, (size_t)(P * HW) * sizeof(T));
         return NK_OK;
     }
+    const int avx2 = nk_isa_active() == NK_ISA_AVX2;
     const int nt = nk_threads_for(nthreads, P * (HW + OHW * s->kh * s->kw), 1 << 15);
-    size_t row_bytes;
-    if (nk_bytes(s->OW + 16, sizeof(T), &row_bytes) != NK_OK) return NK_ERR_OVERFLOW;
-    T *ws = (T *)nk_aligned_alloc(row_bytes * (size_t)nt);
+    int64_t pad, per;
+    size_t bytes;
+    const int64_t elems = F(avg_ws_layout)(s, &pad);
+    if (nk_mul_i64(elems, nt, &per) || nk_bytes(per, sizeof(T), &bytes) != NK_OK)
+        return NK_ERR_OVERFLOW;
+    T *ws = (T *)nk_aligned_alloc(bytes);
     if (!ws) return NK_ERR_NOMEM;
 #pragma omp parallel num_threads(nt)
     {
@@ -207,10 +213,10 @@ nk_status F(nk_pool_avg_bwd)(const nk_pool2d_shape *s, int cip, int64_t dov, con
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        T *g = ws + (size_t)tid * (row_bytes / sizeof(T));
+        T *mine = ws + (size_t)tid * (size_t)elems;
 #pragma omp for schedule(static)
         for (int64_t p = 0; p < P; p++)
-            F(avg_bwd_plane)(s, cip, dov, dy + p * OHW, dx + p * HW, g);
+            F(avg_bwd_plane)(s, cip, dov, dy + p * OHW, dx + p * HW, mine, avx2);
     }
     nk_aligned_free(ws);
     return NK_OK;

@@ -43,6 +43,49 @@ static inline int64_t nk_pool_first(int64_t a, int64_t d) {
 
 #define T NK_POOL_FWD_T
 
+/* One output over rows [hs, he) step dh and columns [ws, we) step dw.
+ * Same result as the literal rule m = (v > m || isnan(v)) ? v : m (index
+ * of the last update): the common NaN-free case takes the maximum with
+ * branch-free max instructions, then the index of the first element equal
+ * to it (backward scan with conditional moves); a window holding a NaN
+ * reruns the literal rule. */
+static inline void F(max_one)(const T *x, int64_t W, int64_t hs, int64_t he, int64_t dh,
+                              int64_t ws, int64_t we, int64_t dw, T *yo, int64_t *io) {
+    T m = -INFINITY;
+    int nan = 0;
+    for (int64_t h = hs; h < he; h += dh) {
+        const T *xr = x + h * W;
+        for (int64_t w = ws; w < we; w += dw) {
+            const T v = xr[w];
+            m = v > m ? v : m;
+            nan |= v != v;
+        }
+    }
+    if (NK_UNLIKELY(nan)) {
+        int64_t mi = hs * W + ws;
+        m = -INFINITY;
+        for (int64_t h = hs; h < he; h += dh)
+            for (int64_t w = ws; w < we; w += dw) {
+                const T v = x[h * W + w];
+                if (v > m || isnan(v)) {
+                    m = v;
+                    mi = h * W + w;
+                }
+            }
+        *yo = m;
+        if (io) *io = mi;
+        return;
+    }
+    *yo = m;
+    if (io) {
+        const int64_t hl = hs + (he - 1 - hs) / dh * dh, wl = ws + (we - 1 - ws) / dw * dw;
+        int64_t mi = hs * W + ws;
+        for (int64_t h = hl; h >= hs; h -= dh)
+            for (int64_t w = wl; w >= ws; w -= dw) mi = x[h * W + w] == m ? h * W + w : mi;
+        *io = mi;
+    }
+}
+
 static void F(max_plane)(const nk_pool2d_shape *s, const T *x, T *y, int64_t *ind, int avx2) {
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     const int64_t kh = s->kh, kw = s->kw, sh = s->sh, sw = s->sw, dh = s->dh, dw = s->dw;
@@ -61,20 +104,7 @@ static void F(max_plane)(const nk_pool2d_shape *s, const T *x, T *y, int64_t *in
             if (ow >= OW) break;
             const int64_t w0 = ow * sw - s->pw, ws = nk_pool_first(w0, dw);
             const int64_t we = nk_min_i64(w0 + (kw - 1) * dw + 1, W);
-            T m = -INFINITY;
-            int64_t mi = hs * W + ws;
-            for (int64_t h = hs; h < he; h += dh) {
-                const T *xr = x + h * W;
-                for (int64_t w = ws; w < we; w += dw) {
-                    T v = xr[w];
-                    if (v > m || isnan(v)) {
-                        m = v;
-                        mi = h * W + w;
-                    }
-                }
-            }
-            yr[ow] = m;
-            if (ir) ir[ow] = mi;
+            F(max_one)(x, W, hs, he, dh, ws, we, dw, yr + ow, ir ? ir + ow : NULL);
         }
     }
 }
