@@ -110,25 +110,24 @@ nk_status nk_pool_adaptive_avg_bwd_ref_f64(const nk_pool2d_shape *s, const doubl
 
 
 /* ---- internal: AVX2 row kernels (nk_pool_avx2.c), used by the drivers ---
- * Forward row kernels compute outputs ow of one output row whose window
- * columns are all inside the input, for stride sw in {1, 2}: x points at the
- * plane, rows hs, hs+dh, ... (nr of them) are pooled.  They cover a prefix
- * [owa, end) of [owa, owb) with vector blocks (the last block may overlap
- * the previous one) and return end; the caller finishes [end, owb).
- * Max indices use 32-bit lanes for float: callers pass ind only when
- * H*W < 2^31. */
-int64_t nk_pool_max_row_avx2_f32(const float *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
-                                 int64_t kw, int64_t sw, int64_t pw, int64_t dw, int64_t owa,
-                                 int64_t owb, float *y, int64_t *ind);
-int64_t nk_pool_max_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t nr,
-                                 int64_t dh, int64_t kw, int64_t sw, int64_t pw, int64_t dw,
-                                 int64_t owa, int64_t owb, double *y, int64_t *ind);
-int64_t nk_pool_avg_row_avx2_f32(const float *x, int64_t W, int64_t hs, int64_t nr, int64_t kw,
-                                 int64_t sw, int64_t pw, int64_t owa, int64_t owb, float div,
-                                 float *y);
-int64_t nk_pool_avg_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t nr,
-                                 int64_t kw, int64_t sw, int64_t pw, int64_t owa, int64_t owb,
-                                 double div, double *y);
+ * Forward row kernels compute all OW outputs of one output row from rows
+ * hs, hs+dh, ... (nr of them) of the plane x, for stride sw in {1, 2} and
+ * OW >= the vector width; they return 0 (and do nothing) otherwise.  rowf
+ * is the row part of the average divisor (padded extent with
+ * count_include_pad, valid rows otherwise).  Max indices use 32-bit lanes
+ * for float: callers use these kernels only when H*W and W fit in int32. */
+int nk_pool_max_row_avx2_f32(const float *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
+                             int64_t kw, int64_t sw, int64_t pw, int64_t dw, int64_t OW,
+                             float *y, int64_t *ind);
+int nk_pool_max_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
+                             int64_t kw, int64_t sw, int64_t pw, int64_t dw, int64_t OW,
+                             double *y, int64_t *ind);
+int nk_pool_avg_row_avx2_f32(const float *x, int64_t W, int64_t hs, int64_t nr, int64_t kw,
+                             int64_t sw, int64_t pw, int64_t OW, int64_t rowf, int cip,
+                             int64_t dov, float *y);
+int nk_pool_avg_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t nr, int64_t kw,
+                             int64_t sw, int64_t pw, int64_t OW, int64_t rowf, int cip,
+                             int64_t dov, double *y);
 
 /* Backward helpers (AVX2).  avg_grad_row: g[i] = 0 + dy[i] / (rf * cf[i]).
  * avg_hrow: one dx row from the summed gradient row S (zero-padded on both

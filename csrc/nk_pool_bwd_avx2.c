@@ -85,27 +85,30 @@ static int hrow_range(int64_t W, int64_t sw, int64_t pw, int64_t span, int64_t *
         _mm256_storeu_pd(p + 4, _mm256_permute2f128_pd(lo_, hi_, 0x31));   \
     } while (0)
 
-NK_TARGET_AVX2
-void nk_pool_avg_hrow_avx2_f32(const float *S, int64_t W, int64_t kw, int64_t sw, int64_t pw,
-                               float *d, int64_t *a, int64_t *b) {
-    *a = *b = 0;
-    if (kw == 3 && sw == 2) {
-        kw = 3; /* the ResNet case: let the compiler unroll */
-        NK_HROW(float, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps,
-                _mm256_setzero_ps, NK_IL_F32)
-        return;
+#define NK_HROW_DEF(SFX, T, V, VL, LOAD, STORE, ADD, ZERO, INTERLEAVE)                   \
+    static inline __attribute__((always_inline)) NK_TARGET_AVX2 void hrow_body_##SFX(        \
+        const T *S, int64_t W, int64_t kw, int64_t sw, int64_t pw, T *d, int64_t *a,         \
+        int64_t *b) {                                                                        \
+        NK_HROW(T, V, VL, LOAD, STORE, ADD, ZERO, INTERLEAVE)                                \
+    }                                                                                        \
+    NK_TARGET_AVX2 void nk_pool_avg_hrow_avx2_##SFX(const T *S, int64_t W, int64_t kw,       \
+                                                   int64_t sw, int64_t pw, T *d, int64_t *a, \
+                                                   int64_t *b) {                             \
+        *a = *b = 0;                                                                         \
+        if (sw == 2 && kw == 2)                                                              \
+            hrow_body_##SFX(S, W, 2, 2, pw, d, a, b);                                        \
+        else if (sw == 2 && kw == 3)                                                         \
+            hrow_body_##SFX(S, W, 3, 2, pw, d, a, b);                                        \
+        else if (sw == 1 && kw == 3)                                                         \
+            hrow_body_##SFX(S, W, 3, 1, pw, d, a, b);                                        \
+        else                                                                                 \
+            hrow_body_##SFX(S, W, kw, sw, pw, d, a, b);                                      \
     }
-    NK_HROW(float, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps,
-            _mm256_setzero_ps, NK_IL_F32)
-}
 
-NK_TARGET_AVX2
-void nk_pool_avg_hrow_avx2_f64(const double *S, int64_t W, int64_t kw, int64_t sw, int64_t pw,
-                               double *d, int64_t *a, int64_t *b) {
-    *a = *b = 0;
-    NK_HROW(double, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd,
+NK_HROW_DEF(f32, float, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps,
+            _mm256_setzero_ps, NK_IL_F32)
+NK_HROW_DEF(f64, double, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd,
             _mm256_setzero_pd, NK_IL_F64)
-}
 
 /* 64-bit lane masks (all ones / zeros) of two vectors -> 8 float masks. */
 NK_TARGET_AVX2 static inline __m256 nk_mask64to32(__m256i lo, __m256i hi) {

@@ -13,18 +13,6 @@
 #include "nk_pool.h"
 #include "nk_runtime.h"
 
-/* Interior output columns [*owa, *owb): every window column in [0, W). */
-static void nk_pool_interior(int64_t W, int64_t OW, int64_t kw, int64_t sw, int64_t pw,
-                             int64_t dw, int64_t *owa, int64_t *owb) {
-    int64_t a = nk_ceil_div(pw, sw);
-    int64_t num = W - 1 + pw - (kw - 1) * dw;
-    int64_t b = num >= 0 ? num / sw + 1 : 0;
-    b = nk_min_i64(b, OW);
-    if (a > b) a = b;
-    *owa = a;
-    *owb = b;
-}
-
 /* First valid position of a dilated window starting at a (may be < 0). */
 static inline int64_t nk_pool_first(int64_t a, int64_t d) {
     return a >= 0 ? a : a + ((-a + d - 1) / d) * d;
@@ -89,19 +77,15 @@ static inline void F(max_one)(const T *x, int64_t W, int64_t hs, int64_t he, int
 static void F(max_plane)(const nk_pool2d_shape *s, const T *x, T *y, int64_t *ind, int avx2) {
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     const int64_t kh = s->kh, kw = s->kw, sh = s->sh, sw = s->sw, dh = s->dh, dw = s->dw;
-    int64_t owa, owb;
-    nk_pool_interior(W, OW, kw, sw, s->pw, dw, &owa, &owb);
     for (int64_t oh = 0; oh < OH; oh++) {
         const int64_t h0 = oh * sh - s->ph, hs = nk_pool_first(h0, dh);
         const int64_t he = nk_min_i64(h0 + (kh - 1) * dh + 1, H);
         const int64_t nr = (he - hs + dh - 1) / dh;
         T *yr = y + oh * OW;
         int64_t *ir = ind ? ind + oh * OW : NULL;
-        int64_t done = owa;
-        if (avx2) done = F(nk_pool_max_row_avx2)(x, W, hs, nr, dh, kw, sw, s->pw, dw, owa, owb, yr, ir);
+        if (avx2 && F(nk_pool_max_row_avx2)(x, W, hs, nr, dh, kw, sw, s->pw, dw, OW, yr, ir))
+            continue;
         for (int64_t ow = 0; ow < OW; ow++) {
-            if (ow == owa) ow = done;
-            if (ow >= OW) break;
             const int64_t w0 = ow * sw - s->pw, ws = nk_pool_first(w0, dw);
             const int64_t we = nk_min_i64(w0 + (kw - 1) * dw + 1, W);
             F(max_one)(x, W, hs, he, dh, ws, we, dw, yr + ow, ir ? ir + ow : NULL);
@@ -116,8 +100,9 @@ nk_status F(nk_pool_max_fwd)(const nk_pool2d_shape *s, const T *x, T *y, int64_t
     const int64_t P = s->planes, HW = s->H * s->W, OHW = s->OH * s->OW;
     if (P == 0 || OHW == 0) return NK_OK;
     if (!x || !y) return NK_ERR_ARG;
-    int avx2 = nk_isa_active() == NK_ISA_AVX2;
-    if (ind && sizeof(T) == 4 && HW > (int64_t)INT32_MAX - 64) avx2 = 0; /* 32-bit index lanes */
+    /* the row kernels use 32-bit column (and float index) lanes */
+    int avx2 = nk_isa_active() == NK_ISA_AVX2 && s->W < INT32_MAX / 4;
+    if (ind && sizeof(T) == 4 && HW > (int64_t)INT32_MAX - 64) avx2 = 0;
     const int64_t work = OHW * s->kh * s->kw + HW;
     const int nt = nk_threads_for(nthreads, P * work, 1 << 15);
     (void)nt;
@@ -131,20 +116,14 @@ static void F(avg_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, const T
                          int avx2) {
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     const int64_t kh = s->kh, kw = s->kw, sh = s->sh, sw = s->sw, ph = s->ph, pw = s->pw;
-    int64_t owa, owb;
-    nk_pool_interior(W, OW, kw, sw, pw, 1, &owa, &owb);
     for (int64_t oh = 0; oh < OH; oh++) {
         const int64_t h0 = oh * sh - ph, hend = nk_min_i64(h0 + kh, H + ph);
         const int64_t hs = nk_max_i64(h0, 0), he = nk_min_i64(hend, H);
         T *yr = y + oh * OW;
-        int64_t done = owa;
-        if (avx2) {
-            T div = dov ? (T)dov : (T)((cip ? hend - h0 : he - hs) * kw);
-            done = F(nk_pool_avg_row_avx2)(x, W, hs, he - hs, kw, sw, pw, owa, owb, div, yr);
-        }
+        if (avx2 && F(nk_pool_avg_row_avx2)(x, W, hs, he - hs, kw, sw, pw, OW,
+                                            cip ? hend - h0 : he - hs, cip, dov, yr))
+            continue;
         for (int64_t ow = 0; ow < OW; ow++) {
-            if (ow == owa) ow = done;
-            if (ow >= OW) break;
             const int64_t w0 = ow * sw - pw, wend = nk_min_i64(w0 + kw, W + pw);
             const int64_t ws = nk_max_i64(w0, 0), we = nk_min_i64(wend, W);
             T div = dov ? (T)dov
@@ -165,7 +144,7 @@ nk_status F(nk_pool_avg_fwd)(const nk_pool2d_shape *s, int cip, int64_t dov, con
     const int64_t P = s->planes, HW = s->H * s->W, OHW = s->OH * s->OW;
     if (P == 0 || OHW == 0) return NK_OK;
     if (!x || !y) return NK_ERR_ARG;
-    const int avx2 = nk_isa_active() == NK_ISA_AVX2;
+    const int avx2 = nk_isa_active() == NK_ISA_AVX2 && s->W < INT32_MAX / 4;
     const int64_t work = OHW * s->kh * s->kw + HW;
     const int nt = nk_threads_for(nthreads, P * work, 1 << 15);
     (void)nt;
