@@ -173,15 +173,30 @@ static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, con
         for (int64_t ow = 0; ow < OW; ow++) S[ow] = G[lo * OW + ow];
         for (int64_t oh = lo + 1; oh <= hi; oh++)
             for (int64_t ow = 0; ow < OW; ow++) S[ow] += G[oh * OW + ow];
-        int64_t a = 0, b = 0;
-        if (avx2) F(nk_pool_avg_hrow_avx2)(S, W, kw, sw, pw, d, &a, &b);
-        for (int64_t iw = 0; iw < W; iw++) {
-            if (iw == a) iw = b;
-            if (iw >= W) break;
-            const int64_t t = iw + pw;
-            T acc = 0;
-            for (int64_t j = t % sw; j < kw; j += sw) acc += S[(t - j) / sw];
-            d[iw] = acc;
+        if (avx2) {
+            int64_t a = 0, b = 0;
+            F(nk_pool_avg_hrow_avx2)(S, W, kw, sw, pw, d, &a, &b);
+            for (int64_t iw = 0; iw < W; iw++) {
+                if (iw == a) iw = b;
+                if (iw >= W) break;
+                const int64_t t = iw + pw;
+                T acc = 0;
+                for (int64_t j = t % sw; j < kw; j += sw) acc += S[(t - j) / sw];
+                d[iw] = acc;
+            }
+        } else {
+            /* same per-element order (j increasing from 0), by residue class
+             * r = (iw + pw) mod sw, without divisions in the inner loops */
+            for (int64_t iw = 0; iw < W; iw++) d[iw] = 0;
+            for (int64_t r = 0; r < sw && r < kw; r++) {
+                const int64_t q0 = nk_ceil_div(nk_max_i64(pw - r, 0), sw);
+                const int64_t q1 = W - 1 + pw - r >= 0 ? (W - 1 + pw - r) / sw : -1;
+                for (int64_t j = r; j < kw; j += sw) {
+                    const T *Sj = S - (j - r) / sw;
+                    T *dq = d + r - pw;
+                    for (int64_t q = q0; q <= q1; q++) dq[q * sw] += Sj[q];
+                }
+            }
         }
     }
 }

@@ -33,24 +33,37 @@ static inline int64_t nk_pool_first(int64_t a, int64_t d) {
 
 /* One output over rows [hs, he) step dh and columns [ws, we) step dw.
  * Same result as the literal rule m = (v > m || isnan(v)) ? v : m (index
- * of the last update): the common NaN-free case takes the maximum with
- * branch-free max instructions, then the index of the first element equal
- * to it (backward scan with conditional moves); a window holding a NaN
- * reruns the literal rule. */
+ * of the last update), branch-free in the common NaN-free case: strictly
+ * greater elements update (first maximum wins), with conditional selects;
+ * a window holding a NaN reruns the literal rule. */
 static inline void F(max_one)(const T *x, int64_t W, int64_t hs, int64_t he, int64_t dh,
                               int64_t ws, int64_t we, int64_t dw, T *yo, int64_t *io) {
     T m = -INFINITY;
+    int64_t mi = hs * W + ws;
     int nan = 0;
-    for (int64_t h = hs; h < he; h += dh) {
-        const T *xr = x + h * W;
-        for (int64_t w = ws; w < we; w += dw) {
-            const T v = xr[w];
-            m = v > m ? v : m;
-            nan |= v != v;
+    if (io) {
+        for (int64_t h = hs; h < he; h += dh) {
+            const T *xr = x + h * W;
+            for (int64_t w = ws; w < we; w += dw) {
+                const T v = xr[w];
+                const int64_t gt = v > m;
+                mi += ((h * W + w) - mi) & -gt;
+                m = v > m ? v : m;
+                nan |= v != v;
+            }
+        }
+    } else {
+        for (int64_t h = hs; h < he; h += dh) {
+            const T *xr = x + h * W;
+            for (int64_t w = ws; w < we; w += dw) {
+                const T v = xr[w];
+                m = v > m ? v : m;
+                nan |= v != v;
+            }
         }
     }
     if (NK_UNLIKELY(nan)) {
-        int64_t mi = hs * W + ws;
+        mi = hs * W + ws;
         m = -INFINITY;
         for (int64_t h = hs; h < he; h += dh)
             for (int64_t w = ws; w < we; w += dw) {
@@ -60,18 +73,9 @@ static inline void F(max_one)(const T *x, int64_t W, int64_t hs, int64_t he, int
                     mi = h * W + w;
                 }
             }
-        *yo = m;
-        if (io) *io = mi;
-        return;
     }
     *yo = m;
-    if (io) {
-        const int64_t hl = hs + (he - 1 - hs) / dh * dh, wl = ws + (we - 1 - ws) / dw * dw;
-        int64_t mi = hs * W + ws;
-        for (int64_t h = hl; h >= hs; h -= dh)
-            for (int64_t w = wl; w >= ws; w -= dw) mi = x[h * W + w] == m ? h * W + w : mi;
-        *io = mi;
-    }
+    if (io) *io = mi;
 }
 
 static void F(max_plane)(const nk_pool2d_shape *s, const T *x, T *y, int64_t *ind, int avx2) {

@@ -439,3 +439,28 @@ def test_nan_propagation_against_torch(isa):
         y, ind = F.max_pool2d(x, k, s, p, return_indices=True)
         np.testing.assert_array_equal(y, yt.numpy())
         np.testing.assert_array_equal(ind, it.numpy())
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("case", [((2, 3, 41, 53), 3, 2, 1), ((2, 3, 40, 56), 2, 2, 0),
+                                  ((2, 3, 30, 37), 3, 1, 1), ((1, 2, 30, 37), (2, 3), (1, 3), (1, 1))])
+def test_generic_and_avx2_paths_bitwise_identical(case, dt):
+    if "avx2" not in _C.isa_available():
+        pytest.skip("no AVX2 on this CPU")
+    shape, k, s, p = case
+    x = rand(shape, dt, seed=21)
+    x[0, 0, 2, 3:7] = np.nan
+    res = {}
+    before = _C.isa_active()
+    try:
+        for isa in ("generic", "avx2"):
+            _C.set_isa(isa)
+            y, ind = F.max_pool2d(x, k, s, p, return_indices=True)
+            ya = F.avg_pool2d(x, k, s, p, count_include_pad=False)
+            res[isa] = [y, ind, ya, F.max_pool2d_backward(ya, ind, shape),
+                        F.avg_pool2d_backward(ya, shape, k, s, p, count_include_pad=False),
+                        F.adaptive_avg_pool2d(x, 1), F.adaptive_avg_pool2d(x, (3, 4))]
+    finally:
+        _C.set_isa(before)
+    for a, b in zip(res["generic"], res["avx2"]):
+        assert a.tobytes() == b.tobytes()
