@@ -91,10 +91,21 @@ static int F(max_bwd_plane)(int64_t H, int64_t W, int64_t OH, int64_t OW, const 
             return 0;
         }
     }
-    for (int64_t o = 0; o < OHW; o++)
-        if ((uint64_t)ind[o] >= (uint64_t)HW) return 1;
+    /* Scatter, each index checked before it is written through.  Even
+     * then odd outputs of a row: neighbouring windows often share their
+     * maximum, and alternating between them would chain every addition
+     * through a store-to-load forward. */
     memset(dx, 0, (size_t)HW * sizeof(T));
-    for (int64_t o = 0; o < OHW; o++) dx[ind[o]] += dy[o];
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const int64_t *ir = ind + oh * OW;
+        const T *g = dy + oh * OW;
+        for (int64_t par = 0; par < 2; par++)
+            for (int64_t ow = par; ow < OW; ow += 2) {
+                const int64_t k = ir[ow];
+                if (NK_UNLIKELY((uint64_t)k >= (uint64_t)HW)) return 1;
+                dx[k] += g[ow];
+            }
+    }
     return 0;
 }
 

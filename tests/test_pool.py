@@ -295,10 +295,11 @@ def test_max_backward_tiled_path_and_its_fallback(isa, shape, k, s, dt):
     np.testing.assert_array_equal(dx, ref)
     np.testing.assert_array_equal(np.signbit(dx), np.signbit(ref))
     # valid indices that are not in their own block: falls back to the scatter
+    # (which may add colliding gradients in another order than the oracle)
     for bad in (np.zeros_like(ind), ind[..., ::-1, :].copy()):
         bad[..., -1, -1] = shape[2] * shape[3] - 1
-        np.testing.assert_array_equal(F.max_pool2d_backward(gy, bad, shape),
-                                      _C.pool_max_bwd(gy, bad, shape[2], shape[3], True))
+        np.testing.assert_allclose(F.max_pool2d_backward(gy, bad, shape),
+                                   _C.pool_max_bwd(gy, bad, shape[2], shape[3], True), **tol(dt))
 
 
 @settings(max_examples=50)
