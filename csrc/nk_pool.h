@@ -45,8 +45,12 @@ typedef struct nk_pool2d_shape {
 } nk_pool2d_shape;
 
 /* Checks the shape (sizes, window parameters, every window non-empty).
- * Used by every driver; exported for the bindings and tests. */
+ * Used by every max/avg driver; exported for the bindings and tests. */
 nk_status nk_pool2d_check(const nk_pool2d_shape *s);
+/* Sizes only (planes/H/W/OH/OW non-negative, products fit in int64): what
+ * the max backward and the adaptive passes need; adaptive != 0 also
+ * requires H, W > 0 when OH, OW > 0 and (O+1)*H to fit. */
+nk_status nk_pool2d_check_sizes(const nk_pool2d_shape *s, int adaptive);
 
 /* ---- max pooling ------------------------------------------------------ */
 /* y: planes x OH x OW; ind: same shape or NULL (indices not wanted). */

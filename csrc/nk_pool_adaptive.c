@@ -42,22 +42,9 @@ NK_POOL_PLANE_SUM(, F(plane_sum))
 NK_POOL_PLANE_SUM(NK_TARGET_AVX2, F(plane_sum_avx2))
 #endif
 
-static nk_status F(ada_check)(const nk_pool2d_shape *s) {
-    if (!s || s->planes < 0 || s->H < 0 || s->W < 0 || s->OH < 0 || s->OW < 0)
-        return NK_ERR_ARG;
-    if ((s->OH > 0 && s->H == 0) || (s->OW > 0 && s->W == 0)) return NK_ERR_ARG;
-    int64_t t;
-    const int64_t in[3] = {s->planes, s->H, s->W}, out[3] = {s->planes, s->OH, s->OW};
-    nk_status st = nk_size_product(in, 3, &t);
-    if (st == NK_OK) st = nk_size_product(out, 3, &t);
-    if (st == NK_OK && (nk_mul_i64(s->OH + 1, s->H, &t) || nk_mul_i64(s->OW + 1, s->W, &t)))
-        st = NK_ERR_OVERFLOW;
-    return st;
-}
-
 nk_status F(nk_pool_adaptive_avg_fwd)(const nk_pool2d_shape *s, const T *x, T *y,
                                       int nthreads) {
-    nk_status st = F(ada_check)(s);
+    nk_status st = nk_pool2d_check_sizes(s, 1);
     if (st != NK_OK) return st;
     const int64_t P = s->planes, H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     const int64_t HW = H * W, OHW = OH * OW;
@@ -98,7 +85,7 @@ nk_status F(nk_pool_adaptive_avg_fwd)(const nk_pool2d_shape *s, const T *x, T *y
 
 nk_status F(nk_pool_adaptive_avg_bwd)(const nk_pool2d_shape *s, const T *dy, T *dx,
                                       int nthreads) {
-    nk_status st = F(ada_check)(s);
+    nk_status st = nk_pool2d_check_sizes(s, 1);
     if (st != NK_OK) return st;
     const int64_t P = s->planes, H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     const int64_t HW = H * W, OHW = OH * OW;

@@ -111,12 +111,7 @@ static int F(max_bwd_plane)(int64_t H, int64_t W, int64_t OH, int64_t OW, const 
 
 nk_status F(nk_pool_max_bwd)(const nk_pool2d_shape *s, const T *dy, const int64_t *ind, T *dx,
                              int nthreads) {
-    if (!s || s->planes < 0 || s->H < 0 || s->W < 0 || s->OH < 0 || s->OW < 0)
-        return NK_ERR_ARG;
-    int64_t t;
-    const int64_t in[3] = {s->planes, s->H, s->W}, out[3] = {s->planes, s->OH, s->OW};
-    nk_status st = nk_size_product(in, 3, &t);
-    if (st == NK_OK) st = nk_size_product(out, 3, &t);
+    nk_status st = nk_pool2d_check_sizes(s, 0);
     if (st != NK_OK) return st;
     const int64_t P = s->planes, H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     const int64_t HW = H * W, OHW = OH * OW;

@@ -8,17 +8,27 @@
 #include <string.h>
 #include "nk_pool.h"
 
-nk_status nk_pool2d_check(const nk_pool2d_shape *s) {
-    if (!s) return NK_ERR_ARG;
-    if (s->planes < 0 || s->H < 0 || s->W < 0 || s->OH < 0 || s->OW < 0) return NK_ERR_ARG;
-    if (s->kh < 1 || s->kw < 1 || s->sh < 1 || s->sw < 1 || s->dh < 1 || s->dw < 1)
+nk_status nk_pool2d_check_sizes(const nk_pool2d_shape *s, int adaptive) {
+    if (!s || s->planes < 0 || s->H < 0 || s->W < 0 || s->OH < 0 || s->OW < 0)
         return NK_ERR_ARG;
-    if (s->ph < 0 || s->pw < 0) return NK_ERR_ARG;
+    if (adaptive && ((s->OH > 0 && s->H == 0) || (s->OW > 0 && s->W == 0))) return NK_ERR_ARG;
     int64_t t;
     const int64_t in[3] = {s->planes, s->H, s->W}, out[3] = {s->planes, s->OH, s->OW};
     nk_status st = nk_size_product(in, 3, &t);
     if (st == NK_OK) st = nk_size_product(out, 3, &t);
+    if (st == NK_OK && adaptive &&
+        (nk_mul_i64(s->OH + 1, s->H, &t) || nk_mul_i64(s->OW + 1, s->W, &t)))
+        st = NK_ERR_OVERFLOW;
+    return st;
+}
+
+nk_status nk_pool2d_check(const nk_pool2d_shape *s) {
+    nk_status st = nk_pool2d_check_sizes(s, 0);
     if (st != NK_OK) return st;
+    if (s->kh < 1 || s->kw < 1 || s->sh < 1 || s->sw < 1 || s->dh < 1 || s->dw < 1)
+        return NK_ERR_ARG;
+    if (s->ph < 0 || s->pw < 0) return NK_ERR_ARG;
+    int64_t t;
     if (nk_mul_i64(s->OH, s->sh, &t) || nk_mul_i64(s->OW, s->sw, &t) ||
         nk_mul_i64(s->kh, s->dh, &t) || nk_mul_i64(s->kw, s->dw, &t) ||
         s->ph > INT64_MAX / 4 || s->pw > INT64_MAX / 4 || s->H > INT64_MAX / 4 ||
@@ -86,8 +96,8 @@ nk_status F(nk_pool_max_fwd_ref)(const nk_pool2d_shape *s, const T *x, T *y, int
 
 nk_status F(nk_pool_max_bwd_ref)(const nk_pool2d_shape *s, const T *dy, const int64_t *ind,
                                  T *dx) {
-    if (!s || s->planes < 0 || s->H < 0 || s->W < 0 || s->OH < 0 || s->OW < 0)
-        return NK_ERR_ARG;
+    nk_status st = nk_pool2d_check_sizes(s, 0);
+    if (st != NK_OK) return st;
     const int64_t HW = s->H * s->W, OHW = s->OH * s->OW;
     for (int64_t i = 0; i < s->planes * HW; i++) dx[i] = 0;
     for (int64_t p = 0; p < s->planes; p++)
@@ -154,21 +164,8 @@ nk_status F(nk_pool_avg_bwd_ref)(const nk_pool2d_shape *s, int cip, int64_t dov,
     return NK_OK;
 }
 
-static nk_status F(adaptive_check)(const nk_pool2d_shape *s) {
-    if (!s || s->planes < 0 || s->H < 0 || s->W < 0 || s->OH < 0 || s->OW < 0)
-        return NK_ERR_ARG;
-    if ((s->OH > 0 && s->H == 0) || (s->OW > 0 && s->W == 0)) return NK_ERR_ARG;
-    int64_t t;
-    const int64_t in[3] = {s->planes, s->H, s->W}, out[3] = {s->planes, s->OH, s->OW};
-    nk_status st = nk_size_product(in, 3, &t);
-    if (st == NK_OK) st = nk_size_product(out, 3, &t);
-    if (st == NK_OK && (nk_mul_i64(s->OH + 1, s->H, &t) || nk_mul_i64(s->OW + 1, s->W, &t)))
-        st = NK_ERR_OVERFLOW;
-    return st;
-}
-
 nk_status F(nk_pool_adaptive_avg_fwd_ref)(const nk_pool2d_shape *s, const T *x, T *y) {
-    nk_status st = F(adaptive_check)(s);
+    nk_status st = nk_pool2d_check_sizes(s, 1);
     if (st != NK_OK) return st;
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     for (int64_t p = 0; p < s->planes; p++)
@@ -185,7 +182,7 @@ nk_status F(nk_pool_adaptive_avg_fwd_ref)(const nk_pool2d_shape *s, const T *x, 
 }
 
 nk_status F(nk_pool_adaptive_avg_bwd_ref)(const nk_pool2d_shape *s, const T *dy, T *dx) {
-    nk_status st = F(adaptive_check)(s);
+    nk_status st = nk_pool2d_check_sizes(s, 1);
     if (st != NK_OK) return st;
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     for (int64_t i = 0; i < s->planes * H * W; i++) dx[i] = 0;
