@@ -104,9 +104,9 @@ nk_status F(nk_pool_max_fwd)(const nk_pool2d_shape *s, const T *x, T *y, int64_t
     const int64_t P = s->planes, HW = s->H * s->W, OHW = s->OH * s->OW;
     if (P == 0 || OHW == 0) return NK_OK;
     if (!x || !y) return NK_ERR_ARG;
-    /* the row kernels use 32-bit column (and float index) lanes */
+    /* the row kernels compute columns and in-plane index offsets in 32 bits */
     int avx2 = nk_isa_active() == NK_ISA_AVX2 && s->W < INT32_MAX / 4;
-    if (ind && sizeof(T) == 4 && HW > (int64_t)INT32_MAX - 64) avx2 = 0;
+    if (ind && HW > (int64_t)INT32_MAX / 2) avx2 = 0;
     const int64_t work = OHW * s->kh * s->kw + HW;
     const int nt = nk_threads_for(nthreads, P * work, 1 << 15);
     (void)nt;
