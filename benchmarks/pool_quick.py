@@ -82,6 +82,8 @@ def main():
                 fwd = {"nk": (lambda: F.max_pool2d(x, k, s, p)) if op == "max"
                        else (lambda: F.avg_pool2d(x, k, s, p)),
                        "np": lambda: np_pool(x, k, s, p, op)}
+                if op == "max":
+                    fwd["nk_idx"] = lambda: F.max_pool2d(x, k, s, p, return_indices=True)
                 bwd = {"nk": (lambda: F.max_pool2d_backward(g, ind, x.shape)) if op == "max"
                        else (lambda: F.avg_pool2d_backward(g, x.shape, k, s, p))}
                 if torch is not None:
@@ -112,18 +114,21 @@ def main():
         print(fmt(r))
 
 
-HEADER = ("| case | op | t | nk fwd ms | GB/s | torch fwd ms | np loop ms | torch CL ms | "
-          "nk/torch | nk/CL | nk bwd ms | GB/s | torch bwd ms | nk/torch bwd |\n"
-          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+HEADER = ("| case | op | t | nk fwd ms | GB/s | nk fwd+idx ms | torch fwd ms | np loop ms | "
+          "torch CL ms | torch/nk | CL/nk | np/nk | nk bwd ms | GB/s | torch bwd ms | "
+          "torch/nk bwd |\n"
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def fmt(r):
     name, op, nt, tf, tb, fb, bb = r
     ms = lambda v: f"{v * 1e3:.3f}"
     tt, tcl, ttb = tf.get("torch", np.nan), tf.get("torch_cl", np.nan), tb.get("torch", np.nan)
-    return (f"| {name} | {op} | {nt} | {ms(tf['nk'])} | {fb / tf['nk'] / 1e9:.1f} | {ms(tt)} | "
-            f"{ms(tf['np'])} | {ms(tcl)} | {tt / tf['nk']:.1f}x | {tcl / tf['nk']:.2f}x | "
-            f"{ms(tb['nk'])} | {bb / tb['nk'] / 1e9:.1f} | {ms(ttb)} | {ttb / tb['nk']:.1f}x |")
+    idx = ms(tf["nk_idx"]) if "nk_idx" in tf else "-"
+    return (f"| {name} | {op} | {nt} | {ms(tf['nk'])} | {fb / tf['nk'] / 1e9:.1f} | {idx} | "
+            f"{ms(tt)} | {ms(tf['np'])} | {ms(tcl)} | {tt / tf['nk']:.1f}x | "
+            f"{tcl / tf['nk']:.2f}x | {tf['np'] / tf['nk']:.1f}x | {ms(tb['nk'])} | "
+            f"{bb / tb['nk'] / 1e9:.1f} | {ms(ttb)} | {ttb / tb['nk']:.1f}x |")
 
 
 if __name__ == "__main__":

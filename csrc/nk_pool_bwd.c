@@ -176,6 +176,18 @@ static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, con
             memset(d, 0, (size_t)W * sizeof(T));
             continue;
         }
+        if (avx2 && lo == hi && kw == sw && pw == 0 && OW * kw >= 2 * 8) {
+            /* windows tile the row: dx = G row expanded, no padding read */
+            const int64_t Wc = nk_min_i64(W, OW * kw);
+            int64_t a = 0, b = 0;
+            F(nk_pool_avg_hrow_avx2)(G + lo * OW, Wc, kw, sw, 0, d, &a, &b);
+            for (int64_t iw = 0; iw < W; iw++) {
+                if (iw == a) iw = b;
+                if (iw >= W) break;
+                d[iw] = iw < Wc ? (T)0 + G[lo * OW + iw / kw] : (T)0;
+            }
+            continue;
+        }
         for (int64_t ow = 0; ow < OW; ow++) S[ow] = G[lo * OW + ow];
         for (int64_t oh = lo + 1; oh <= hi; oh++)
             for (int64_t ow = 0; ow < OW; ow++) S[ow] += G[oh * OW + ow];
