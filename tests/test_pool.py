@@ -188,6 +188,13 @@ def test_fast_paths_match_reference(isa, case, dt):
     ya = F.avg_pool2d(x, k, s, p)
     np.testing.assert_allclose(ya, ref_avg(x, (k, k), (s, s), (p, p), False, True, None),
                                **tol(dt))
+    g = rand(y.shape, dt, seed=8)
+    for cip in (True, False):
+        np.testing.assert_allclose(
+            F.avg_pool2d_backward(g, shape, k, s, p, count_include_pad=cip),
+            ref_avg_bwd(g, shape, (k, k), (s, s), (p, p), cip, None), **tol(dt))
+    np.testing.assert_allclose(F.max_pool2d_backward(g, ind, shape),
+                               _C.pool_max_bwd(g, ind, shape[2], shape[3], True), **tol(dt))
 
 
 def test_all_minus_inf_window_index_is_first_valid(isa):
