@@ -20,9 +20,9 @@
  *                the GEMM epilogue); im2col is produced inside GEMM's B-packing
  *                callback, so no im2col matrix exists.  1x1/stride-1/pad-0
  *                passes x to GEMM as a plain strided operand.
- *   bwd_data     stride 1: a forward convolution of dy with the flipped,
+ *   bwd_data     stride 1 and Cog <= 2*Cig: a forward convolution of dy with the flipped,
  *                transposed weights (gather form, writes dx once, no atomics);
- *                stride > 1: per (image, group, channel block), GEMM
+ *                otherwise: per (image, group, channel block), GEMM
  *                W^T . dy into a bounded column tile, then col2im into the
  *                channel planes that task owns (no two tasks share a plane).
  *   bwd_weight   dW[Cog, Cig*kH*kW] = dy . im2col(x)^T with depth = (image,
@@ -38,8 +38,8 @@
  *
  * Extra memory (all allocated once per call, none grows with N):
  *   forward     T * gemm_ws(Cog, PB, Cig*kH*kW), PB <= OH*OW pixels/chunk
- *   bwd_data    stride 1: a copy of w + the forward's bound;
- *               stride > 1: T * (cb*kH*kW*PBc + gemm_ws), PBc <= 4096 pixels
+ *   bwd_data    gather form: a copy of w + the forward's bound;
+ *               column form: T * (cb*kH*kW*PBc + gemm_ws), cb*kH*kW*PBc <= 2^16 (or 64 pixels)
  *   bwd_weight  T * gemm_ws(Cog, CB, KD) with CB ~ (Cig*kH*kW)/4 columns of dW,
  *               KD = depth block (GEMM blocks depth itself), plus at most
  *               4 * |w| partial sums

@@ -407,7 +407,14 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
         return NK_OK;
     }
     if (!dy || !w) return NK_ERR_ARG;
-    if (s->stride_h > 1 || s->stride_w > 1) return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
+    /* Column form for strides, and when dy has many more channels than dx:
+     * the gather form packs Cog*kH*kW values per input pixel, the column form
+     * writes and adds back Cig*kH*kW (and packs Cog). */
+    {
+        const int64_t Cig = s->C_in / s->groups, Cog = s->C_out / s->groups;
+        if (s->stride_h > 1 || s->stride_w > 1 || Cog > 2 * Cig)
+            return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
+    }
 
     /* stride 1: dx = conv(dy, flip(w)^T) with padding d*(k-1) - p. */
     const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G, kk = s->kH * s->kW;
