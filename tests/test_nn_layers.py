@@ -309,3 +309,41 @@ def test_inplace_relu_in_sequential_keeps_results():
     r = nn.ReLU()
     r(x)
     np.testing.assert_array_equal(x, x_copy)
+
+
+def test_backward_without_input_grad_gives_same_parameter_grads():
+    def build():
+        return nn.Sequential(
+            nn.Conv2d(1, 2, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Residual(nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, rng=1), nn.Tanh())),
+            nn.Concat(nn.Conv2d(3, 1, 1, rng=2)), nn.Upsample(scale_factor=2),
+            nn.AvgPool2d(2), nn.Flatten(), nn.Linear(64, 3, rng=3), nn.Sigmoid()).double()
+    x = rng(19).standard_normal((2, 1, 8, 8))
+    a, b = build(), build()
+    g = rng(20).standard_normal((2, 3))
+    a(x)
+    b(x)
+    assert a.backward(g) is not None
+    assert b.backward(g, input_grad=False) is None
+    for (n, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        np.testing.assert_allclose(p.grad, q.grad, rtol=1e-12, err_msg=n)
+    for first in [nn.Linear(4, 2), nn.ReLU(), nn.Flatten(), nn.Identity(),
+                  nn.Residual(nn.Linear(4, 4)), nn.Concat(nn.Linear(4, 2))]:
+        m = nn.Sequential(first).double()
+        y = m(rng(21).standard_normal((3, 4)))
+        assert m.backward(np.ones_like(y), input_grad=False) is None
+
+
+def test_custom_module_in_sequential():
+    class Square(nn.Module):
+        def forward(self, x):
+            self.x = x
+            return x * x
+
+        def backward(self, g):
+            return 2 * self.x * g
+
+    m = nn.Sequential(Square(), nn.Linear(3, 2, rng=0)).double()
+    check_module_grad(m, rng(22).standard_normal((2, 3)))
+    m(np.ones((2, 3)))
+    assert m.backward(np.ones((2, 2)), input_grad=False) is None

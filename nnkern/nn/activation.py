@@ -24,6 +24,7 @@ def _check_grad(module, g, ref):
 
 class _Act(Module):
     _can_inplace = True
+    _supports_input_grad = True
 
     def __init__(self):
         super().__init__()
@@ -58,9 +59,11 @@ class ReLU(_Act):
         self._t = y
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         if self._t is None:
             raise self._no_forward()
+        if not input_grad:
+            return None
         _check_grad(self, grad_output, self._t)
         return F.relu_backward(grad_output, self._t)
 
@@ -95,9 +98,11 @@ class LeakyReLU(_Act):
         self._t = y if inplace else x
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         if self._t is None:
             raise self._no_forward()
+        if not input_grad:
+            return None
         _check_grad(self, grad_output, self._t)
         return F.leaky_relu_backward(grad_output, self._t, self.negative_slope)
 
@@ -113,9 +118,11 @@ class Sigmoid(_Act):
         self._t = y
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         if self._t is None:
             raise self._no_forward()
+        if not input_grad:
+            return None
         _check_grad(self, grad_output, self._t)
         return F.sigmoid_backward(grad_output, self._t)
 
@@ -131,8 +138,10 @@ class Tanh(_Act):
         self._t = y
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         if self._t is None:
             raise self._no_forward()
+        if not input_grad:
+            return None
         _check_grad(self, grad_output, self._t)
         return F.tanh_backward(grad_output, self._t)

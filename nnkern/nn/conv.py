@@ -13,6 +13,7 @@ __all__ = ["Conv2d", "ConvTranspose2d"]
 
 class _ConvNd(Module):
     _fresh_output = True
+    _supports_input_grad = True
 
     def _common(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
                 groups, name):
@@ -53,9 +54,9 @@ class _ConvNd(Module):
                              f"channels, got shape {tuple(x.shape)}")
         return x, unbatched
 
-    def _mask(self):
+    def _mask(self, input_grad):
         w, b = self.weight, self.bias
-        return (True, w.requires_grad, b is not None and b.requires_grad)
+        return (bool(input_grad), w.requires_grad, b is not None and b.requires_grad)
 
     def _accumulate(self, gw, gb):
         if gw is not None:
@@ -149,11 +150,13 @@ class Conv2d(_ConvNd):
         self._out_shape = y.shape
         return y[0] if unbatched else y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         g = self._grad(grad_output)
         gi, gw, gb = F.conv2d_backward(g, self._x, self.weight.data, self.stride,
-                                       self.padding, self.dilation, self.groups, self._mask())
+                                       self.padding, self.dilation, self.groups, self._mask(input_grad))
         self._accumulate(gw, gb)
+        if gi is None:
+            return None
         return gi[0] if self._unbatched else gi
 
 
@@ -240,10 +243,12 @@ class ConvTranspose2d(_ConvNd):
         self._out_shape = y.shape
         return y[0] if unbatched else y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         g = self._grad(grad_output)
         gi, gw, gb = F.conv_transpose2d_backward(g, self._x, self.weight.data, self.stride,
                                                  self.padding, self._op, self.groups,
-                                                 self.dilation, self._mask())
+                                                 self.dilation, self._mask(input_grad))
         self._accumulate(gw, gb)
+        if gi is None:
+            return None
         return gi[0] if self._unbatched else gi

@@ -115,6 +115,10 @@ class CrossEntropyLoss(_Loss):
 
     def forward(self, pred, target):
         _pred(self, pred)
+        if (pred.ndim == 2 and self.weight is None and self.label_smoothing == 0
+                and self.reduction != "none" and isinstance(target, np.ndarray)
+                and target.dtype.kind in "iu" and target.shape == pred.shape[:1]):
+            return self._forward_fast(pred, target)
         if pred.ndim == 0:
             raise ValueError("CrossEntropyLoss: pred must have a class dimension, got a scalar")
         unbatched = pred.ndim == 1
@@ -172,7 +176,46 @@ class CrossEntropyLoss(_Loss):
             return per.reshape(out_shape)
         return self._reduce(per, count)
 
+    def _forward_fast(self, z, t):
+        """(N, C) logits, (N,) class indices, no weights or smoothing."""
+        N, C = z.shape
+        valid = None
+        if t.size and (t.min() < 0 or t.max() >= C):
+            valid = t != self.ignore_index
+            bad = valid & ((t < 0) | (t >= C))
+            if bad.any():
+                raise ValueError(f"CrossEntropyLoss: Target {int(t[bad][0])} is out of bounds "
+                                 f"(expected 0 <= target < {C}, or ignore_index)")
+            t = np.where(valid, t, 0)
+        m = z.max(axis=1, keepdims=True) if C else np.zeros((N, 1), z.dtype)
+        if not np.isfinite(m).all():
+            m = np.where(np.isfinite(m), m, 0)
+        e = z - m
+        rows = np.arange(N)
+        picked = e[rows, t]
+        np.exp(e, out=e)
+        s = e.sum(axis=1, keepdims=True)
+        nll = np.log(s[:, 0]) - picked
+        if valid is not None:
+            nll *= valid
+            count = float(valid.sum())
+        else:
+            count = float(N)
+        self._cache = ("fast", e, s, rows, t, valid, count)
+        return self._reduce(nll, count)
+
+    def _backward_fast(self, grad_output):
+        _, e, s, rows, t, valid, count = self._cache
+        g = e / s
+        g[rows, t] -= 1
+        if valid is not None:
+            g *= valid[:, None]
+        g *= self._scale(grad_output, None, count)
+        return g
+
     def backward(self, grad_output=1.0):
+        if self._cache is not None and isinstance(self._cache[0], str):
+            return self._backward_fast(grad_output)
         p, idx, wq, shape, unbatched, count = self._cached()
         M, C = p.shape
         if idx is not None:

@@ -72,6 +72,8 @@ class Module:
     _fresh_output = False
     # True for activations that can run in place (they define _forward_inplace).
     _can_inplace = False
+    # True when backward() takes input_grad=False (skip the input gradient).
+    _supports_input_grad = False
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -137,6 +139,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
     def backward(self, grad_output):
+        """Gradient w.r.t. the input; accumulates parameter gradients.
+        nnkern's built-in modules also take ``input_grad=False``: then the
+        input gradient is not computed (returns None) -- pass it at the root
+        (``model.backward(g, input_grad=False)``) to save the first layer's
+        backward-data work, as PyTorch does for inputs without requires_grad."""
         raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
 
     def __call__(self, *args, **kwargs):

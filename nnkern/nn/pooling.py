@@ -10,6 +10,7 @@ __all__ = ["MaxPool2d", "AvgPool2d"]
 
 class _Pool2d(Module):
     _fresh_output = True
+    _supports_input_grad = True
 
     def _input(self, x):
         _as_input(self, x)
@@ -79,8 +80,10 @@ class MaxPool2d(_Pool2d):
             idx = None if idx is None else idx[0]
         return (y, idx) if self.return_indices else y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         g = self._grad(grad_output)
+        if not input_grad:
+            return None
         if self._idx is None:
             raise RuntimeError(f"{_layer_name(self)}: backward() needs a forward pass in "
                                f"training mode (eval mode does not keep the argmax "
@@ -122,8 +125,10 @@ class AvgPool2d(_Pool2d):
         self._out_shape = y.shape
         return y[0] if unbatched else y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         g = self._grad(grad_output)
+        if not input_grad:
+            return None
         gi = F.avg_pool2d_backward(g, self._in_shape, self.kernel_size, self.stride,
                                    self.padding, self.ceil_mode, self.count_include_pad,
                                    self.divisor_override)
