@@ -347,3 +347,20 @@ def test_custom_module_in_sequential():
     check_module_grad(m, rng(22).standard_normal((2, 3)))
     m(np.ones((2, 3)))
     assert m.backward(np.ones((2, 2)), input_grad=False) is None
+
+
+def test_residual_zero_embedding_mlp_with_zero_branch_equals_two_layer_mlp():
+    """Widening version of the seed's example: the residual layer maps 4 -> 6
+    features, J embeds h as [h, 0]; with the branch's weights zero, the next
+    layer sees [h, 0], so whatever its extra weight columns are the network
+    computes exactly the 2-layer MLP with the first 4 columns."""
+    two = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 2, rng=1)).double()
+    branch = nn.Sequential(nn.Linear(4, 6, rng=2), nn.Tanh()).double()
+    for p in branch.parameters():
+        p.data[...] = 0
+    head = nn.Linear(6, 2, rng=3).double()
+    head.weight.data[:, :4] = two[2].weight.data
+    head.bias.data[...] = two[2].bias.data
+    three = nn.Sequential(two[0], two[1], nn.Residual(branch), head)
+    x = rng(23).standard_normal((5, 3))
+    np.testing.assert_array_equal(three(x), two(x))

@@ -50,13 +50,13 @@ class ReLU(_Act):
     def forward(self, x):
         self._check(x)
         y = F.relu(x, inplace=self.inplace)
-        self._t = y
+        self.__dict__["_t"] = y
         return y
 
     def _forward_inplace(self, x):
         self._check(x)
         y = F.relu(x, inplace=True)
-        self._t = y
+        self.__dict__["_t"] = y
         return y
 
     def backward(self, grad_output, input_grad=True):
@@ -95,7 +95,7 @@ class LeakyReLU(_Act):
         y = F.leaky_relu(x, self.negative_slope, inplace=inplace)
         # In place, y overwrote x; with a positive slope its sign is x's sign,
         # which is all that backward looks at.
-        self._t = y if inplace else x
+        self.__dict__["_t"] = y if inplace else x
         return y
 
     def backward(self, grad_output, input_grad=True):
@@ -115,7 +115,7 @@ class Sigmoid(_Act):
     def forward(self, x):
         self._check(x)
         y = F.sigmoid(x)
-        self._t = y
+        self.__dict__["_t"] = y
         return y
 
     def backward(self, grad_output, input_grad=True):
@@ -135,7 +135,7 @@ class Tanh(_Act):
     def forward(self, x):
         self._check(x)
         y = F.tanh(x)
-        self._t = y
+        self.__dict__["_t"] = y
         return y
 
     def backward(self, grad_output, input_grad=True):

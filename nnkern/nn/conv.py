@@ -145,9 +145,10 @@ class Conv2d(_ConvNd):
                          self.padding, self.dilation, self.groups)
         except (TypeError, ValueError) as exc:
             raise _kernel_error(self, exc, x) from exc
-        self._x = x
-        self._unbatched = unbatched
-        self._out_shape = y.shape
+        d = self.__dict__  # plain cache attributes: skip Module.__setattr__
+        d["_x"] = x
+        d["_unbatched"] = unbatched
+        d["_out_shape"] = y.shape
         return y[0] if unbatched else y
 
     def backward(self, grad_output, input_grad=True):
@@ -237,10 +238,11 @@ class ConvTranspose2d(_ConvNd):
                                    self.stride, self.padding, op, self.groups, self.dilation)
         except (TypeError, ValueError) as exc:
             raise _kernel_error(self, exc, x) from exc
-        self._x = x
-        self._op = op
-        self._unbatched = unbatched
-        self._out_shape = y.shape
+        d = self.__dict__  # plain cache attributes: skip Module.__setattr__
+        d["_x"] = x
+        d["_op"] = op
+        d["_unbatched"] = unbatched
+        d["_out_shape"] = y.shape
         return y[0] if unbatched else y
 
     def backward(self, grad_output, input_grad=True):

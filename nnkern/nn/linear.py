@@ -71,8 +71,9 @@ class Linear(Module):
             y = F.linear(x, w, None if b is None else b.data)
         except (TypeError, ValueError) as exc:
             raise _kernel_error(self, exc, x) from exc
-        self._x = x
-        self._shape = shape
+        d = self.__dict__  # plain cache attributes: skip Module.__setattr__
+        d["_x"] = x
+        d["_shape"] = shape
         if len(shape) != 2:
             y = y.reshape(shape[:-1] + (self.out_features,))
         return y

@@ -82,57 +82,64 @@ class Module:
         object.__setattr__(self, "training", True)
 
     # -- registration ----------------------------------------------------
+    # Parameters, buffers and child modules live in their ordered stores
+    # (_parameters, _buffers, _modules: traversal, state dicts) and are
+    # mirrored in the instance __dict__, so that reading them (self.weight)
+    # is an ordinary attribute lookup in the hot paths.
     def __setattr__(self, name, value):
+        d = self.__dict__
+        params, bufs, mods = d["_parameters"], d["_buffers"], d["_modules"]
         if isinstance(value, Parameter):
-            self.__dict__.pop(name, None)
-            self._modules.pop(name, None)
-            self._parameters[name] = value
+            mods.pop(name, None)
+            bufs.pop(name, None)
+            params[name] = value
         elif isinstance(value, Module):
-            self.__dict__.pop(name, None)
-            self._parameters.pop(name, None)
-            self._modules[name] = value
-        elif name in self._parameters:
+            params.pop(name, None)
+            bufs.pop(name, None)
+            mods[name] = value
+        elif name in params:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter "
                                 f"{name!r} (a Parameter or None is expected)")
-            self._parameters[name] = None
-        elif name in self._modules:
+            params[name] = None
+        elif name in mods:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as child module "
                                 f"{name!r} (a Module or None is expected)")
-            self._modules[name] = None
-        else:
-            object.__setattr__(self, name, value)
+            mods[name] = None
+        elif name in bufs:
+            value = None if value is None else np.asarray(value)
+            bufs[name] = value
+        d[name] = value
 
     def __getattr__(self, name):
-        # Only called when normal lookup fails: parameters, buffers, modules.
-        d = self.__dict__
-        for store in ("_parameters", "_buffers", "_modules"):
-            s = d.get(store)
-            if s is not None and name in s:
-                return s[name]
+        # Only called when normal lookup fails.
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name):
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
-                return
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot register {type(param).__name__} as parameter {name!r}")
-        self._parameters[name] = param
+        self.__dict__["_parameters"][name] = param
+        self.__dict__[name] = param
 
     def register_buffer(self, name, array):
         """A non-trainable array saved in the state dict (like running stats)."""
-        self._buffers[name] = None if array is None else np.asarray(array)
+        array = None if array is None else np.asarray(array)
+        self.__dict__["_buffers"][name] = array
+        self.__dict__[name] = array
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._modules[str(name)] = module
+        name = str(name)
+        self.__dict__["_modules"][name] = module
+        self.__dict__[name] = module
 
     # -- computation -----------------------------------------------------
     def forward(self, *args):
@@ -233,9 +240,9 @@ class Module:
                 if p is not None and p.data.dtype != dtype:
                     p.data = p.data.astype(dtype)
                     p.grad = None
-            for k, b in m._buffers.items():
+            for k, b in list(m._buffers.items()):
                 if b is not None and b.dtype.kind == "f":
-                    m._buffers[k] = b.astype(dtype)
+                    m.register_buffer(k, b.astype(dtype))
         return self
 
     def double(self):

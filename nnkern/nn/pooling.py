@@ -71,10 +71,11 @@ class MaxPool2d(_Pool2d):
         except (TypeError, ValueError) as exc:
             raise _kernel_error(self, exc, x) from exc
         y, idx = r if need else (r, None)
-        self._idx = idx
-        self._in_shape = x.shape
-        self._unbatched = unbatched
-        self._out_shape = y.shape
+        d = self.__dict__  # plain cache attributes: skip Module.__setattr__
+        d["_idx"] = idx
+        d["_in_shape"] = x.shape
+        d["_unbatched"] = unbatched
+        d["_out_shape"] = y.shape
         if unbatched:
             y = y[0]
             idx = None if idx is None else idx[0]
@@ -120,9 +121,10 @@ class AvgPool2d(_Pool2d):
                              self.count_include_pad, self.divisor_override)
         except (TypeError, ValueError) as exc:
             raise _kernel_error(self, exc, x) from exc
-        self._in_shape = x.shape
-        self._unbatched = unbatched
-        self._out_shape = y.shape
+        d = self.__dict__
+        d["_in_shape"] = x.shape
+        d["_unbatched"] = unbatched
+        d["_out_shape"] = y.shape
         return y[0] if unbatched else y
 
     def backward(self, grad_output, input_grad=True):
