@@ -364,3 +364,27 @@ def test_residual_zero_embedding_mlp_with_zero_branch_equals_two_layer_mlp():
     three = nn.Sequential(two[0], two[1], nn.Residual(branch), head)
     x = rng(23).standard_normal((5, 3))
     np.testing.assert_array_equal(three(x), two(x))
+
+
+@pytest.mark.parametrize("act", [nn.ReLU, nn.Sigmoid, nn.Tanh, lambda: nn.LeakyReLU(0.1)])
+def test_inplace_paths_in_sequential_match_standalone(act):
+    """Sequential runs activations in place (forward on the fresh layer
+    output, backward on the owned gradient); results equal the standalone
+    composition, and the caller's arrays are never touched."""
+    lin1, a, lin2 = nn.Linear(4, 5, rng=0), act(), nn.Linear(5, 3, rng=1)
+    seq = nn.Sequential(lin1, a, nn.Flatten(), lin2)
+    x = rng(24).standard_normal((6, 4)).astype(np.float32)
+    g = rng(25).standard_normal((6, 3)).astype(np.float32)
+    x0, g0 = x.copy(), g.copy()
+    y = seq(x)
+    gi = seq.backward(g)
+    grads = [p.grad.copy() for p in seq.parameters()]
+    seq.zero_grad()
+    y2 = lin2(a(lin1(x)))
+    gi2 = lin1.backward(a.backward(lin2.backward(g)))
+    np.testing.assert_array_equal(y, y2)
+    np.testing.assert_array_equal(gi, gi2)
+    for p, q in zip(grads, seq.parameters()):
+        np.testing.assert_array_equal(p, q.grad)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(g, g0)

@@ -1,15 +1,18 @@
 """Activation layers: ReLU, LeakyReLU, Sigmoid, Tanh (C kernels).
 
 Each caches one array for its backward: the output (ReLU, Sigmoid, Tanh)
-or the input (LeakyReLU).  Inside a Sequential, ReLU and LeakyReLU run in
-place on a fresh output of the layer before them (Linear, Conv2d, pooling,
-...), which nothing else references, saving an allocation and a pass over
-memory.
+or the input (LeakyReLU).  Inside a Sequential, activations run in place
+on a fresh output of the layer before them (Linear, Conv2d, pooling, ...),
+which nothing else references, and their backward passes write into a
+gradient made by the layer after them: no allocation, one pass over memory.
+Called on their own (outside a Sequential) they never overwrite anything,
+unless constructed with ``inplace=True`` (ReLU, LeakyReLU), as in PyTorch.
 """
 import numbers
 
 import numpy as np
 
+from .. import _C
 from .. import functional as F
 from .module import Module, _as_input, _layer_name
 
@@ -25,10 +28,25 @@ def _check_grad(module, g, ref):
 class _Act(Module):
     _can_inplace = True
     _supports_input_grad = True
+    _fresh_grad = True
 
     def __init__(self):
         super().__init__()
         self._t = None  # what backward needs (output or input)
+
+    def _backward_inplace(self, g):
+        """Backward writing into grad_output (Sequential passes a gradient it
+        owns: made by the layer after this one, referenced nowhere else)."""
+        t = self._t
+        if t is None:
+            raise self._no_forward()
+        if (type(g) is np.ndarray and g.dtype == t.dtype and g.shape == t.shape
+                and g.flags.c_contiguous and g.flags.aligned and g.flags.writeable
+                and g.dtype.isnative and t.flags.c_contiguous and t.dtype.isnative
+                and not np.may_share_memory(g, t)):
+            self._kernel_backward(g, t, g)
+            return g
+        return self.backward(g)
 
     def _check(self, x):
         _as_input(self, x)
@@ -66,6 +84,9 @@ class ReLU(_Act):
             return None
         _check_grad(self, grad_output, self._t)
         return F.relu_backward(grad_output, self._t)
+
+    def _kernel_backward(self, g, t, out):
+        _C.act_relu_backward(g, t, out)
 
 
 class LeakyReLU(_Act):
@@ -106,11 +127,25 @@ class LeakyReLU(_Act):
         _check_grad(self, grad_output, self._t)
         return F.leaky_relu_backward(grad_output, self._t, self.negative_slope)
 
+    def _kernel_backward(self, g, t, out):
+        _C.act_leaky_relu_backward(g, t, out, self.negative_slope)
+
+
+def _inplace_ok(x):
+    return (type(x) is np.ndarray and x.flags.c_contiguous and x.flags.aligned
+            and x.flags.writeable and x.dtype.isnative)
+
 
 class Sigmoid(_Act):
     """1 / (1 + exp(-x)) element-wise."""
 
-    _can_inplace = False
+    def _forward_inplace(self, x):
+        self._check(x)
+        if not _inplace_ok(x):
+            return self.forward(x)
+        _C.act_sigmoid_forward(x, x)
+        self.__dict__["_t"] = x
+        return x
 
     def forward(self, x):
         self._check(x)
@@ -126,11 +161,20 @@ class Sigmoid(_Act):
         _check_grad(self, grad_output, self._t)
         return F.sigmoid_backward(grad_output, self._t)
 
+    def _kernel_backward(self, g, t, out):
+        _C.act_sigmoid_backward(g, t, out)
+
 
 class Tanh(_Act):
     """tanh(x) element-wise."""
 
-    _can_inplace = False
+    def _forward_inplace(self, x):
+        self._check(x)
+        if not _inplace_ok(x):
+            return self.forward(x)
+        _C.act_tanh_forward(x, x)
+        self.__dict__["_t"] = x
+        return x
 
     def forward(self, x):
         self._check(x)
@@ -145,3 +189,6 @@ class Tanh(_Act):
             return None
         _check_grad(self, grad_output, self._t)
         return F.tanh_backward(grad_output, self._t)
+
+    def _kernel_backward(self, g, t, out):
+        _C.act_tanh_backward(g, t, out)

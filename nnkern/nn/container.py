@@ -77,6 +77,7 @@ class Sequential(Module):
         g = grad_output
         name = None
         names = list(self._modules)
+        owned = False  # True when g was made by a child and is referenced nowhere else
         try:
             for i in range(len(names) - 1, -1, -1):
                 name = names[i]
@@ -86,7 +87,12 @@ class Sequential(Module):
                         return m.backward(g, input_grad=False)
                     m.backward(g)
                     return None
-                g = m.backward(g)
+                if owned and m._can_inplace:
+                    g = m._backward_inplace(g)
+                else:
+                    g = m.backward(g)
+                fg = m._fresh_grad
+                owned = owned if fg is None else fg
         except Exception as exc:
             exc.add_note(f"in Sequential child {name!r} ({type(self._modules[name]).__name__}) "
                          f"during backward")

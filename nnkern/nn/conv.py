@@ -14,6 +14,7 @@ __all__ = ["Conv2d", "ConvTranspose2d"]
 class _ConvNd(Module):
     _fresh_output = True
     _supports_input_grad = True
+    _fresh_grad = True
 
     def _common(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
                 groups, name):

@@ -30,6 +30,7 @@ class Linear(Module):
 
     _fresh_output = True
     _supports_input_grad = True
+    _fresh_grad = True
 
     def __init__(self, in_features, out_features, bias=True, dtype=None, *, rng=None):
         super().__init__()
@@ -109,6 +110,7 @@ class Identity(Module):
     """Returns its input unchanged (any arguments are ignored, as torch)."""
 
     _supports_input_grad = True
+    _fresh_grad = None
 
     def __init__(self, *args, **kwargs):
         super().__init__()

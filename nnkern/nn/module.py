@@ -74,6 +74,11 @@ class Module:
     _can_inplace = False
     # True when backward() takes input_grad=False (skip the input gradient).
     _supports_input_grad = False
+    # Ownership of what backward returns: True = a new array no one else
+    # references; None = a view of grad_output (owned if grad_output was);
+    # False = unknown (e.g. user modules).  Lets Sequential run activation
+    # backward passes in place.
+    _fresh_grad = False
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())

@@ -11,6 +11,7 @@ __all__ = ["MaxPool2d", "AvgPool2d"]
 class _Pool2d(Module):
     _fresh_output = True
     _supports_input_grad = True
+    _fresh_grad = True
 
     def _input(self, x):
         _as_input(self, x)

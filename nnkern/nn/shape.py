@@ -20,6 +20,7 @@ class Flatten(Module):
     ``(N, C, H, W) -> (N, C*H*W)`` with the defaults."""
 
     _supports_input_grad = True
+    _fresh_grad = None
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
@@ -56,6 +57,7 @@ class Unflatten(Module):
     ``Unflatten(1, (16, 5, 5))``: ``(N, 400) -> (N, 16, 5, 5)``."""
 
     _supports_input_grad = True
+    _fresh_grad = None
 
     def __init__(self, dim, unflattened_size):
         super().__init__()
@@ -129,6 +131,7 @@ class Upsample(Module):
 
     _fresh_output = True
     _supports_input_grad = True
+    _fresh_grad = True
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):

@@ -55,6 +55,7 @@ class Residual(Module):
 
     _fresh_output = True
     _supports_input_grad = True
+    _fresh_grad = True
 
     def __init__(self, block, shortcut=None):
         super().__init__()
@@ -128,6 +129,7 @@ class Concat(Module):
 
     _fresh_output = True
     _supports_input_grad = True
+    _fresh_grad = True
 
     def __init__(self, block, dim=1):
         super().__init__()
