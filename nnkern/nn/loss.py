@@ -5,6 +5,7 @@ import numbers
 
 import numpy as np
 
+from .. import functional as F
 from .module import Module
 
 __all__ = ["MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]
@@ -68,6 +69,22 @@ class _Loss(Module):
         if self.reduction == "mean":
             g = g / count if count else float("nan")
         return g
+
+    def _weighted_scaled(self, g, w, grad_output, dtype):
+        """Element-wise gradient g times the weights and the reduction's
+        scale (1/n for 'mean', grad_output's values for 'none')."""
+        s = self._scale(grad_output, g.shape, g.size)
+        if w is not None:
+            g *= w
+        g *= s if np.ndim(s) == 0 else np.asarray(s, dtype=dtype)
+        return g.astype(dtype, copy=False)
+
+    def _weights(self, per, pred):
+        """Apply the per-element ``weight`` (broadcast to pred) to the losses."""
+        if self.weight is None:
+            return per, None
+        w = np.broadcast_to(self.weight.astype(pred.dtype), pred.shape)
+        return per * w, w
 
     def _cached(self):
         if self._cache is None:
@@ -262,22 +279,14 @@ class BCELoss(_Loss):
         with np.errstate(divide="ignore"):
             lp = np.maximum(np.log(pred), -100)
             l1p = np.maximum(np.log1p(-pred), -100)
-        per = -(t * lp + (1 - t) * l1p)
-        w = None
-        if self.weight is not None:
-            w = np.broadcast_to(self.weight.astype(pred.dtype), pred.shape)
-            per = per * w
+        per, w = self._weights(-(t * lp + (1 - t) * l1p), pred)
         self._cache = (pred, t, w)
         return self._reduce(per)
 
     def backward(self, grad_output=1.0):
         p, t, w = self._cached()
-        s = self._scale(grad_output, p.shape, p.size)
         g = (p - t) / np.maximum((1 - p) * p, 1e-12)
-        if w is not None:
-            g *= w
-        g *= s if np.ndim(s) == 0 else np.asarray(s, dtype=p.dtype)
-        return g.astype(p.dtype, copy=False)
+        return self._weighted_scaled(g, w, grad_output, p.dtype)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -294,20 +303,11 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, pred, target):
         _pred(self, pred)
         t = _float_target(self, pred, target)
-        per = np.maximum(pred, 0) - pred * t + np.log1p(np.exp(-np.abs(pred)))
-        w = None
-        if self.weight is not None:
-            w = np.broadcast_to(self.weight.astype(pred.dtype), pred.shape)
-            per = per * w
+        per, w = self._weights(
+            np.maximum(pred, 0) - pred * t + np.log1p(np.exp(-np.abs(pred))), pred)
         self._cache = (pred, t, w)
         return self._reduce(per)
 
     def backward(self, grad_output=1.0):
         x, t, w = self._cached()
-        s = self._scale(grad_output, x.shape, x.size)
-        from .. import functional as F
-        g = F.sigmoid(x) - t
-        if w is not None:
-            g *= w
-        g *= s if np.ndim(s) == 0 else np.asarray(s, dtype=x.dtype)
-        return g.astype(x.dtype, copy=False)
+        return self._weighted_scaled(F.sigmoid(x) - t, w, grad_output, x.dtype)

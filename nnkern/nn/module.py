@@ -448,3 +448,41 @@ def _kernel_error(module, exc, x):
     """Re-raise a kernel's TypeError/ValueError naming the layer and the shape."""
     shape = tuple(np.shape(x))
     return type(exc)(f"{_layer_name(module)} with input of shape {shape}: {exc}")
+
+
+class _NCHWModule(Module):
+    """Base of the image layers (conv, pooling): 4-D (N, C, H, W) inputs, or
+    unbatched 3-D (C, H, W) ones, handled as a batch of one."""
+
+    _out_shape = None  # set by forward
+
+    def _nchw(self, x):
+        _as_input(self, x)
+        if x.ndim == 4:
+            return x, False
+        if x.ndim == 3:
+            return x[None], True
+        raise ValueError(f"{_layer_name(self)}: expected a 3-D (C, H, W) or 4-D "
+                         f"(N, C, H, W) input, got shape {tuple(x.shape)}")
+
+    def _cache_shapes(self, unbatched, y):
+        d = self.__dict__  # plain cache attributes: skip Module.__setattr__
+        d["_unbatched"] = unbatched
+        d["_out_shape"] = y.shape
+        return y[0] if unbatched else y
+
+    def _nchw_grad(self, grad_output):
+        """grad_output as (N, C, H, W), checked against the forward output."""
+        if self._out_shape is None:
+            raise self._no_forward()
+        g = grad_output
+        if self._unbatched and g.ndim == 3:
+            g = g[None]
+        if g.shape != self._out_shape:
+            raise ValueError(f"{_layer_name(self)}: grad_output has shape "
+                             f"{tuple(grad_output.shape)}, expected "
+                             f"{self._out_shape[1:] if self._unbatched else self._out_shape}")
+        return g
+
+    def _unbatch(self, gi):
+        return gi[0] if gi is not None and self._unbatched else gi
