@@ -273,3 +273,16 @@ def test_buffers_and_attribute_mirroring():
     assert list(dict(s.named_children())) == ["0", "extra"]
     del s.extra
     assert list(dict(s.named_children())) == ["0"]
+
+
+def test_deepcopy_and_pickle_keep_registration():
+    import copy
+    import pickle
+    m = nested()
+    x = np.ones((2, 3), np.float32)
+    for c in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        assert c.stem.weight is c._modules["stem"]._parameters["weight"]
+        assert c.stem.weight is not m.stem.weight
+        np.testing.assert_array_equal(c(x), m(x))
+        c.stem.weight.data[...] = 0
+        assert m.stem.weight.data.any()
