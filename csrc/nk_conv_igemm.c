@@ -69,8 +69,9 @@ static inline void S(nk_conv_gather_row)(T *NK_RESTRICT dst, int64_t ds,
     if (ds == 1) {
         for (; t < lo; t++) dst[t] = 0;
         if (step == 1) {
-            const T *src = xrow + iw0;
-            for (; t < hi; t++) dst[t] = src[t];
+            /* index from xrow itself: xrow + iw0 may lie outside the row
+             * (iw0 < 0) or xrow may be NULL, and forming it is UB */
+            for (; t < hi; t++) dst[t] = xrow[iw0 + t];
         } else {
             for (; t < hi; t++) dst[t] = xrow[iw0 + t * step];
         }
@@ -89,8 +90,7 @@ static inline void S(nk_conv_scatter_add_row)(T *NK_RESTRICT xrow, const T *NK_R
     int64_t lo = iw0 < 0 ? nk_min_i64(len, (-iw0 + step - 1) / step) : 0;
     int64_t hi = iw0 < W ? nk_min_i64(len, (W - iw0 + step - 1) / step) : 0;
     if (step == 1) {
-        T *d = xrow + iw0;
-        for (int64_t t = lo; t < hi; t++) d[t] += src[t];
+        for (int64_t t = lo; t < hi; t++) xrow[iw0 + t] += src[t];
     } else {
         for (int64_t t = lo; t < hi; t++) xrow[iw0 + t * step] += src[t];
     }
