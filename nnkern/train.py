@@ -35,9 +35,9 @@ def copy_state(model):
 
 
 def restore_state(model, state):
-    """Load a snapshot from :func:`copy_state` back into ``model`` (copies
-    again, so the snapshot stays untouched by later training)."""
-    model.load_state_dict({k: np.array(v, copy=True) for k, v in state.items()})
+    """Load a snapshot from :func:`copy_state` back into ``model`` (its
+    values are copied into the model's arrays; the snapshot stays intact)."""
+    model.load_state_dict(state)
 
 
 # ---------------------------------------------------------------------------
