@@ -111,7 +111,16 @@ def plot_reconstructions(originals, recons, labels, path, title):
 
 def run_demo(args):
     """Run the main job with parsed command-line ``args`` (see
-    ``python -m nnkern demo --help``).  Returns the exit status."""
+    ``python -m nnkern demo --help``).  Returns the exit status (130 when
+    interrupted with Ctrl-C outside a training loop)."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args):
     from . import diagnostics as D
     from .data import load_digits, train_val_test_split
     from .train import predict
@@ -142,6 +151,8 @@ def run_demo(args):
     timings["cnn"] = time.perf_counter() - t0
     files["learning_curves"] = hist.plot(os.path.join(out, "cnn_learning_curves.png"),
                                          title="Small CNN on 8x8 digits")
+    files["cnn_weights"] = os.path.join(out, "cnn_weights.npz")
+    nnkern.save(cnn.state_dict(), files["cnn_weights"])
     _say(f"      stopped after epoch {hist.stop_epoch} ({hist.stop_reason}); best epoch "
          f"{hist.best_epoch}; test accuracy {100 * ev['accuracy']:.2f}% ({ev['n']} images)")
 

@@ -321,13 +321,15 @@ class _Progress:
             from tqdm.auto import tqdm
         except ImportError:
             tqdm = None
+        # Live per-batch postfix only on a terminal; logs get one line per epoch.
+        self.live = bool(getattr(sys.stderr, "isatty", lambda: False)())
         if tqdm is not None:
             self.bar = tqdm(total=epochs, desc=desc, unit="epoch", dynamic_ncols=True,
-                            leave=True, file=sys.stderr)
+                            leave=True, file=sys.stderr, mininterval=0.1 if self.live else 0)
         self.last = 0.0
 
     def batch(self, loss, rate):
-        if self.bar is not None:
+        if self.bar is not None and self.live:
             now = time.perf_counter()
             if now - self.last > 0.25:
                 self.last = now

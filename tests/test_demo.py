@@ -20,7 +20,7 @@ def kernels(monkeypatch):
 PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(nnkern.__file__)))
 
 EXPECTED = ["cnn_learning_curves.png", "autoencoder_codes.png", "autoencoder_reconstructions.png",
-            "depth_experiment.png", "loss_landscape.png", "summary.json"]
+            "depth_experiment.png", "loss_landscape.png", "cnn_weights.npz", "summary.json"]
 
 
 def test_demo_quick_end_to_end(tmp_path, capsys, restore_threads):
@@ -44,6 +44,15 @@ def test_demo_quick_end_to_end(tmp_path, capsys, restore_threads):
     land = s["loss_landscape"]
     assert land["min_loss"] <= land["center_loss"] < land["max_loss"]
     assert set(s["files"].values()) == set(EXPECTED[:-1])
+    # the saved weights reproduce the reported test accuracy
+    from nnkern.data import load_digits, train_val_test_split
+    from nnkern.models import small_cnn
+    from nnkern.train import evaluate
+    X, y = load_digits()
+    test = train_val_test_split(X, y, val=0.15, test=0.15, seed=0)[2]
+    cnn = small_cnn()
+    cnn.load_state_dict(nnkern.load(out / "cnn_weights.npz"))
+    assert evaluate(cnn, test)["accuracy"] == s["cnn"]["test_accuracy"]
 
 
 def test_demo_help_lists_options():
