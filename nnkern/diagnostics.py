@@ -117,7 +117,13 @@ def depth_experiment(depths=(2, 4, 8, 16, 32), residual=(False, True), weight_de
     ``weight_decay``, gradients clipped to total norm ``clip`` so that the
     deepest networks do not diverge), then measures ``|dL/dW_1|`` (Frobenius norm of the
     first layer's weight gradient) of the cross-entropy loss on ``data``.
-    Each value is the median over ``repeats`` seeds.  ``weight_decay`` only
+    Each value is the median over ``repeats`` seeds.
+
+    What to expect at PyTorch's default initialization (gain 1/sqrt(3)): the
+    plain network's gradient shrinks by roughly 0.4x per layer (about 1e-13
+    at depth 32), while the residual one keeps its size and, without any
+    normalization, slowly grows (each block adds about 1/6 to the variance,
+    so roughly (7/6)^depth).  ``weight_decay`` only
     matters with ``steps > 0``: it pulls the sigma_1 of the weights down,
     which makes the plain network's gradients vanish faster.
 

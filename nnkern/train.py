@@ -257,11 +257,11 @@ class _Mode:
 
     def __enter__(self):
         self.before = getattr(self.model, "training", True)
-        self.model.train() if self.training else self.model.eval()
+        self.model.train(self.training)
         return self.model
 
     def __exit__(self, *exc):
-        self.model.train() if self.before else self.model.eval()
+        self.model.train(self.before)
 
 
 def predict(model, X, batch_size=256):
