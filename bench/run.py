@@ -423,6 +423,7 @@ def plot(data, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401
     ratios = data["ratios"]
     fams = []
     for r in ratios:
@@ -442,29 +443,38 @@ def plot(data, path):
         if k not in rows:
             rows.append(k)
     heights = [max(1.2, 0.28 * len(rows_per[f]) + 0.6) for f in fams]
-    fig, axes = plt.subplots(len(fams), 1, figsize=(9, sum(heights) + 0.8),
+    fig, axes = plt.subplots(len(fams), 1, figsize=(9, sum(heights) + 0.8), sharex=True,
                              gridspec_kw=dict(height_ratios=heights), squeeze=False)
     colors = {"numpy": "#4c72b0", "torch": "#dd8452", "torch-cl": "#55a868"}
+    allv = [r["ratio"] for r in ratios if r["ratio"] > 0 and math.isfinite(r["ratio"])]
+    lo, hi = min(0.5, min(allv) / 1.5), max(2.0, max(allv) * 1.5)
     for ax, f in zip(axes[:, 0], fams):
         rows = rows_per[f]
         vs_list = [v for v in RATIO_VS if any(r["vs"] == v and r["family"] == f for r in ratios)]
         bw = 0.8 / max(1, len(vs_list))
         for j, v in enumerate(vs_list):
-            vals = []
-            for k in rows:
-                x = next((r["ratio"] for r in ratios if r["family"] == f and r["vs"] == v
-                          and (r["case"], r["op"], r["threads"]) == k), float("nan"))
-                vals.append(x)
+            vals = np.array([next((r["ratio"] for r in ratios if r["family"] == f and r["vs"] == v
+                                   and (r["case"], r["op"], r["threads"]) == k), np.nan) for k in rows])
             ypos = np.arange(len(rows)) + (j - (len(vs_list) - 1) / 2) * bw
-            ax.barh(ypos, vals, height=bw, color=colors.get(v), label=f"vs {v}")
+            ax.barh(ypos, vals - 1.0, left=1.0, height=bw, color=colors.get(v), label=f"vs {v}")
+            for y, x in zip(ypos, vals):
+                if np.isfinite(x):
+                    ax.text(x * (1.03 if x >= 1 else 0.97), y, f"{x:.2f}", va="center",
+                            ha="left" if x >= 1 else "right", fontsize=6)
         ax.axvline(1.0, color="k", lw=0.8)
         ax.set_xscale("log")
+        ax.set_xlim(lo, hi)
         ax.set_yticks(np.arange(len(rows)))
         ax.set_yticklabels([f"{c} {o} {t}t" for c, o, t in rows], fontsize=7)
         ax.invert_yaxis()
         ax.set_title(FAMILY_TITLES.get(f, f), fontsize=9, loc="left")
-        ax.legend(fontsize=7, loc="lower right")
-        ax.grid(axis="x", which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right", framealpha=0.6)
+        ax.grid(axis="x", which="major", alpha=0.3)
+    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if lo <= t <= hi]
+    ax = axes[-1, 0]
+    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:g}×"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes[-1, 0].set_xlabel("speed ratio: other's time / nnkern's time (> 1: nnkern faster), log scale")
     meta = data["meta"]
     fig.suptitle(f"nnkern {meta['nnkern']} vs NumPy {meta['numpy']} / PyTorch {meta.get('torch') or '-'} "
