@@ -359,6 +359,11 @@ def _sorted_values(named):
 
 def lenet_nnkern(i):
     import nnkern
+    import nnkern.functional as NF  # what nnkern.nn runs on
+    missing = [n for n in ("conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward", "linear",
+                           "linear_backward") if not hasattr(NF, n)]
+    if missing:
+        raise Unavailable(f"nnkern.nn needs nnkern.functional.{', '.join(missing)}")
     nn = getattr(nnkern, "nn", None)
     names = ("Sequential", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "CrossEntropyLoss")
     if nn is None or not all(hasattr(nn, n) for n in names):
