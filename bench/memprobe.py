@@ -11,6 +11,10 @@ call); then the resident set high-water mark is reset (Linux: writing 5 to
 /proc/self/clear_refs; elsewhere the ru_maxrss high-water mark is used,
 which can only over-state the baseline) and the call is made once more.
 
+run.py starts it with GLIBC_TUNABLES setting a fixed 64 KiB mmap threshold
+and a zero trim threshold, so that glibc's heap does not keep the warm-up
+calls' blocks resident (which would hide the measured call's peak).
+
 Printed (one JSON line): peak_extra_mib = high-water mark during the call
 minus the resident size just before it (the outputs are included),
 outputs_mib, and for the NumPy baseline the tracemalloc peak of the call

@@ -269,6 +269,9 @@ def measure_memory(case, impl, threads, size):
     cmd = [sys.executable, os.path.join(HERE, "memprobe.py"), "--case", case.id, "--impl", impl,
            "--threads", str(threads), "--size", size]
     env = dict(os.environ)
+    # glibc: large blocks straight from mmap and freed memory returned at once, so that the
+    # heap does not keep the previous (warm-up) call's memory resident and hide this call's peak
+    env["GLIBC_TUNABLES"] = "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=0"
     if ROOT in sys.path:
         env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
@@ -392,8 +395,8 @@ def markdown(data):
                      f"{g['two_threads_ms_per_call']:.3f} | {g['speedup']:.2f}× |")
     if data.get("memory"):
         L += ["", "### Peak memory of one call above the inputs (MiB; fresh process per measurement, "
-              "outputs included)", "", "| case | op | t | nnkern | numpy | torch | nnkern / torch |",
-              "|---|---|---:|---:|---:|---:|---:|"]
+              "outputs included)", "", "| case | op | t | outputs | nnkern | numpy | torch | nnkern / torch |",
+              "|---|---|---:|---:|---:|---:|---:|---:|"]
         mem = {}
         for m in data["memory"]:
             mem.setdefault((m["family"], m["case"], m["op"], m["threads"]), {})[m["impl"]] = m
@@ -411,7 +414,10 @@ def markdown(data):
             a, b = d.get("nnkern"), d.get("torch")
             ratio = (f"{a['peak_extra_mib'] / b['peak_extra_mib']:.2f}" if a and b and "error" not in a
                      and "error" not in b and b["peak_extra_mib"] > 0 else "—")
-            L.append(f"| {fam} {case} | {op} | {t} | {cell('nnkern')} | {cell('numpy')} | {cell('torch')} | {ratio} |")
+            outs = next((m["outputs_mib"] for m in d.values() if "outputs_mib" in m), None)
+            outs = "—" if outs is None else f"{outs:.1f}"
+            L.append(f"| {fam} {case} | {op} | {t} | {outs} | {cell('nnkern')} | {cell('numpy')} | {cell('torch')} "
+                     f"| {ratio} |")
     skipped = data.get("skipped") or {}
     if skipped:
         L += ["", "Skipped implementations: " + "; ".join(
