@@ -11,5 +11,5 @@ from conftest import run_benchmark
 GROUP = "layers"
 
 
-def test_layers(benchmark, bench_case, impl, threads):
-    run_benchmark(benchmark, bench_case, impl, threads)
+def test_layers(benchmark, bench_case, impl, threads, request):
+    run_benchmark(benchmark, bench_case, impl, threads, request.config.getoption("--bench-impls"))

@@ -35,6 +35,8 @@ def pytest_addoption(parser):
                     choices=("full", "quick", "tiny"), help="case set (default full: the ANCHORS.md cases)")
     group.addoption("--bench-threads", default=os.environ.get("NNKERN_BENCH_THREADS", "1,2"),
                     help="comma list of thread counts (default 1,2)")
+    group.addoption("--bench-impls", default=os.environ.get("NNKERN_BENCH_IMPLS", ""),
+                    help="comma list of implementations (default: all of nnkern, numpy, torch, torch-cl)")
 
 
 def pytest_collect_file(file_path, parent):
@@ -51,22 +53,23 @@ def pytest_generate_tests(metafunc):
     size = metafunc.config.getoption("--bench-size")
     threads = [int(t) for t in metafunc.config.getoption("--bench-threads").split(",")]
     group = getattr(metafunc.module, "GROUP")
+    only = [i for i in metafunc.config.getoption("--bench-impls").split(",") if i]
     params, ids = [], []
     for case in C.build_cases(size, [group]):
         for impl in C.IMPL_ORDER:
-            if impl in case.impls:
+            if impl in case.impls and (not only or impl in only):
                 for t in threads:
                     params.append((case, impl, t))
                     ids.append(f"{case.id}-{impl}-t{t}")
     metafunc.parametrize(("bench_case", "impl", "threads"), params, ids=ids)
 
 
-def run_benchmark(benchmark, case, impl, threads):
-    """Verify the case once (all implementations), then benchmark one."""
+def run_benchmark(benchmark, case, impl, threads, only=None):
+    """Verify the case once (all selected implementations), then benchmark one."""
     if case.id not in _VERIFIED:
         try:
             from run import verify_case
-            _VERIFIED[case.id] = verify_case(case)
+            _VERIFIED[case.id] = verify_case(case, [i for i in (only or "").split(",") if i] or None)
         except H.VerificationError as e:
             _VERIFIED[case.id] = e
     v = _VERIFIED[case.id]

@@ -147,9 +147,13 @@ def verify_case(case, only_impls=None):
     inp, fns, skipped = C.instantiate(case, only_impls)
     outputs = {}
     for name, fn in fns.items():
-        out = fn()
-        if hasattr(fn, "outputs"):
-            out = (out, fn.outputs())
+        try:
+            out = fn()
+            if hasattr(fn, "outputs"):
+                out = (out, fn.outputs())
+        except Exception as e:
+            raise H.VerificationError(f"VERIFICATION FAILED for {case.id}: {name} raised "
+                                      f"{type(e).__name__}: {e}. Nothing was timed.") from e
         outputs[name] = H.to_numpy_list(out)
     errs = H.verify_outputs(case.id, outputs, case.tol) if len(outputs) > 1 else {}
     return errs, list(fns), skipped
@@ -418,6 +422,8 @@ def markdown(data):
             outs = "—" if outs is None else f"{outs:.1f}"
             L.append(f"| {fam} {case} | {op} | {t} | {outs} | {cell('nnkern')} | {cell('numpy')} | {cell('torch')} "
                      f"| {ratio} |")
+    if data.get("failures"):
+        L += ["", "**Verification failures (not timed):**", ""] + [f"- {v}" for v in data["failures"].values()]
     skipped = data.get("skipped") or {}
     if skipped:
         L += ["", "Skipped implementations: " + "; ".join(
@@ -505,6 +511,8 @@ def parse_args(argv):
     ap.add_argument("--plot", default=None, help="write a bar chart of the speed ratios (PNG)")
     ap.add_argument("--md", default=None, help="also write the Markdown tables to this file")
     ap.add_argument("--memory", action="store_true", help="peak memory per case (a subprocess per measurement)")
+    ap.add_argument("--keep-going", action="store_true",
+                    help="on a verification failure, drop that case, go on, and exit with status 3 at the end")
     ap.add_argument("--no-peak", action="store_true", help="skip the FMA peak / bandwidth probe")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
@@ -541,10 +549,18 @@ def main(argv=None):
         peak = PK.measure_peak(sorted(set(threads)), size)
 
     # 1. verify everything before timing anything
-    verification, skipped = {}, {}
+    verification, skipped, failures = {}, {}, {}
     with H.thread_limits(max(threads)):
-        for case in cases:
-            errs, present, skip = verify_case(case, impls)
+        for case in list(cases):
+            try:
+                errs, present, skip = verify_case(case, impls)
+            except H.VerificationError as e:
+                if not args.keep_going:
+                    raise
+                log(f"\n{e}\n")
+                failures[case.id] = str(e)
+                cases.remove(case)
+                continue
             verification[case.id] = dict(impls=present, max_rel_err=errs, tol=case.tol)
             if skip:
                 skipped[case.id] = skip
@@ -582,8 +598,8 @@ def main(argv=None):
                     peak[key][t] = max(v, peak[key].get(t, 0.0))
             peak["raw_end"] = peak_end["raw"]
     meta["wall_s"] = time.perf_counter() - t_start
-    data = dict(meta=meta, peak=peak, verification=verification, skipped=skipped, results=results,
-                ratios=compute_ratios(results), gil=gil, memory=memory)
+    data = dict(meta=meta, peak=peak, verification=verification, skipped=skipped, failures=failures,
+                results=results, ratios=compute_ratios(results), gil=gil, memory=memory)
     md = markdown(data)
     print(md)
     if args.md:
@@ -597,12 +613,16 @@ def main(argv=None):
         plot(data, args.plot)
         log(f"wrote {args.plot}")
     log(f"done in {meta['wall_s']:.1f} s")
+    if failures:
+        log("=" * 78 + f"\n{len(failures)} case(s) FAILED verification and were not timed:\n"
+            + "\n".join(failures.values()) + "\n" + "=" * 78)
     return data
 
 
 if __name__ == "__main__":
     try:
-        main()
+        if main().get("failures"):
+            sys.exit(3)
     except H.VerificationError as e:
         log("\n" + "=" * 78 + f"\n{e}\n" + "=" * 78)
         sys.exit(3)

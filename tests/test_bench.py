@@ -96,18 +96,18 @@ def _run(tmp_path, *extra):
 # ------------------------------------------------------------------ runner output
 
 def test_runner_tiny_json_fields(tmp_path, stand_in, capsys):
-    data, js, png = _run(tmp_path, "--threads", "1,2")
+    data, js, png = _run(tmp_path, "--threads", "1")
     meta = js["meta"]
     for k in ("cpu", "nproc", "threads", "isa", "compiler_flags", "numpy", "nnkern", "torch",
               "nnkern_config", "date", "argv", "timing", "size"):
         assert k in meta, k
-    assert meta["threads"] == [1, 2] and meta["size"] == "tiny"
+    assert meta["threads"] == [1] and meta["size"] == "tiny"
     assert meta["isa"] == nnkern.show_config(print_out=False)["isa"]
     if "threadpool_info" in meta:
         assert isinstance(meta["threadpool_info"], list)
     # peak probe (None only without a C compiler)
     if js["peak"] is not None:
-        assert set(js["peak"]["fma_gflops"]) == {"1", "2"}
+        assert set(js["peak"]["fma_gflops"]) == {"1"}
         assert all(v > 0 for v in js["peak"]["copy_gbs"].values())
     families = {r["family"] for r in js["results"]}
     assert {"gemm", "linear", "conv", "pool", "layers", "overhead"} <= families
@@ -147,6 +147,13 @@ def test_runner_with_this_builds_nnkern(tmp_path):
     for cid, v in js["verification"].items():
         if "nnkern" not in v["impls"]:
             assert "nnkern" in js["skipped"][cid]
+
+
+def test_thread_counts(tmp_path, stand_in):
+    data, js, _ = _run(tmp_path, "--threads", "2,1", "--only", "gemm", "--cases", "gemm/", "--no-peak")
+    assert sorted(r["threads"] for r in js["results"] if r["impl"] == "nnkern") == [1, 2]
+    assert {r["threads"] for r in js["ratios"]} == {1, 2}
+    assert nnkern.get_num_threads() == data["meta"]["nnkern_config"]["num_threads"]  # restored
 
 
 def test_only_and_cases_filters(tmp_path, stand_in):
@@ -189,6 +196,18 @@ def test_wrong_nnkern_is_named(tmp_path, stand_in, monkeypatch):
     monkeypatch.setattr(stand_in, "avg_pool2d_backward", lambda *a: good(*a)[:, :, ::-1].copy())
     with pytest.raises(H.VerificationError, match=r"Suspect implementation\(s\): nnkern"):
         run.main(["--tiny", "--no-progress", "--no-peak", "--only", "pool", "--threads", "1"])
+
+
+def test_keep_going_drops_failed_case_and_records_it(tmp_path, stand_in, monkeypatch):
+    def broken(*a):
+        raise RuntimeError("kernel exploded")
+    monkeypatch.setattr(stand_in, "conv2d_backward", broken)
+    data, js, _ = _run(tmp_path, "--threads", "1", "--only", "conv", "--no-peak", "--keep-going")
+    assert list(js["failures"]) == ["conv/tiny-s2d2/bwd"]
+    assert "nnkern raised RuntimeError: kernel exploded" in js["failures"]["conv/tiny-s2d2/bwd"]
+    assert {r["op"] for r in js["results"]} == {"fwd"}
+    with pytest.raises(H.VerificationError, match="kernel exploded"):
+        run.main(["--tiny", "--no-progress", "--no-peak", "--only", "conv", "--threads", "1"])
 
 
 def test_runner_cli_exit_status_on_mismatch(tmp_path):
@@ -296,7 +315,8 @@ def test_memory_flag(tmp_path, stand_in):
 def test_pytest_benchmark_suite_runs():
     pytest.importorskip("pytest_benchmark")
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        os.path.join(BENCH, "bench_pool2d.py"), "--bench-size", "tiny", "--bench-threads", "1",
+                        os.path.join(BENCH, "bench_conv2d.py"), "--bench-size", "tiny", "--bench-threads", "1",
+                        "--bench-impls", "nnkern,numpy",
                         "--benchmark-disable", "--rootdir", BENCH],
                        capture_output=True, text=True, env=_child_env(), cwd=BENCH, timeout=300)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
