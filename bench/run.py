@@ -339,9 +339,12 @@ def _case_label(fam, case, params):
 def markdown(data):
     res, peak, ratios = data["results"], data.get("peak"), data["ratios"]
     meta = data["meta"]
+    blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')} kernel)"
+                     for i in meta.get("threadpool_info") or [] if i.get("user_api") == "blas")
     L = [f"Machine: {meta['cpu']}, {meta['nproc']} cores; nnkern {meta['nnkern']} (ISA {meta.get('isa')}, "
-         f"`{meta.get('compiler_flags')}`), numpy {meta['numpy']}, torch {meta.get('torch') or 'absent'}; "
-         f"{meta['date']}.", ""]
+         f"`{meta.get('compiler_flags')}`); numpy {meta['numpy']}" + (f" with {blas}" if blas else "")
+         + (f"; torch {meta['torch']} (CPU capability {meta.get('torch_cpu_capability')})" if meta.get("torch")
+            else "; torch absent") + f"; {meta['date']}; command `{' '.join(meta['argv'])}`.", ""]
     if peak:
         L.append("Peak (bench/peak.py): FMA AVX2 " + ", ".join(
             f"{v:.0f} GFLOP/s at {t}t" for t, v in peak["fma_gflops"].items()) + "; copy " + ", ".join(
