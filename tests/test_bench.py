@@ -219,7 +219,7 @@ def test_runner_cli_exit_status_on_mismatch(tmp_path):
             "exec(compile(open(run.__file__).read(), run.__file__, 'exec'), {'__name__': '__main__', "
             "'__file__': run.__file__})\n") % BENCH
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_child_env(),
-                       timeout=120)
+                       cwd=str(tmp_path), timeout=120)
     assert p.returncode == 3, p.stderr[-2000:]
     assert "VERIFICATION FAILED for gemm/" in p.stderr
 
