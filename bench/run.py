@@ -483,7 +483,6 @@ def plot(data, path):
         ax.set_yticklabels([f"{c} {o} {t}t" for c, o, t in rows], fontsize=7)
         ax.invert_yaxis()
         ax.set_title(FAMILY_TITLES.get(f, f), fontsize=9, loc="left")
-        ax.legend(fontsize=7, loc="lower right", framealpha=0.6)
         ax.grid(axis="x", which="major", alpha=0.3)
     ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if lo <= t <= hi]
     ax = axes[-1, 0]
@@ -493,8 +492,14 @@ def plot(data, path):
     axes[-1, 0].set_xlabel("speed ratio: other's time / nnkern's time (> 1: nnkern faster), log scale")
     meta = data["meta"]
     fig.suptitle(f"nnkern {meta['nnkern']} vs NumPy {meta['numpy']} / PyTorch {meta.get('torch') or '-'} "
-                 f"on {meta['cpu']}", fontsize=9)
-    fig.tight_layout()
+                 f"on {meta['cpu']}", fontsize=9, x=0.01, ha="left")
+    handles = {}
+    for ax in axes[:, 0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    fig.legend(list(handles.values()), list(handles), loc="upper right", ncol=len(handles), fontsize=7,
+               bbox_to_anchor=(0.99, 0.985))
+    fig.tight_layout(rect=(0, 0, 1, 0.975))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
