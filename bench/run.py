@@ -353,7 +353,8 @@ def markdown(data):
             if peak.get("fma512_gflops") else "") + ".")
         L.append("")
     L.append("Times are medians in ms (p10–p90). Ratios = other's median time / nnkern's: "
-             "> 1 means nnkern is faster. % peak = nnkern's rate / FMA peak (GFLOP/s) or copy bandwidth (GB/s).")
+             "> 1 means nnkern is faster. % peak = nnkern's rate / AVX2 FMA peak (GFLOP/s) or / copy bandwidth "
+             "(GB/s; above 100% when the data fits in cache).")
     rat = {(r["family"], r["case"], r["op"], r["threads"], r["vs"]): r["ratio"] for r in ratios}
     by = {(r["family"], r["case"], r["op"], r["threads"], r["impl"]): r for r in res}
     families = []
@@ -519,6 +520,8 @@ def parse_args(argv):
     ap.add_argument("--plot", default=None, help="write a bar chart of the speed ratios (PNG)")
     ap.add_argument("--md", default=None, help="also write the Markdown tables to this file")
     ap.add_argument("--memory", action="store_true", help="peak memory per case (a subprocess per measurement)")
+    ap.add_argument("--min-time", type=float, default=None,
+                    help="seconds of timed samples per implementation and case (default 0.5, --quick 0.05)")
     ap.add_argument("--keep-going", action="store_true",
                     help="on a verification failure, drop that case, go on, and exit with status 3 at the end")
     ap.add_argument("--no-peak", action="store_true", help="skip the FMA peak / bandwidth probe")
@@ -532,6 +535,9 @@ def main(argv=None):
     args = parse_args(argv)
     size = "tiny" if args.tiny else "quick" if args.quick else "full"
     cfg = dict(H.CONFIGS[size])
+    if args.min_time is not None:
+        cfg["min_time"] = args.min_time
+        cfg["max_time"] = max(cfg["max_time"], 20 * args.min_time)
     threads = [int(t) for t in args.threads.split(",") if t.strip()]
     only = [g.strip() for g in args.only.split(",") if g.strip()]
     bad = [g for g in only if g not in C.GROUPS + ("gil",)]
