@@ -3,6 +3,7 @@
 
     python bench/run.py [--quick] [--threads 1,2] [--only gemm,conv,pool,layers,gil]
                         [--json out.json] [--plot out.png] [--md out.md] [--memory]
+    python bench/run.py --merge a.json b.json ... [--json all.json] [--md all.md] [--plot all.png]
 
 For every case of bench/cases.py (the shapes of ANCHORS.md, float32 NCHW):
 
@@ -505,6 +506,73 @@ def plot(data, path):
     plt.close(fig)
 
 
+# ------------------------------------------------------------------ merging runs
+
+def merge_runs(paths):
+    """Several JSON runs -> one: per measurement the median of the runs' medians
+    (p10/p90 likewise; the run medians are kept in runs_median_ms), GIL and
+    memory medians, the best peak of all runs.  Verification must have passed
+    in each run (a run with failures is refused)."""
+    runs = []
+    for p in paths:
+        with open(p) as f:
+            runs.append(json.load(f))
+    for p, r in zip(paths, runs):
+        if r.get("failures"):
+            raise SystemExit(f"{p} has verification failures; not merged")
+    groups = {}
+    for r in runs:
+        for x in r["results"]:
+            groups.setdefault(tuple(x[k] for k in ("family", "case", "op", "impl", "threads")), []).append(x)
+    results = []
+    for rs in groups.values():
+        m = dict(rs[0])
+        meds = [x["median_ms"] for x in rs]
+        m.update(median_ms=float(np.median(meds)), p10_ms=float(np.median([x["p10_ms"] for x in rs])),
+                 p90_ms=float(np.median([x["p90_ms"] for x in rs])), min_ms=min(x["min_ms"] for x in rs),
+                 samples=sum(x["samples"] for x in rs), runs_median_ms=meds)
+        m["rate"] = (m["work"] / (m["median_ms"] * 1e-3) * 1e-9) if m.get("work") else None
+        results.append(m)
+    peak = None
+    for r in runs:
+        pk = r.get("peak")
+        if not pk:
+            continue
+        if peak is None:
+            peak = {k: dict(pk[k]) for k in ("fma_gflops", "fma512_gflops", "copy_gbs")}
+        else:
+            for k in peak:
+                for t, v in pk[k].items():
+                    peak[k][t] = max(v, peak[k].get(t, 0.0))
+
+    def merge_list(key, fields, ident):
+        g = {}
+        for r in runs:
+            for x in r.get(key) or []:
+                g.setdefault(tuple(x.get(k) for k in ident), []).append(x)
+        out = []
+        for xs in g.values():
+            m = dict(xs[0])
+            for f in fields:
+                vals = [x[f] for x in xs if isinstance(x.get(f), (int, float))]
+                if vals:
+                    m[f] = float(np.median(vals))
+            out.append(m)
+        return out
+
+    gil = merge_list("gil", ("serial_ms_per_call", "two_threads_ms_per_call", "speedup"), ("case", "impl"))
+    memory = merge_list("memory", ("peak_extra_mib",), ("family", "case", "op", "impl", "threads"))
+    meta = dict(runs[0]["meta"], merged_from=list(paths), run_dates=[r["meta"]["date"] for r in runs])
+    verification = {}
+    for r in runs:
+        verification.update(r.get("verification") or {})
+    skipped = {}
+    for r in runs:
+        skipped.update(r.get("skipped") or {})
+    return dict(meta=meta, peak=peak, verification=verification, skipped=skipped, failures={},
+                results=results, ratios=compute_ratios(results), gil=gil, memory=memory)
+
+
 # ------------------------------------------------------------------ main
 
 def parse_args(argv):
@@ -526,13 +594,38 @@ def parse_args(argv):
                     help="on a verification failure, drop that case, go on, and exit with status 3 at the end")
     ap.add_argument("--no-peak", action="store_true", help="skip the FMA peak / bandwidth probe")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument("--merge", nargs="+", metavar="JSON", default=None,
+                    help="measure nothing: merge earlier runs (median of the run medians) into the tables, "
+                         "--json, --md and --plot")
     args = ap.parse_args(argv)
     args.argv = argv
     return args
 
 
+def _write_outputs(data, args):
+    md = markdown(data)
+    if data["meta"].get("merged_from"):
+        md = (f"Merged {len(data['meta']['merged_from'])} runs ({', '.join(data['meta']['run_dates'])}): "
+              f"each time is the median of the runs' medians.\n\n" + md)
+    print(md)
+    if args.md:
+        with open(args.md, "w") as f:
+            f.write(md + "\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(data, f, indent=1, default=float)
+        log(f"wrote {args.json}")
+    if args.plot:
+        plot(data, args.plot)
+        log(f"wrote {args.plot}")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.merge:
+        data = merge_runs(args.merge)
+        _write_outputs(data, args)
+        return data
     size = "tiny" if args.tiny else "quick" if args.quick else "full"
     cfg = dict(H.CONFIGS[size])
     if args.min_time is not None:
@@ -614,18 +707,7 @@ def main(argv=None):
     meta["wall_s"] = time.perf_counter() - t_start
     data = dict(meta=meta, peak=peak, verification=verification, skipped=skipped, failures=failures,
                 results=results, ratios=compute_ratios(results), gil=gil, memory=memory)
-    md = markdown(data)
-    print(md)
-    if args.md:
-        with open(args.md, "w") as f:
-            f.write(md + "\n")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(data, f, indent=1, default=float)
-        log(f"wrote {args.json}")
-    if args.plot:
-        plot(data, args.plot)
-        log(f"wrote {args.plot}")
+    _write_outputs(data, args)
     log(f"done in {meta['wall_s']:.1f} s")
     if failures:
         log("=" * 78 + f"\n{len(failures)} case(s) FAILED verification and were not timed:\n"

@@ -164,6 +164,40 @@ def test_only_and_cases_filters(tmp_path, stand_in):
     assert js["gil"] == []
 
 
+def test_merge_runs(tmp_path, stand_in):
+    paths = []
+    for k in range(2):
+        js = tmp_path / f"run{k}.json"
+        run.main(["--tiny", "--no-progress", "--no-peak", "--only", "gemm,gil", "--threads", "1",
+                  "--json", str(js)])
+        paths.append(str(js))
+    out = tmp_path / "merged.json"
+    md = tmp_path / "merged.md"
+    data = run.main(["--merge", *paths, "--json", str(out), "--md", str(md)])
+    with open(out) as f:
+        merged = json.load(f)
+    assert merged["meta"]["merged_from"] == paths
+    for r in merged["results"]:
+        assert len(r["runs_median_ms"]) == 2
+        assert r["median_ms"] == pytest.approx(float(np.median(r["runs_median_ms"])))
+    assert len(merged["ratios"]) == len(data["ratios"]) > 0
+    assert md.read_text().startswith("Merged 2 runs")
+    with open(paths[1]) as f:
+        bad = json.load(f)
+    bad["failures"] = {"gemm/x": "mismatch"}
+    with open(paths[1], "w") as f:
+        json.dump(bad, f)
+    with pytest.raises(SystemExit, match="verification failures"):
+        run.main(["--merge", *paths])
+
+
+def test_peak_probe_without_compiler(monkeypatch):
+    import peak
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    assert peak.compile_probe() is None
+    assert peak.measure_peak((1,), "tiny") is None
+
+
 def test_bad_arguments():
     with pytest.raises(SystemExit):
         run.main(["--tiny", "--only", "nonsense"])
