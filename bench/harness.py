@@ -24,7 +24,7 @@ import numpy as np
 CONFIGS = {
     # min_time per impl, min_reps, warmup s, batch_target s, block_time s, max_time per case
     "full": dict(min_time=0.5, min_reps=7, warmup=0.1, batch_target=1e-3, block_time=0.02, max_time=30.0),
-    "quick": dict(min_time=0.05, min_reps=5, warmup=0.02, batch_target=5e-4, block_time=0.01, max_time=1.5),
+    "quick": dict(min_time=0.05, min_reps=4, warmup=0.02, batch_target=5e-4, block_time=0.01, max_time=1.5),
     "tiny": dict(min_time=0.002, min_reps=3, warmup=0.0, batch_target=1e-4, block_time=0.001, max_time=0.05),
 }
 

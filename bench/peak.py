@@ -140,11 +140,12 @@ int main(int argc, char **argv) {
 }
 """
 
-# (fma repetitions per thread per trial, trials, copy MiB per array, copy trials)
+# (fma repetitions per thread per trial, trials, copy MiB per array, copy trials).  Many short
+# trials (~1-3 ms each) and the best of them: on a shared machine some trials run undisturbed.
 PROFILES = {
-    "full": (20_000_000, 7, 256, 9),
-    "quick": (5_000_000, 5, 64, 5),
-    "tiny": (200_000, 3, 4, 3),
+    "full": (2_000_000, 100, 256, 15),
+    "quick": (1_000_000, 60, 64, 9),
+    "tiny": (100_000, 5, 4, 3),
 }
 
 
