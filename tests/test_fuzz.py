@@ -19,6 +19,7 @@ import faulthandler
 import inspect
 import math
 import os
+import sys
 import time
 
 import numpy as np
@@ -52,7 +53,8 @@ def examples(n):
 @pytest.fixture(autouse=True)
 def watchdog():
     """A call that hangs kills the run with every thread's traceback."""
-    faulthandler.dump_traceback_later(WATCHDOG, exit=True)
+    # the real stderr: pytest's --capture=sys stand-in has no file descriptor
+    faulthandler.dump_traceback_later(WATCHDOG, exit=True, file=sys.__stderr__)
     yield
     faulthandler.cancel_dump_traceback_later()
 
