@@ -398,3 +398,24 @@ def test_c_driver_status_codes():
     assert st["workspace_empty"] >= 64
     assert st["workspace_huge"] == 2 ** 64 - 1  # overflow -> SIZE_MAX, allocation then fails
     assert st["workspace_huge2"] == 2 ** 64 - 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_serial_workspace_is_monotone(isa, dtype):
+    """A workspace sized for (M, N, K) serves any smaller problem (conv sizes
+    it once for its largest block); canaries after it stay intact."""
+    rng = np.random.default_rng(41)
+    bound = (40, 300, 600)
+    for m, n, k in [(40, 300, 600), (40, 300, 256), (7, 300, 257), (40, 5, 513), (3, 17, 600),
+                    (16, 16, 600), (40, 299, 1), (33, 64, 512)]:
+        for ta, tb in [(False, False), (True, True), (False, True)]:
+            a = rand(rng, (k, m) if ta else (m, k), dtype)
+            b = rand(rng, (n, k) if tb else (k, n), dtype)
+            opa, opb = (a.T if ta else a), (b.T if tb else b)
+            for order in "CF":
+                c = np.zeros((m, n), dtype, order=order)
+                _C.gemm_into(opa, opb, c, impl="serial", ws_shape=bound)
+                assert_gemm_close(c, opa, opb)
+    with pytest.raises(ValueError, match="smaller"):
+        _C.gemm_into(np.zeros((2, 3), dtype), np.zeros((3, 4), dtype), np.zeros((2, 4), dtype),
+                     impl="serial", ws_shape=(1, 4, 3))
