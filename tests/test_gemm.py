@@ -297,6 +297,12 @@ def test_matmul_out_and_errors():
     out = np.empty((4, 3), np.float32)
     assert F.matmul(a, b, out=out) is out
     assert_gemm_close(out, a, b)
+    big = np.full((8, 9), 7.0, np.float32)
+    view = big[::-2, 1::3]  # strided, negative-step out: rows 7, 5, 3, 1
+    assert view.shape == (4, 3)
+    assert F.matmul(a, b, out=view) is view
+    assert_gemm_close(view, a, b)
+    assert (big[0::2] == 7).all() and (big[:, 0::3] == 7).all()
     with pytest.raises(ValueError, match=r"mat1 and mat2 shapes cannot be multiplied \(4x5 and 3x5\)"):
         F.matmul(a, b.T)
     with pytest.raises(TypeError, match="float32 and float64"):
