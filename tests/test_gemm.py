@@ -384,6 +384,10 @@ def test_gemm_into_binding_errors():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         _C.gemm_into(a, b, ro)
+    self_overlap = np.lib.stride_tricks.as_strided(np.zeros(5, np.float32), (3, 5), (0, 4),
+                                                   writeable=True)
+    with pytest.raises(ValueError, match="zero stride"):
+        _C.gemm_into(a, b, self_overlap)
     # byte strides that are not a multiple of the item size: the binding
     # refuses them, the functional layer copies
     buf = np.zeros(200, np.uint8)
