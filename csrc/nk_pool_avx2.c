@@ -23,6 +23,7 @@
 #ifndef NK_POOL_AVX2_T
 
 #include <math.h>
+#include <stdint.h>
 #include "nk_pool.h"
 
 #if NK_X86_DISPATCH
@@ -439,6 +440,7 @@ int F(nk_pool_max_plane_avx2)(const nk_pool2d_shape *s, const T *x, T *y, int64_
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW, kh = s->kh, kw = s->kw;
     const int64_t sh = s->sh, sw = s->sw, pw = s->pw, dh = s->dh, dw = s->dw;
     if ((sw != 1 && sw != 2) || OW < VL) return 0;
+    if ((kw - 1) * dw + 2 * pw + W + 4 * VL > INT32_MAX / 2) return 0; /* 32-bit column lanes */
     for (int64_t oh = 0; oh < OH; oh++) {
         /* window rows clipped to the input: hs, hs+dh, ... (nr rows) */
         const int64_t h0 = oh * sh - s->ph;
@@ -521,6 +523,7 @@ int F(nk_pool_avg_plane_avx2)(const nk_pool2d_shape *s, int cip, int64_t dov, co
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW, kh = s->kh, kw = s->kw;
     const int64_t sh = s->sh, sw = s->sw, ph = s->ph, pw = s->pw;
     if ((sw != 1 && sw != 2) || OW < VL) return 0;
+    if (kw + 2 * pw + W + 4 * VL > INT32_MAX / 2) return 0; /* 32-bit column lanes */
     if (!dov && (kh + ph) * kw >= (1 << 24)) return 0; /* rowf * colf must be exact in T */
     for (int64_t oh = 0; oh < OH; oh++) {
         const int64_t h0 = oh * sh - ph, hend = nk_min_i64(h0 + kh, H + ph);
