@@ -125,8 +125,7 @@ static inline void S(nk_conv_scatter_add_row)(T *NK_RESTRICT xrow, const T *NK_R
         hi = iw0 < W ? nk_min_i64(len, (W - iw0 + step - 1) / step) : 0;
     }
     if (step == 1) {
-        T *d = xrow + iw0;
-        for (int64_t t = lo; t < hi; t++) d[t] += src[t];
+        for (int64_t t = lo; t < hi; t++) xrow[iw0 + t] += src[t];
     } else {
         for (int64_t t = lo; t < hi; t++) xrow[iw0 + t * step] += src[t];
     }

@@ -20,6 +20,15 @@
 extern "C" {
 #endif
 
+/* Register-tile sizes of the micro-kernels (the same for the AVX2 and the
+ * portable path, so packed panels have one layout).  A packing callback is
+ * called with w == NK_GEMM_MR_<dtype> for operand A and w == NK_GEMM_NR_<dtype>
+ * for operand B; it must nevertheless honour any w it is given. */
+#define NK_GEMM_MR_F32 6
+#define NK_GEMM_NR_F32 16
+#define NK_GEMM_MR_F64 6
+#define NK_GEMM_NR_F64 8
+
 /* pack(ctx, i0, mn, p0, kc, w, dst): write rows [i0, i0+mn) x depth
  * [p0, p0+kc) of the operand into panels of width w:
  *     dst[(ii / w) * kc * w + p * w + (ii % w)] = op(i0 + ii, p0 + p)
@@ -57,8 +66,9 @@ typedef struct nk_gemm_epilogue_f64 {
     int relu;
 } nk_gemm_epilogue_f64;
 
-/* Drivers.  M, N, K >= 0.  K == 0 only scales C by beta; beta == 0 never
- * reads C (NaN in C does not leak).  ep may be NULL.  nthreads >= 1 is an
+/* Drivers.  M, N, K >= 0.  K == 0 only scales C by beta (the epilogue is
+ * still applied, so linear with in_features == 0 yields the bias); beta == 0
+ * never reads C (NaN in C does not leak).  ep may be NULL.  nthreads >= 1 is an
  * upper bound; small problems run on one thread.  The result is bitwise
  * identical for any nthreads.  Returns NK_ERR_ARG for negative sizes or NULL
  * pointers that would be dereferenced, NK_ERR_NOMEM if the packing workspace

@@ -1,0 +1,399 @@
+/* nk_gemm_driver_impl.h -- dtype template of nk_gemm_driver.c (included once
+ * per dtype; see there for the blocking rationale).  Not a public header.
+ * Expects NK_T, NK_FN(x), NK_OPERAND, NK_EPILOGUE, NK_UKR_ARGS, NK_UKR_FN,
+ * NK_MR, NK_NR, NK_MC, NK_KC, NK_NC, NK_UKR_AVX2, NK_UKR_GENERIC, NK_SMALL_JOB,
+ * NK_SMALL_AXPY_FN, NK_SMALL_DOT_FN. */
+
+typedef struct NK_FN(gemm_job) {
+    int64_t M, N, K;
+    NK_T alpha, beta;
+    const NK_OPERAND *A, *B;
+    NK_T *C;
+    int64_t rs_c, cs_c;
+    const NK_EPILOGUE *ep;
+    NK_UKR_FN ukr;
+    int64_t kc;     /* depth block: depends on K only (bitwise reproducibility) */
+    int64_t mb, nb; /* unit of work: mb x nb block of C (multiples of MR, NR) */
+    int64_t um, un; /* units along M and N */
+} NK_FN(gemm_job);
+
+/* Elements of the packed A and B buffers one unit needs. */
+static int64_t NK_FN(abuf_elems)(const NK_FN(gemm_job) *j) {
+    return nk_min_i64(j->mb, NK_MC) * j->kc;
+}
+static int64_t NK_FN(bbuf_elems)(const NK_FN(gemm_job) *j) { return j->nb * j->kc; }
+
+/* Bytes of one thread's workspace (A and B panels, 64-byte aligned each,
+ * plus slack to align a caller's pointer). */
+static size_t NK_FN(thread_ws_bytes)(const NK_FN(gemm_job) *j) {
+    int64_t a = (NK_FN(abuf_elems)(j) * (int64_t)sizeof(NK_T) + 63) & ~(int64_t)63;
+    int64_t b = (NK_FN(bbuf_elems)(j) * (int64_t)sizeof(NK_T) + 63) & ~(int64_t)63;
+    return (size_t)(a + b + 64);
+}
+
+/* Balanced depth blocks of at most NK_KC. */
+static int64_t NK_FN(depth_block)(int64_t K) {
+    if (K <= 0) return 1;
+    int64_t nk = nk_ceil_div(K, NK_KC);
+    return nk_ceil_div(K, nk);
+}
+
+/* Cut C into units, one per thread (or a multiple of nthr): a unit spans
+ * whole columns of blocks and iterates MC row blocks inside, so its packed B
+ * block is reused by all its rows (the Goto order).  The larger dimension is
+ * split first: each thread then packs its own share of that operand and all
+ * of the smaller one.  Any cut gives the same bits (nk_gemm_internal.h). */
+static void NK_FN(plan_units)(NK_FN(gemm_job) *j, int nthr) {
+    int64_t um = 1, un = nk_ceil_div(j->N, NK_NC);
+    while (nthr > 1) {
+        int64_t units = um * un;
+        if (units >= nthr && (units % nthr == 0 || units >= 4 * nthr)) break;
+        int64_t rows = nk_ceil_div(j->M, um), cols = nk_ceil_div(j->N, un);
+        if (cols >= rows && cols >= 2 * NK_NR) un++;
+        else if (rows >= 2 * NK_MR) um++;
+        else if (cols >= 2 * NK_NR) un++;
+        else break;
+    }
+    j->mb = nk_ceil_div(nk_ceil_div(j->M, um), NK_MR) * NK_MR;
+    j->nb = nk_ceil_div(nk_ceil_div(j->N, un), NK_NR) * NK_NR;
+    j->um = nk_ceil_div(j->M, j->mb);
+    j->un = nk_ceil_div(j->N, j->nb);
+}
+
+/* K == 0: C = beta * C, then the epilogue. */
+static void NK_FN(scale_only)(const NK_FN(gemm_job) *j) {
+    const NK_EPILOGUE *ep = j->ep;
+    for (int64_t i = 0; i < j->M; i++) {
+        NK_T *c = j->C + i * j->rs_c;
+        for (int64_t jj = 0; jj < j->N; jj++) {
+            NK_T v = j->beta == 0 ? (NK_T)0 : j->beta * c[jj * j->cs_c];
+            if (ep && ep->bias) v += ep->bias[ep->bias_per_row ? i : jj];
+            if (ep && ep->relu) v = (v > 0 || v != v) ? v : (NK_T)0;
+            c[jj * j->cs_c] = v;
+        }
+    }
+}
+
+/* C[i0:i0+mc, j0:j0+nc] (+)= packed A block x packed B block, one depth
+ * block. */
+static void NK_FN(macro_kernel)(const NK_FN(gemm_job) *j, int64_t i0, int64_t mc, int64_t j0,
+                                int64_t nc, int64_t kc, int first, int last,
+                                const NK_T *abuf, const NK_T *bbuf) {
+    NK_UKR_ARGS args;
+    args.alpha = j->alpha;
+    args.beta = first ? j->beta : (NK_T)1;
+    args.relu = last && j->ep && j->ep->relu;
+    const NK_T *bias = last && j->ep ? j->ep->bias : NULL;
+    const int per_row = j->ep ? j->ep->bias_per_row : 0;
+    args.bias_per_row = per_row;
+    const int64_t rs_c = j->rs_c, cs_c = j->cs_c;
+    _Alignas(64) NK_T tile[NK_MR * NK_NR];
+    _Alignas(64) NK_T bias_pad[NK_MR > NK_NR ? NK_MR : NK_NR];
+
+    for (int64_t jr = 0; jr < nc; jr += NK_NR) {
+        const int64_t n = nk_min_i64(NK_NR, nc - jr);
+        const NK_T *bp = bbuf + (jr / NK_NR) * kc * NK_NR;
+        for (int64_t ir = 0; ir < mc; ir += NK_MR) {
+            const int64_t m = nk_min_i64(NK_MR, mc - ir);
+            const NK_T *ap = abuf + (ir / NK_MR) * kc * NK_MR;
+            const int64_t i = i0 + ir, jj = j0 + jr;
+            NK_T *c = j->C + i * rs_c + jj * cs_c;
+            args.bias = NULL;
+            if (bias) {
+                const int64_t off = per_row ? i : jj, cnt = per_row ? m : n;
+                const int64_t full = per_row ? NK_MR : NK_NR;
+                if (cnt == full) {
+                    args.bias = bias + off;
+                } else {
+                    for (int64_t t = 0; t < full; t++) bias_pad[t] = t < cnt ? bias[off + t] : 0;
+                    args.bias = bias_pad;
+                }
+            }
+            if (m == NK_MR && n == NK_NR && cs_c == 1) {
+                j->ukr(kc, ap, bp, c, rs_c, &args);
+                continue;
+            }
+            /* edge tile or strided columns: run on a local tile */
+            if (args.beta != 0) {
+                for (int64_t r = 0; r < NK_MR; r++)
+                    for (int64_t t = 0; t < NK_NR; t++)
+                        tile[r * NK_NR + t] = (r < m && t < n) ? c[r * rs_c + t * cs_c] : 0;
+            }
+            j->ukr(kc, ap, bp, tile, NK_NR, &args);
+            for (int64_t r = 0; r < m; r++)
+                for (int64_t t = 0; t < n; t++) c[r * rs_c + t * cs_c] = tile[r * NK_NR + t];
+        }
+    }
+}
+
+/* One unit of work: C[i0:i0+mlen, j0:j0+nlen] over the whole depth. */
+static void NK_FN(run_unit)(const NK_FN(gemm_job) *j, int64_t i0, int64_t mlen, int64_t j0,
+                            int64_t nlen, NK_T *abuf, NK_T *bbuf) {
+    /* balanced row blocks of at most MC (multiples of MR) */
+    const int64_t nmc = nk_ceil_div(mlen, NK_MC);
+    const int64_t mcb = nk_ceil_div(nk_ceil_div(mlen, nmc), NK_MR) * NK_MR;
+    for (int64_t pc = 0; pc < j->K; pc += j->kc) {
+        const int64_t kc = nk_min_i64(j->kc, j->K - pc);
+        const int first = pc == 0, last = pc + kc == j->K;
+        NK_FN(nk_gemm_pack)(j->B, j0, nlen, pc, kc, NK_NR, bbuf);
+        for (int64_t ic = 0; ic < mlen; ic += mcb) {
+            const int64_t mc = nk_min_i64(mcb, mlen - ic);
+            NK_FN(nk_gemm_pack)(j->A, i0 + ic, mc, pc, kc, NK_MR, abuf);
+            NK_FN(macro_kernel)(j, i0 + ic, mc, j0, nlen, kc, first, last, abuf, bbuf);
+        }
+    }
+}
+
+static void NK_FN(run_units)(const NK_FN(gemm_job) *j, int64_t u0, int64_t u1, void *ws) {
+    uintptr_t base = ((uintptr_t)ws + 63) & ~(uintptr_t)63;
+    NK_T *abuf = (NK_T *)base;
+    NK_T *bbuf = abuf + ((NK_FN(abuf_elems)(j) * (int64_t)sizeof(NK_T) + 63) / 64) * 64 /
+                            (int64_t)sizeof(NK_T);
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t bi = u / j->un, bj = u % j->un;
+        const int64_t i0 = bi * j->mb, j0 = bj * j->nb;
+        NK_FN(run_unit)(j, i0, nk_min_i64(j->mb, j->M - i0), j0, nk_min_i64(j->nb, j->N - j0),
+                        abuf, bbuf);
+    }
+}
+
+#if NK_X86_DISPATCH
+/* Decide (from shapes and strides only, never the thread count) whether the
+ * small path applies, and describe it in *s (possibly for the swapped
+ * problem C^T = B^T A^T). */
+static int NK_FN(small_form)(int64_t M, int64_t N, const NK_OPERAND *A, const NK_OPERAND *B) {
+    if (B->rs == 1) {
+        if (M <= NK_GEMM_SMALL_AXPY_ALWAYS) return NK_SMALL_AXPY;
+        if (N <= NK_GEMM_SMALL) return NK_SMALL_DIRECT;
+        if (M <= NK_GEMM_SMALL_AXPY) return NK_SMALL_AXPY;
+    } else if (B->cs == 1 && M <= NK_GEMM_SMALL) {
+        return A->cs == 1 ? NK_SMALL_DOT : NK_SMALL_DOT_PACKA;
+    }
+    return NK_SMALL_NONE;
+}
+
+static int NK_FN(small_plan)(const NK_FN(gemm_job) *j, NK_SMALL_JOB *s) {
+    if (j->ukr != NK_UKR_AVX2 || j->A->pack || j->B->pack) return NK_SMALL_NONE;
+    if (j->M > NK_GEMM_SMALL && j->N > NK_GEMM_SMALL) return NK_SMALL_NONE;
+    const NK_OPERAND *A = j->A, *B = j->B;
+    int64_t M = j->M, N = j->N, rs_c = j->rs_c, cs_c = j->cs_c;
+    int per_row = j->ep ? j->ep->bias_per_row : 0;
+    int form = NK_FN(small_form)(M, N, A, B);
+    if (form == NK_SMALL_NONE) {
+        form = NK_FN(small_form)(N, M, B, A);
+        if (form == NK_SMALL_NONE) return form;
+        const NK_OPERAND *t = A; A = B; B = t;
+        int64_t u = M; M = N; N = u;
+        u = rs_c; rs_c = cs_c; cs_c = u;
+        per_row = !per_row;
+    }
+    s->M = M; s->N = N; s->K = j->K;
+    s->alpha = j->alpha; s->beta = j->beta;
+    s->a = A->ptr; s->rs_a = A->rs; s->cs_a = A->cs;
+    s->b = B->ptr;
+    s->ldb = form == NK_SMALL_AXPY || form == NK_SMALL_DIRECT ? B->cs : B->rs;
+    s->c = j->C; s->rs_c = rs_c; s->cs_c = cs_c;
+    s->bias = j->ep ? j->ep->bias : NULL;
+    s->bias_per_row = per_row;
+    s->relu = j->ep ? j->ep->relu : 0;
+    return form;
+}
+
+/* Run the small path on nthr threads; apack: M*K elements of scratch for
+ * NK_SMALL_DOT_PACKA. */
+static void NK_FN(run_small)(NK_SMALL_JOB *s, int form, int nthr, NK_T *apack) {
+    if (form == NK_SMALL_DOT_PACKA) { /* tiny A made depth-contiguous */
+        for (int64_t r = 0; r < s->M; r++)
+            for (int64_t p = 0; p < s->K; p++)
+                apack[r * s->K + p] = s->a[r * s->rs_a + p * s->cs_a];
+        s->a = apack; s->rs_a = s->K; s->cs_a = 1;
+    }
+    void (*kern)(const NK_SMALL_JOB *, int64_t, int64_t) =
+        form == NK_SMALL_AXPY ? NK_SMALL_AXPY_FN
+        : form == NK_SMALL_DIRECT ? NK_SMALL_DIRECT_FN : NK_SMALL_DOT_FN;
+    const int64_t N = s->N, M = s->M;
+    if (nthr <= 1) {
+        kern(s, 0, N);
+        return;
+    }
+    /* split the columns, or the rows of a tall direct-form problem; every
+     * element is computed the same way whatever the split */
+    const int by_rows = form == NK_SMALL_DIRECT && N < 64 * (int64_t)nthr && M >= 12;
+#pragma omp parallel num_threads(nthr)
+    {
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const int tid = 0, nt = 1;
+#endif
+        if (by_rows) {
+            const int64_t chunk = nk_ceil_div(nk_ceil_div(M, nt), 6) * 6;
+            const int64_t r0 = nk_min_i64(M, tid * chunk), r1 = nk_min_i64(M, r0 + chunk);
+            if (r1 > r0) {
+                NK_SMALL_JOB t = *s;
+                t.M = r1 - r0;
+                t.a += r0 * t.rs_a;
+                t.c += r0 * t.rs_c;
+                if (t.bias && t.bias_per_row) t.bias += r0;
+                kern(&t, 0, N);
+            }
+        } else {
+            const int64_t chunk = nk_ceil_div(nk_ceil_div(N, nt), 64) * 64;
+            const int64_t n0 = nk_min_i64(N, tid * chunk), n1 = nk_min_i64(N, n0 + chunk);
+            if (n1 > n0) kern(s, n0, n1);
+        }
+    }
+}
+#endif
+
+/* Validate and fill the job; returns NK_OK, or an error, or -1 for "nothing
+ * to do". */
+static int NK_FN(setup_job)(NK_FN(gemm_job) *j, int64_t M, int64_t N, int64_t K, NK_T alpha,
+                            const NK_OPERAND *A, const NK_OPERAND *B, NK_T beta, NK_T *C,
+                            int64_t rs_c, int64_t cs_c, const NK_EPILOGUE *ep) {
+    if (M < 0 || N < 0 || K < 0) return NK_ERR_ARG;
+    if (M == 0 || N == 0) return -1;
+    if (!C) return NK_ERR_ARG;
+    if (K > 0 && (!A || !B || (!A->pack && !A->ptr) || (!B->pack && !B->ptr))) return NK_ERR_ARG;
+    j->M = M; j->N = N; j->K = K;
+    j->alpha = alpha; j->beta = beta;
+    j->A = A; j->B = B;
+    j->C = C; j->rs_c = rs_c; j->cs_c = cs_c;
+    j->ep = ep;
+#if NK_X86_DISPATCH
+    j->ukr = nk_isa_active() == NK_ISA_AVX2 ? NK_UKR_AVX2 : NK_UKR_GENERIC;
+#else
+    j->ukr = NK_UKR_GENERIC;
+#endif
+    j->kc = NK_FN(depth_block)(K);
+    return NK_OK;
+}
+
+/* A column-major C (unit row stride) is computed as C^T = B^T A^T so the
+ * micro-kernel writes contiguous rows.  Same bits: only the roles of the
+ * two FMA factors swap. */
+static void NK_FN(maybe_transpose)(NK_FN(gemm_job) *j, NK_EPILOGUE *ep_t) {
+    if (j->cs_c == 1 || j->rs_c != 1) return;
+    int64_t t = j->M; j->M = j->N; j->N = t;
+    const NK_OPERAND *op = j->A; j->A = j->B; j->B = op;
+    t = j->rs_c; j->rs_c = j->cs_c; j->cs_c = t;
+    if (j->ep) {
+        *ep_t = *j->ep;
+        ep_t->bias_per_row = !ep_t->bias_per_row;
+        j->ep = ep_t;
+    }
+}
+
+size_t NK_FN(nk_gemm_workspace)(int64_t M, int64_t N, int64_t K) {
+    NK_FN(gemm_job) j;
+    if (M <= 0 || N <= 0 || K <= 0) return 64;
+    j.M = M; j.N = N; j.K = K;
+    j.kc = NK_FN(depth_block)(K);
+    NK_FN(plan_units)(&j, 1);
+    size_t a = NK_FN(thread_ws_bytes)(&j);
+    /* the transposed problem (column-major C) may need the other shape */
+    j.M = N; j.N = M;
+    NK_FN(plan_units)(&j, 1);
+    size_t b = NK_FN(thread_ws_bytes)(&j);
+    if (b > a) a = b;
+    /* the small path may copy an operand of <= NK_GEMM_SMALL rows */
+    const int64_t rows = nk_min_i64(NK_GEMM_SMALL, nk_max_i64(M, N));
+    size_t c;
+    int64_t elems;
+    if (nk_min_i64(M, N) <= NK_GEMM_SMALL) {
+        if (nk_mul_i64(rows, K, &elems) || nk_bytes(elems, sizeof(NK_T), &c) != NK_OK ||
+            c > SIZE_MAX - 128)
+            return SIZE_MAX;
+        if (c + 128 > a) a = c + 128;
+    }
+    return a;
+}
+
+nk_status NK_FN(nk_gemm_serial)(int64_t M, int64_t N, int64_t K, NK_T alpha, const NK_OPERAND *A,
+                                const NK_OPERAND *B, NK_T beta, NK_T *C, int64_t rs_c,
+                                int64_t cs_c, const NK_EPILOGUE *ep, void *workspace) {
+    NK_FN(gemm_job) j;
+    NK_EPILOGUE ep_t;
+    int st = NK_FN(setup_job)(&j, M, N, K, alpha, A, B, beta, C, rs_c, cs_c, ep);
+    if (st < 0) return NK_OK;
+    if (st != NK_OK) return (nk_status)st;
+    if (K == 0) {
+        NK_FN(scale_only)(&j);
+        return NK_OK;
+    }
+    if (!workspace) return NK_ERR_ARG;
+#if NK_X86_DISPATCH
+    NK_SMALL_JOB sj;
+    int form = NK_FN(small_plan)(&j, &sj);
+    if (form != NK_SMALL_NONE) {
+        NK_T *apack = (NK_T *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
+        NK_FN(run_small)(&sj, form, 1, apack);
+        return NK_OK;
+    }
+#endif
+    NK_FN(maybe_transpose)(&j, &ep_t);
+    NK_FN(plan_units)(&j, 1);
+    NK_FN(run_units)(&j, 0, j.um * j.un, workspace);
+    return NK_OK;
+}
+
+nk_status NK_FN(nk_gemm)(int64_t M, int64_t N, int64_t K, NK_T alpha, const NK_OPERAND *A,
+                         const NK_OPERAND *B, NK_T beta, NK_T *C, int64_t rs_c, int64_t cs_c,
+                         const NK_EPILOGUE *ep, int nthreads) {
+    NK_FN(gemm_job) j;
+    NK_EPILOGUE ep_t;
+    int st = NK_FN(setup_job)(&j, M, N, K, alpha, A, B, beta, C, rs_c, cs_c, ep);
+    if (st < 0) return NK_OK;
+    if (st != NK_OK) return (nk_status)st;
+    if (K == 0) {
+        NK_FN(scale_only)(&j);
+        return NK_OK;
+    }
+    int nthr = nk_threads_for(nthreads, nk_gemm_fma_count(M, N, K), NK_GEMM_MIN_FMA_PER_THREAD);
+#if NK_X86_DISPATCH
+    NK_SMALL_JOB sj;
+    int form = NK_FN(small_plan)(&j, &sj);
+    if (form != NK_SMALL_NONE) {
+        NK_T *apack = NULL;
+        if (form == NK_SMALL_DOT_PACKA) {
+            size_t bytes;
+            int64_t elems;
+            if (nk_mul_i64(sj.M, K, &elems) || nk_bytes(elems, sizeof(NK_T), &bytes) != NK_OK)
+                return NK_ERR_OVERFLOW;
+            apack = (NK_T *)nk_aligned_alloc(bytes);
+            if (!apack) return NK_ERR_NOMEM;
+        }
+        /* the small forms are bandwidth-bound: a second thread pays earlier */
+        nthr = nk_threads_for(nthreads, nk_gemm_fma_count(M, N, K), NK_GEMM_MIN_FMA_SMALL);
+        NK_FN(run_small)(&sj, form, nthr, apack);
+        nk_aligned_free(apack);
+        return NK_OK;
+    }
+#endif
+    NK_FN(maybe_transpose)(&j, &ep_t);
+    NK_FN(plan_units)(&j, nthr);
+    const int64_t units = j.um * j.un;
+    if (nthr > units) nthr = (int)units;
+    const size_t per_thread = NK_FN(thread_ws_bytes)(&j);
+    size_t total;
+    if (__builtin_mul_overflow(per_thread, (size_t)nthr, &total)) return NK_ERR_OVERFLOW;
+    char *ws = (char *)nk_aligned_alloc(total);
+    if (!ws) return NK_ERR_NOMEM;
+    if (nthr <= 1) {
+        NK_FN(run_units)(&j, 0, units, ws);
+    } else {
+#pragma omp parallel num_threads(nthr)
+        {
+#ifdef _OPENMP
+            const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+            const int tid = 0, nt = 1;
+#endif
+            /* contiguous, balanced ranges of units */
+            const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
+            NK_FN(run_units)(&j, u0, u1, ws + (size_t)tid * per_thread);
+        }
+    }
+    nk_aligned_free(ws);
+    return NK_OK;
+}

@@ -1,0 +1,130 @@
+/* nk_gemm_internal.h -- declarations shared by the nk_gemm_*.c files only
+ * (micro-kernels, packing, cache blocking); not part of the public API.
+ *
+ * Micro-kernel contract (both dtypes, both ISAs):
+ *     ukr(kc, a, b, c, rs_c, args)
+ * a: packed MR x kc panel (a[p * MR + r]); b: packed NR x kc panel
+ * (b[p * NR + j]); c: a full MR x NR tile, element (r, j) at c[r * rs_c + j].
+ * Every element is computed the same way whatever its position:
+ *     acc = sum_p a[r,p] * b[j,p]        (p ascending, from 0)
+ *     t   = alpha * acc  (+ beta * c  when beta != 0; c is not read otherwise)
+ *     t  += bias[r or j]                 (when args->bias != NULL)
+ *     t   = relu(t)                      (when args->relu; NaN propagates)
+ * so results do not depend on how C is cut into tiles or threads.  The
+ * driver handles edge tiles and non-unit column strides by running the
+ * micro-kernel on a local tile and copying the valid part. */
+#ifndef NK_GEMM_INTERNAL_H
+#define NK_GEMM_INTERNAL_H
+
+#include "nk_gemm.h"
+
+typedef struct nk_ukr_args_f32 {
+    float alpha, beta;
+    const float *bias; /* MR (per row) or NR (per column) values, or NULL */
+    int bias_per_row;
+    int relu;
+} nk_ukr_args_f32;
+
+typedef struct nk_ukr_args_f64 {
+    double alpha, beta;
+    const double *bias;
+    int bias_per_row;
+    int relu;
+} nk_ukr_args_f64;
+
+typedef void (*nk_ukr_f32_fn)(int64_t kc, const float *NK_RESTRICT a, const float *NK_RESTRICT b,
+                              float *NK_RESTRICT c, int64_t rs_c, const nk_ukr_args_f32 *args);
+typedef void (*nk_ukr_f64_fn)(int64_t kc, const double *NK_RESTRICT a,
+                              const double *NK_RESTRICT b, double *NK_RESTRICT c, int64_t rs_c,
+                              const nk_ukr_args_f64 *args);
+
+/* Portable micro-kernels (nk_gemm_ukr_generic.c). */
+void nk_gemm_ukr_f32_generic(int64_t kc, const float *NK_RESTRICT a, const float *NK_RESTRICT b,
+                             float *NK_RESTRICT c, int64_t rs_c, const nk_ukr_args_f32 *args);
+void nk_gemm_ukr_f64_generic(int64_t kc, const double *NK_RESTRICT a,
+                             const double *NK_RESTRICT b, double *NK_RESTRICT c, int64_t rs_c,
+                             const nk_ukr_args_f64 *args);
+#if NK_X86_DISPATCH
+/* AVX2+FMA micro-kernels; call only when nk_isa_active() == NK_ISA_AVX2. */
+void nk_gemm_ukr_f32_6x16_avx2(int64_t kc, const float *NK_RESTRICT a,
+                               const float *NK_RESTRICT b, float *NK_RESTRICT c, int64_t rs_c,
+                               const nk_ukr_args_f32 *args);
+void nk_gemm_ukr_f64_6x8_avx2(int64_t kc, const double *NK_RESTRICT a,
+                              const double *NK_RESTRICT b, double *NK_RESTRICT c, int64_t rs_c,
+                              const nk_ukr_args_f64 *args);
+#endif
+
+/* Small-problem path (no packing of B), used when one side of C is at most
+ * NK_GEMM_SMALL rows after an optional C^T = B^T A^T swap.  Operands are
+ * strided; C is written through its strides by a scalar epilogue.
+ *   axpy and direct forms: B row-contiguous, B(j, p) = b[j + p * ldb];
+ *              A any strides.
+ *   dot form:  B depth-contiguous, B(j, p) = b[j * ldb + p]; A(r, p) =
+ *              a[r * rs_a + p] (depth-contiguous too).
+ * Each kernel computes columns [n0, n1) of C for all M rows; every element is
+ * computed the same way whatever n0/n1, so any column split gives the same
+ * bits. */
+#ifndef NK_GEMM_SMALL
+#define NK_GEMM_SMALL 16
+#endif
+/* Measured crossovers (one core), for a row-contiguous B: the axpy form
+ * (streams B row by row) beats packing up to 8 rows, and is always used up
+ * to 2 rows (matrix-vector); the direct form (6 x 16 register tile on
+ * unpacked operands) is used when C has at most NK_GEMM_SMALL columns, so
+ * that its 16-column strips of B are whole rows.  For a depth-contiguous B
+ * the dot form wins up to NK_GEMM_SMALL rows. */
+#define NK_GEMM_SMALL_AXPY 8
+#define NK_GEMM_SMALL_AXPY_ALWAYS 2
+/* Forms of the small path (NK_SMALL_DOT_PACKA: dot form after copying A). */
+enum {
+    NK_SMALL_NONE = 0,
+    NK_SMALL_AXPY = 1,
+    NK_SMALL_DOT = 2,
+    NK_SMALL_DOT_PACKA = 3,
+    NK_SMALL_DIRECT = 4
+};
+
+typedef struct nk_gemm_small_f32 {
+    int64_t M, N, K;
+    float alpha, beta;
+    const float *a;
+    int64_t rs_a, cs_a;
+    const float *b;
+    int64_t ldb;
+    float *c;
+    int64_t rs_c, cs_c;
+    const float *bias;
+    int bias_per_row, relu;
+} nk_gemm_small_f32;
+
+typedef struct nk_gemm_small_f64 {
+    int64_t M, N, K;
+    double alpha, beta;
+    const double *a;
+    int64_t rs_a, cs_a;
+    const double *b;
+    int64_t ldb;
+    double *c;
+    int64_t rs_c, cs_c;
+    const double *bias;
+    int bias_per_row, relu;
+} nk_gemm_small_f64;
+
+#if NK_X86_DISPATCH
+void nk_gemm_small_axpy_f32_avx2(const nk_gemm_small_f32 *s, int64_t n0, int64_t n1);
+void nk_gemm_small_dot_f32_avx2(const nk_gemm_small_f32 *s, int64_t n0, int64_t n1);
+void nk_gemm_small_direct_f32_avx2(const nk_gemm_small_f32 *s, int64_t n0, int64_t n1);
+void nk_gemm_small_direct_f64_avx2(const nk_gemm_small_f64 *s, int64_t n0, int64_t n1);
+void nk_gemm_small_axpy_f64_avx2(const nk_gemm_small_f64 *s, int64_t n0, int64_t n1);
+void nk_gemm_small_dot_f64_avx2(const nk_gemm_small_f64 *s, int64_t n0, int64_t n1);
+#endif
+
+/* Pack rows [i0, i0+mn) x depth [p0, p0+kc) of a strided or callback
+ * operand into panels of width w (layout of nk_pack_<dtype>_fn), zero-padded
+ * to a multiple of w rows (nk_gemm_pack.c). */
+void nk_gemm_pack_f32(const nk_gemm_operand_f32 *op, int64_t i0, int64_t mn, int64_t p0,
+                      int64_t kc, int64_t w, float *NK_RESTRICT dst);
+void nk_gemm_pack_f64(const nk_gemm_operand_f64 *op, int64_t i0, int64_t mn, int64_t p0,
+                      int64_t kc, int64_t w, double *NK_RESTRICT dst);
+
+#endif /* NK_GEMM_INTERNAL_H */
