@@ -7,12 +7,7 @@ import pytest
 
 import nnkern
 from nnkern import nn
-import _nn_standins
 
-
-@pytest.fixture(autouse=True)
-def kernels(monkeypatch):
-    return _nn_standins.install(monkeypatch)
 
 
 def lenet(rng=0):
@@ -192,7 +187,7 @@ def test_default_init_statistics_match_torch_bounds():
     np.testing.assert_array_equal(nn.Linear(5, 5).weight.data, w1)
 
 
-def test_torch_state_dict_loads_and_matches_outputs_and_gradients(kernels):
+def test_torch_state_dict_loads_and_matches_outputs_and_gradients():
     torch = pytest.importorskip("torch")
     tn = torch.nn
     torch.manual_seed(0)
