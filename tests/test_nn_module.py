@@ -281,3 +281,27 @@ def test_deepcopy_and_pickle_keep_registration():
         np.testing.assert_array_equal(c(x), m(x))
         c.stem.weight.data[...] = 0
         assert m.stem.weight.data.any()
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+    lambda m: m.MaxPool2d(2, dilation=2),
+    lambda m: m.AvgPool2d(3, stride=2, padding=1, count_include_pad=False, ceil_mode=True),
+    lambda m: m.AvgPool2d(2, divisor_override=3),
+    lambda m: m.Conv2d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2),
+    lambda m: m.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1, groups=2,
+                                dilation=2),
+])
+def test_layer_options_match_torch(make):
+    torch = pytest.importorskip("torch")
+    tm, m = make(torch.nn).double(), make(nn).double()
+    m.load_state_dict(tm.state_dict())
+    x = np.random.default_rng(5).standard_normal((2, 4, 7, 9))
+    tx = torch.tensor(x, requires_grad=True)
+    ty = tm(tx)
+    g = np.random.default_rng(6).standard_normal(ty.shape)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(m(x), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(m.backward(g), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    for p, tp in zip(m.parameters(), tm.parameters()):
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-10, atol=1e-12)
