@@ -305,3 +305,36 @@ def test_layer_options_match_torch(make):
     np.testing.assert_allclose(m.backward(g), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
     for p, tp in zip(m.parameters(), tm.parameters()):
         np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_lenet_float32_training_steps_match_torch():
+    """End to end on the real kernels: LeNet-5 in float32, same weights and
+    data, three SGD+momentum steps (in-place activations, input_grad=False)."""
+    torch = pytest.importorskip("torch")
+    tn = torch.nn
+    torch.manual_seed(0)
+    tm = tn.Sequential(
+        tn.Conv2d(1, 6, 5, padding=2), tn.ReLU(), tn.MaxPool2d(2),
+        tn.Conv2d(6, 16, 5), tn.ReLU(), tn.MaxPool2d(2), tn.Flatten(),
+        tn.Linear(400, 120), tn.ReLU(), tn.Linear(120, 84), tn.ReLU(), tn.Linear(84, 10))
+    m = lenet()
+    m.load_state_dict(tm.state_dict())
+    opt = nnkern.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+    topt = torch.optim.SGD(tm.parameters(), lr=0.05, momentum=0.9)
+    loss, tloss = nn.CrossEntropyLoss(), tn.CrossEntropyLoss()
+    r = np.random.default_rng(7)
+    for _ in range(3):
+        x = r.standard_normal((8, 1, 28, 28)).astype(np.float32)
+        y = r.integers(0, 10, 8)
+        opt.zero_grad()
+        topt.zero_grad()
+        v = loss(m(x), y)
+        assert m.backward(loss.backward(), input_grad=False) is None
+        tv = tloss(tm(torch.from_numpy(x)), torch.from_numpy(y))
+        tv.backward()
+        assert v == pytest.approx(tv.item(), rel=1e-5)
+        opt.step()
+        topt.step()
+    for (name, p), tp in zip(m.named_parameters(), tm.parameters()):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
