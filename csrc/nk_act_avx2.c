@@ -99,52 +99,6 @@ NK_TARGET_AVX2 static inline __m256i tail_mask_ps(int64_t rem) {
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-NK_TARGET_AVX2 void nk_act_fwd_avx2_f32(nk_act_op op, int64_t n, const float *x, float *y,
-                                        float slope) {
-    const __m256 s = _mm256_set1_ps(slope);
-    int64_t i = 0;
-    switch (op) { /* one loop per op, so the switch leaves the loop */
-#define NK_LOOP(OP)                                                                    \
-    case OP:                                                                           \
-        for (; i + 8 <= n; i += 8)                                                     \
-            _mm256_storeu_ps(y + i, fwd8_ps(OP, _mm256_loadu_ps(x + i), s));           \
-        break;
-        NK_LOOP(NK_ACT_RELU)
-        NK_LOOP(NK_ACT_LEAKY_RELU)
-        NK_LOOP(NK_ACT_SIGMOID)
-        NK_LOOP(NK_ACT_TANH)
-#undef NK_LOOP
-    }
-    if (i < n) {
-        __m256i m = tail_mask_ps(n - i);
-        _mm256_maskstore_ps(y + i, m, fwd8_ps(op, _mm256_maskload_ps(x + i, m), s));
-    }
-}
-
-NK_TARGET_AVX2 void nk_act_bwd_avx2_f32(nk_act_op op, int64_t n, const float *g, const float *t,
-                                        float *gi, float slope) {
-    const __m256 s = _mm256_set1_ps(slope);
-    int64_t i = 0;
-    switch (op) {
-#define NK_LOOP(OP)                                                                    \
-    case OP:                                                                           \
-        for (; i + 8 <= n; i += 8)                                                     \
-            _mm256_storeu_ps(gi + i, bwd8_ps(OP, _mm256_loadu_ps(g + i),               \
-                                             _mm256_loadu_ps(t + i), s));              \
-        break;
-        NK_LOOP(NK_ACT_RELU)
-        NK_LOOP(NK_ACT_LEAKY_RELU)
-        NK_LOOP(NK_ACT_SIGMOID)
-        NK_LOOP(NK_ACT_TANH)
-#undef NK_LOOP
-    }
-    if (i < n) {
-        __m256i m = tail_mask_ps(n - i);
-        _mm256_maskstore_ps(gi + i, m, bwd8_ps(op, _mm256_maskload_ps(g + i, m),
-                                               _mm256_maskload_ps(t + i, m), s));
-    }
-}
-
 /* --------------------------------------------------------------- double */
 NK_TARGET_AVX2 static inline __m256d exp_nonpos_pd(__m256d x) {
     const __m256d lo = _mm256_set1_pd(-708.3964185322641); /* ln(DBL_MIN) */
@@ -226,51 +180,64 @@ NK_TARGET_AVX2 static inline __m256i tail_mask_pd(int64_t rem) {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(rem), _mm256_setr_epi64x(0, 1, 2, 3));
 }
 
-NK_TARGET_AVX2 void nk_act_fwd_avx2_f64(nk_act_op op, int64_t n, const double *x, double *y,
-                                        double slope) {
-    const __m256d s = _mm256_set1_pd(slope);
-    int64_t i = 0;
-    switch (op) {
-#define NK_LOOP(OP)                                                                    \
-    case OP:                                                                           \
-        for (; i + 4 <= n; i += 4)                                                     \
-            _mm256_storeu_pd(y + i, fwd4_pd(OP, _mm256_loadu_pd(x + i), s));           \
-        break;
-        NK_LOOP(NK_ACT_RELU)
-        NK_LOOP(NK_ACT_LEAKY_RELU)
-        NK_LOOP(NK_ACT_SIGMOID)
-        NK_LOOP(NK_ACT_TANH)
-#undef NK_LOOP
+/* ------------------------------------------------- block drivers (both) */
+/* One loop per op (the switch stays outside the loop), then one masked
+ * vector for the tail. */
+#define NK_ACT_AVX2_BLOCKS(T, SFX, W, V, SET1, LOADU, STOREU, MASKLOAD, MASKSTORE, TAILMASK,   \
+                           FWD, BWD)                                                          \
+    NK_TARGET_AVX2 void nk_act_fwd_avx2_##SFX(nk_act_op op, int64_t n, const T *x, T *y,      \
+                                              T slope) {                                      \
+        const V s = SET1(slope);                                                              \
+        int64_t i = 0;                                                                        \
+        switch (op) {                                                                         \
+        case NK_ACT_RELU:                                                                     \
+            for (; i + W <= n; i += W) STOREU(y + i, FWD(NK_ACT_RELU, LOADU(x + i), s));       \
+            break;                                                                            \
+        case NK_ACT_LEAKY_RELU:                                                               \
+            for (; i + W <= n; i += W) STOREU(y + i, FWD(NK_ACT_LEAKY_RELU, LOADU(x + i), s)); \
+            break;                                                                            \
+        case NK_ACT_SIGMOID:                                                                  \
+            for (; i + W <= n; i += W) STOREU(y + i, FWD(NK_ACT_SIGMOID, LOADU(x + i), s));    \
+            break;                                                                            \
+        default:                                                                              \
+            for (; i + W <= n; i += W) STOREU(y + i, FWD(NK_ACT_TANH, LOADU(x + i), s));       \
+        }                                                                                     \
+        if (i < n) {                                                                          \
+            __m256i m = TAILMASK(n - i);                                                      \
+            MASKSTORE(y + i, m, FWD(op, MASKLOAD(x + i, m), s));                              \
+        }                                                                                     \
+    }                                                                                         \
+    NK_TARGET_AVX2 void nk_act_bwd_avx2_##SFX(nk_act_op op, int64_t n, const T *g,            \
+                                              const T *t, T *gi, T slope) {                   \
+        const V s = SET1(slope);                                                              \
+        int64_t i = 0;                                                                        \
+        switch (op) {                                                                         \
+        case NK_ACT_RELU:                                                                     \
+            for (; i + W <= n; i += W)                                                        \
+                STOREU(gi + i, BWD(NK_ACT_RELU, LOADU(g + i), LOADU(t + i), s));              \
+            break;                                                                            \
+        case NK_ACT_LEAKY_RELU:                                                               \
+            for (; i + W <= n; i += W)                                                        \
+                STOREU(gi + i, BWD(NK_ACT_LEAKY_RELU, LOADU(g + i), LOADU(t + i), s));        \
+            break;                                                                            \
+        case NK_ACT_SIGMOID:                                                                  \
+            for (; i + W <= n; i += W)                                                        \
+                STOREU(gi + i, BWD(NK_ACT_SIGMOID, LOADU(g + i), LOADU(t + i), s));           \
+            break;                                                                            \
+        default:                                                                              \
+            for (; i + W <= n; i += W)                                                        \
+                STOREU(gi + i, BWD(NK_ACT_TANH, LOADU(g + i), LOADU(t + i), s));              \
+        }                                                                                     \
+        if (i < n) {                                                                          \
+            __m256i m = TAILMASK(n - i);                                                      \
+            MASKSTORE(gi + i, m, BWD(op, MASKLOAD(g + i, m), MASKLOAD(t + i, m), s));         \
+        }                                                                                     \
     }
-    if (i < n) {
-        __m256i m = tail_mask_pd(n - i);
-        _mm256_maskstore_pd(y + i, m, fwd4_pd(op, _mm256_maskload_pd(x + i, m), s));
-    }
-}
 
-NK_TARGET_AVX2 void nk_act_bwd_avx2_f64(nk_act_op op, int64_t n, const double *g,
-                                        const double *t, double *gi, double slope) {
-    const __m256d s = _mm256_set1_pd(slope);
-    int64_t i = 0;
-    switch (op) {
-#define NK_LOOP(OP)                                                                    \
-    case OP:                                                                           \
-        for (; i + 4 <= n; i += 4)                                                     \
-            _mm256_storeu_pd(gi + i, bwd4_pd(OP, _mm256_loadu_pd(g + i),               \
-                                             _mm256_loadu_pd(t + i), s));              \
-        break;
-        NK_LOOP(NK_ACT_RELU)
-        NK_LOOP(NK_ACT_LEAKY_RELU)
-        NK_LOOP(NK_ACT_SIGMOID)
-        NK_LOOP(NK_ACT_TANH)
-#undef NK_LOOP
-    }
-    if (i < n) {
-        __m256i m = tail_mask_pd(n - i);
-        _mm256_maskstore_pd(gi + i, m, bwd4_pd(op, _mm256_maskload_pd(g + i, m),
-                                               _mm256_maskload_pd(t + i, m), s));
-    }
-}
+NK_ACT_AVX2_BLOCKS(float, f32, 8, __m256, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps,
+                   _mm256_maskload_ps, _mm256_maskstore_ps, tail_mask_ps, fwd8_ps, bwd8_ps)
+NK_ACT_AVX2_BLOCKS(double, f64, 4, __m256d, _mm256_set1_pd, _mm256_loadu_pd, _mm256_storeu_pd,
+                   _mm256_maskload_pd, _mm256_maskstore_pd, tail_mask_pd, fwd4_pd, bwd4_pd)
 
 #else /* no x86 dispatch: the AVX2 entry points are never selected */
 

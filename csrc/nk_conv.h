@@ -20,9 +20,9 @@
  *                the GEMM epilogue); im2col is produced inside GEMM's B-packing
  *                callback, so no im2col matrix exists.  1x1/stride-1/pad-0
  *                passes x to GEMM as a plain strided operand.
- *   bwd_data     stride 1: a forward convolution of dy with the flipped,
+ *   bwd_data     stride 1 and Cog <= 2*Cig: a forward convolution of dy with the flipped,
  *                transposed weights (gather form, writes dx once, no atomics);
- *                stride > 1: per (image, group, channel block), GEMM
+ *                otherwise: per (image, group, channel block), GEMM
  *                W^T . dy into a bounded column tile, then col2im into the
  *                channel planes that task owns (no two tasks share a plane).
  *   bwd_weight   dW[Cog, Cig*kH*kW] = dy . im2col(x)^T with depth = (image,
@@ -38,9 +38,9 @@
  *
  * Extra memory (all allocated once per call, none grows with N):
  *   forward     T * gemm_ws(Cog, PB, Cig*kH*kW), PB <= OH*OW pixels/chunk
- *   bwd_data    stride 1: a copy of w + the forward's bound;
- *               stride > 1: T * (cb*kH*kW*PBc + gemm_ws), PBc <= 4096 pixels
- *   bwd_weight  T * gemm_ws(Cog, CB, KD) with CB <= 64 columns of dW,
+ *   bwd_data    gather form: a copy of w + the forward's bound;
+ *               column form: T * (cb*kH*kW*PBc + gemm_ws), cb*kH*kW*PBc <= 2^16 (or 64 pixels)
+ *   bwd_weight  T * gemm_ws(Cog, CB, KD) with CB ~ (Cig*kH*kW)/4 columns of dW,
  *               KD = depth block (GEMM blocks depth itself), plus at most
  *               4 * |w| partial sums
  * where T = threads used and gemm_ws = nk_gemm_workspace_<dtype>.
@@ -74,6 +74,42 @@ nk_status nk_conv2d_check(const nk_conv2d_shape *s);
 /* Internal (shared by the nk_conv_*.c files): same checks, but negative
  * padding allowed when allow_negative_pad (the gather form of bwd_data). */
 nk_status nk_conv2d_check_geometry(const nk_conv2d_shape *s, int allow_negative_pad);
+
+/* Internal: geometry handed to the packing callbacks of nk_conv_igemm.c and
+ * nk_conv_pack_avx2.c (ctx of nk_gemm's pack functions). */
+typedef struct nk_conv_pack_ctx {
+    const void *x; /* tensor read by the callback, at image 0 / the group's channel 0 */
+    int64_t xs_n;  /* elements between images */
+    int64_t H, W, OH, OW, sh, sw, ph, pw, dh, dw, kH, kW;
+    int64_t off;   /* flattened (image, output pixel) index of the operand's first
+                      row (forward) or depth element (bwd_weight) */
+    int64_t r0;    /* bwd_weight: dW column of the operand's row 0 */
+} nk_conv_pack_ctx;
+
+/* Internal: 1 when every index the AVX2 gather callbacks form fits in int32. */
+int nk_conv_gather_ok(const nk_conv_pack_ctx *c, int64_t N, int64_t C);
+/* Internal packing callbacks (layout of nk_pack_<dtype>_fn).
+ *   im2col:   rows = flattened output pixels, depth = (c, kh, kw)   (forward B)
+ *   im2col_t: rows = (c, kh, kw) from r0, depth = flattened pixels (bwd_weight B)
+ * The _avx2 versions use AVX2 masked gathers (call only on the AVX2 path and
+ * when nk_conv_gather_ok); they fall back to the portable ones for widths
+ * that are not a multiple of the vector length. */
+void nk_conv_pack_im2col_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                             int64_t w, float *dst);
+void nk_conv_pack_im2col_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                             int64_t w, double *dst);
+void nk_conv_pack_im2col_t_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                               int64_t kc, int64_t w, float *dst);
+void nk_conv_pack_im2col_t_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                               int64_t kc, int64_t w, double *dst);
+void nk_conv_pack_im2col_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                                  int64_t kc, int64_t w, float *dst);
+void nk_conv_pack_im2col_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                                  int64_t kc, int64_t w, double *dst);
+void nk_conv_pack_im2col_t_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                                    int64_t kc, int64_t w, float *dst);
+void nk_conv_pack_im2col_t_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                                    int64_t kc, int64_t w, double *dst);
 
 /* y = conv(x, w) + bias; bias may be NULL. */
 nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,

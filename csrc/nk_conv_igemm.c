@@ -15,8 +15,22 @@
 
 /* Smallest amount of work (flops) worth a thread of its own. */
 #define NK_CONV_MIN_WORK ((int64_t)1 << 20)
-/* Columns of dW per bwd_weight task. */
-#define NK_CONV_DW_COLS 64
+/* Forward: images of at least NK_CONV_BIG_P output pixels are cut into
+ * chunks of <= NK_CONV_FWD_PB pixels; smaller ones are grouped into blocks of
+ * <= NK_CONV_FWD_PB pixels (and <= NK_CONV_TILE output elements). */
+#define NK_CONV_BIG_P 1024
+#define NK_CONV_FWD_PB 2048
+#define NK_CONV_TILE ((int64_t)1 << 19)
+/* Forward packing: rows narrower than this use AVX2 gathers, wider ones
+ * contiguous copies. */
+#define NK_CONV_GATHER_OW 32
+/* Keep the compiler from turning the short copy / fill loops of the packing
+ * callbacks into memcpy/memset calls (they are 4..64 elements long). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NK_CONV_NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NK_CONV_NO_LIBCALLS
+#endif
 /* Column tile of the stride > 1 bwd_data path (elements), and pixel floor. */
 #define NK_CONV_COL_TILE ((int64_t)1 << 16)
 
@@ -38,15 +52,19 @@ typedef struct nk_conv_seg {
 
 #define NK_CONV_T float
 #define NK_CONV_S(name) name##_f32
+#define NK_CONV_PACK_FN nk_pack_f32_fn
 #include "nk_conv_igemm.c"
 #undef NK_CONV_T
 #undef NK_CONV_S
+#undef NK_CONV_PACK_FN
 
 #define NK_CONV_T double
 #define NK_CONV_S(name) name##_f64
+#define NK_CONV_PACK_FN nk_pack_f64_fn
 #include "nk_conv_igemm.c"
 #undef NK_CONV_T
 #undef NK_CONV_S
+#undef NK_CONV_PACK_FN
 
 #else /* ---------------------------------------------------------- template body */
 #define T NK_CONV_T
@@ -61,19 +79,27 @@ static inline void S(nk_conv_gather_row)(T *NK_RESTRICT dst, int64_t ds,
                                          int64_t len, int64_t W) {
     int64_t lo = 0, hi = 0;
     if (xrow) {
-        lo = iw0 < 0 ? nk_min_i64(len, (-iw0 + step - 1) / step) : 0;
-        hi = iw0 < W ? nk_min_i64(len, (W - iw0 + step - 1) / step) : 0;
+        if (step == 1) {
+            if (iw0 >= 0 && iw0 + len <= W) { /* interior: plain copy */
+                const T *src = xrow + iw0;
+                if (ds == 1)
+                    for (int64_t t = 0; t < len; t++) dst[t] = src[t];
+                else
+                    for (int64_t t = 0; t < len; t++) dst[t * ds] = src[t];
+                return;
+            }
+            lo = nk_min_i64(len, nk_max_i64(0, -iw0));
+            hi = nk_min_i64(len, nk_max_i64(0, W - iw0));
+        } else {
+            lo = iw0 < 0 ? nk_min_i64(len, (-iw0 + step - 1) / step) : 0;
+            hi = iw0 < W ? nk_min_i64(len, (W - iw0 + step - 1) / step) : 0;
+        }
         if (hi < lo) hi = lo;
     }
     int64_t t = 0;
     if (ds == 1) {
         for (; t < lo; t++) dst[t] = 0;
-        if (step == 1) {
-            const T *src = xrow + iw0;
-            for (; t < hi; t++) dst[t] = src[t];
-        } else {
-            for (; t < hi; t++) dst[t] = xrow[iw0 + t * step];
-        }
+        for (; t < hi; t++) dst[t] = xrow[iw0 + t * step];
         for (; t < len; t++) dst[t] = 0;
     } else {
         for (; t < lo; t++) dst[t * ds] = 0;
@@ -86,61 +112,84 @@ static inline void S(nk_conv_gather_row)(T *NK_RESTRICT dst, int64_t ds,
 static inline void S(nk_conv_scatter_add_row)(T *NK_RESTRICT xrow, const T *NK_RESTRICT src,
                                               int64_t iw0, int64_t step, int64_t len,
                                               int64_t W) {
-    int64_t lo = iw0 < 0 ? nk_min_i64(len, (-iw0 + step - 1) / step) : 0;
-    int64_t hi = iw0 < W ? nk_min_i64(len, (W - iw0 + step - 1) / step) : 0;
+    int64_t lo, hi;
     if (step == 1) {
-        T *d = xrow + iw0;
-        for (int64_t t = lo; t < hi; t++) d[t] += src[t];
+        lo = nk_min_i64(len, nk_max_i64(0, -iw0));
+        hi = nk_min_i64(len, nk_max_i64(0, W - iw0));
+    } else {
+        lo = iw0 < 0 ? nk_min_i64(len, (-iw0 + step - 1) / step) : 0;
+        hi = iw0 < W ? nk_min_i64(len, (W - iw0 + step - 1) / step) : 0;
+    }
+    if (step == 1) {
+        for (int64_t t = lo; t < hi; t++) xrow[iw0 + t] += src[t];
     } else {
         for (int64_t t = lo; t < hi; t++) xrow[iw0 + t * step] += src[t];
     }
 }
 
-/* ---- forward: B operand = im2col(x) with rows = output pixels, depth = (c, kh, kw) */
-typedef struct S(nk_conv_fwd_ctx) {
-    const T *x; /* channel 0 of this image's group */
-    int64_t H, W, OW, sh, sw, ph, pw, dh, dw, kH, kW;
-    int64_t j_base; /* first output pixel of this GEMM call */
-} S(nk_conv_fwd_ctx);
+/* ---- forward: B operand = im2col(x) with rows = output pixels of the
+ * flattened (image, pixel) space, depth = (c, kh, kw) */
+#define NK_CONV_NSEG 64
 
-static void S(nk_conv_pack_im2col)(const void *vctx, int64_t i0, int64_t mn, int64_t p0,
-                                   int64_t kc, int64_t w, T *dst) {
-    const S(nk_conv_fwd_ctx) *cx = (const S(nk_conv_fwd_ctx) *)vctx;
-    const int64_t HW = cx->H * cx->W, kk = cx->kH * cx->kW;
+NK_CONV_NO_LIBCALLS void S(nk_conv_pack_im2col)(const void *vctx, int64_t i0, int64_t mn,
+                                                int64_t p0, int64_t kc, int64_t w, T *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    const T *X = (const T *)cx->x;
+    const int64_t HW = cx->H * cx->W, kk = cx->kH * cx->kW, P = cx->OH * cx->OW;
+    const int64_t H = cx->H, W = cx->W, sw = cx->sw;
+    int64_t seg_ii[NK_CONV_NSEG], seg_len[NK_CONV_NSEG], seg_ih[NK_CONV_NSEG],
+        seg_iw[NK_CONV_NSEG];
+    const T *seg_x[NK_CONV_NSEG];
     for (int64_t ii0 = 0; ii0 < mn; ii0 += w) {
         T *pd = dst + (ii0 / w) * kc * w;
         const int64_t np = nk_min_i64(w, mn - ii0);
-        const int64_t j = cx->j_base + i0 + ii0;
-        const int64_t oh0 = j / cx->OW, ow0 = j % cx->OW;
-        int64_t c = p0 / kk, r = p0 % kk;
-        int64_t kh = r / cx->kW, kw = r % cx->kW;
-        for (int64_t p = 0; p < kc; p++) {
-            const T *xc = cx->x + c * HW;
-            const int64_t offh = kh * cx->dh - cx->ph, offw = kw * cx->dw - cx->pw;
-            T *d = pd + p * w;
-            int64_t oh = oh0, ow = ow0, ii = 0;
-            while (ii < np) {
+        for (int64_t p = 0; p < kc; p++)
+            for (int64_t ii = np; ii < w; ii++) pd[p * w + ii] = 0;
+        int64_t j = cx->off + i0 + ii0, ii = 0;
+        while (ii < np) {
+            /* up to NK_CONV_NSEG segments of pixels sharing an output row */
+            int64_t ns = 0;
+            while (ii < np && ns < NK_CONV_NSEG) {
+                const int64_t n = j / P, pix = j % P, oh = pix / cx->OW, ow = pix % cx->OW;
                 const int64_t len = nk_min_i64(np - ii, cx->OW - ow);
-                const int64_t ih = oh * cx->sh + offh;
-                const T *row = (ih >= 0 && ih < cx->H) ? xc + ih * cx->W : NULL;
-                S(nk_conv_gather_row)(d + ii, 1, row, ow * cx->sw + offw, cx->sw, len, cx->W);
+                seg_ii[ns] = ii;
+                seg_len[ns] = len;
+                seg_ih[ns] = oh * cx->sh - cx->ph;
+                seg_iw[ns] = ow * sw - cx->pw;
+                seg_x[ns] = X + n * cx->xs_n;
+                ns++;
                 ii += len;
-                oh++;
-                ow = 0;
+                j += len;
             }
-            for (ii = np; ii < w; ii++) d[ii] = 0;
-            if (++kw == cx->kW) {
-                kw = 0;
-                if (++kh == cx->kH) {
-                    kh = 0;
-                    c++;
+            int64_t c = p0 / kk, r = p0 % kk;
+            int64_t kh = r / cx->kW, kw = r % cx->kW;
+            for (int64_t p = 0; p < kc; p++) {
+                T *d = pd + p * w;
+                const int64_t oh_off = kh * cx->dh, ow_off = kw * cx->dw, xo = c * HW;
+                for (int64_t q = 0; q < ns; q++) {
+                    const int64_t ih = seg_ih[q] + oh_off;
+                    const T *row = (ih >= 0 && ih < H) ? seg_x[q] + xo + ih * W : NULL;
+                    S(nk_conv_gather_row)(d + seg_ii[q], 1, row, seg_iw[q] + ow_off, sw,
+                                          seg_len[q], W);
+                }
+                if (++kw == cx->kW) {
+                    kw = 0;
+                    if (++kh == cx->kH) {
+                        kh = 0;
+                        c++;
+                    }
                 }
             }
         }
     }
 }
 
-/* Forward on a validated geometry; negative padding allowed (bwd_data). */
+/* Forward on a validated geometry; negative padding allowed (bwd_data).
+ * Task grid (shape only): blocks of the flattened (image, pixel) space.
+ * Large images (P >= NK_CONV_BIG_P): blocks never cross images and write y
+ * directly; small images: blocks of up to NK_CONV_FWD_PB pixels span
+ * images (so GEMM sees a wide N and packs the weights rarely), computed into
+ * a per-thread Cog x PB tile and copied out. */
 static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const T *w,
                                      const T *bias, T *y, int nthreads) {
     const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
@@ -156,49 +205,101 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
             }
         return NK_OK;
     }
-    /* Fixed task grid: (image, group, pixel chunk); chunks only when there
-     * are few (image, group) pairs, so batch-1 calls still spread out. */
-    const int64_t ng = s->N * G;
-    int64_t nchunk = 1;
-    if (ng < 8) nchunk = nk_max_i64(1, nk_min_i64(nk_ceil_div(8, ng), nk_ceil_div(P, 256)));
-    const int64_t PB = nk_ceil_div(P, nchunk);
-    nchunk = nk_ceil_div(P, PB);
-    const int64_t ntasks = ng * nchunk;
+    const int64_t J = s->N * P;
+    int64_t PB, nblk, per_img = 0;
+    if (P >= NK_CONV_BIG_P) {
+        per_img = nk_ceil_div(P, NK_CONV_FWD_PB);
+        if (s->N * G * per_img < 4) per_img = nk_min_i64(nk_ceil_div(4, s->N * G), nk_ceil_div(P, 256));
+        PB = nk_ceil_div(P, per_img);
+        per_img = nk_ceil_div(P, PB);
+        nblk = s->N * per_img;
+    } else {
+        PB = nk_min_i64(J, nk_max_i64(256, nk_min_i64(NK_CONV_FWD_PB, NK_CONV_TILE / Cog)));
+        nblk = nk_ceil_div(J, PB);
+        if (G * nblk < 4 && J >= 4 * 256) {
+            PB = nk_ceil_div(J, nk_ceil_div(4, G));
+            nblk = nk_ceil_div(J, PB);
+        }
+    }
+    const int64_t ntasks = G * nblk;
     int64_t flops = 0;
     if (nk_mul_i64(2 * s->N * s->C_out * P, K, &flops)) flops = INT64_MAX;
     int nt = nk_threads_for(nthreads, flops, NK_CONV_MIN_WORK);
     if (nt > ntasks) nt = (int)ntasks;
 
-    size_t wsb = nk_conv_round64(S(nk_gemm_workspace)(Cog, PB, K)), total;
-    if (nk_bytes(nt, wsb, &total)) return NK_ERR_OVERFLOW;
+    size_t wsb = nk_conv_round64(S(nk_gemm_workspace)(Cog, PB, K)), tileb = 0, per, total;
+    if (!per_img && s->N > 1) { /* blocks may span images */
+        if (nk_bytes(Cog * PB, sizeof(T), &tileb)) return NK_ERR_OVERFLOW;
+        tileb = nk_conv_round64(tileb);
+    }
+    per = wsb + tileb;
+    if (nk_bytes(nt, per, &total)) return NK_ERR_OVERFLOW;
     char *ws = nk_aligned_alloc(total);
     if (!ws) return NK_ERR_NOMEM;
 
     const int is1x1 = s->kH == 1 && s->kW == 1 && s->stride_h == 1 && s->stride_w == 1 &&
                       s->pad_h == 0 && s->pad_w == 0 && s->OH == s->H && s->OW == s->W;
+    /* AVX2 gathers for short rows, strides, and whenever the index fits */
+    NK_CONV_PACK_FN pack = S(nk_conv_pack_im2col);
+#if NK_X86_DISPATCH
+    {
+        nk_conv_pack_ctx probe = {x, s->C_in * HW, s->H, s->W, s->OH, s->OW, s->stride_h,
+                                  s->stride_w, s->pad_h, s->pad_w, s->dil_h, s->dil_w,
+                                  s->kH, s->kW, 0, 0};
+        if (nk_isa_active() == NK_ISA_AVX2 && nk_conv_gather_ok(&probe, s->N, Cig) &&
+            (s->OW < NK_CONV_GATHER_OW || s->stride_w > 1))
+            pack = S(nk_conv_pack_im2col_avx2);
+    }
+#endif
     nk_status status = NK_OK;
 #pragma omp parallel num_threads(nt)
     {
-        void *tws = ws + (size_t)nk_conv_thread_id() * wsb;
+        char *mine = ws + (size_t)nk_conv_thread_id() * per;
+        T *tile = (T *)(mine + wsb);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ntasks; t++) {
-            const int64_t n = t / (G * nchunk), g = (t / nchunk) % G, ch = t % nchunk;
-            const int64_t j0 = ch * PB, nj = nk_min_i64(PB, P - j0);
-            const T *xg = x + (n * s->C_in + g * Cig) * HW;
+            const int64_t g = t / nblk, b = t % nblk;
+            int64_t j0, nj;
+            if (per_img) {
+                const int64_t n = b / per_img, ch = b % per_img;
+                j0 = n * P + ch * PB;
+                nj = nk_min_i64(PB, P - ch * PB);
+            } else {
+                j0 = b * PB;
+                nj = nk_min_i64(PB, J - j0);
+            }
+            const int64_t n0 = j0 / P, pix0 = j0 % P;
+            const int direct = (j0 + nj - 1) / P == n0;
+            const T *xg = x + g * Cig * HW;
             OPERAND A = {w + g * Cog * K, K, 1, NULL, NULL};
             OPERAND B;
-            S(nk_conv_fwd_ctx) cx = {xg,          s->H,        s->W,     s->OW,    s->stride_h,
-                                     s->stride_w, s->pad_h,    s->pad_w, s->dil_h, s->dil_w,
-                                     s->kH,       s->kW,       j0};
-            if (is1x1) {
-                B = (OPERAND){xg + j0, 1, HW, NULL, NULL};
+            nk_conv_pack_ctx cx = {xg,       s->C_in * HW, s->H,     s->W,        s->OH,
+                                   s->OW,    s->stride_h,  s->stride_w, s->pad_h, s->pad_w,
+                                   s->dil_h, s->dil_w,     s->kH,       s->kW,    j0,
+                                   0};
+            if (is1x1 && direct) {
+                B = (OPERAND){xg + n0 * s->C_in * HW + pix0, 1, HW, NULL, NULL};
             } else {
-                B = (OPERAND){NULL, 0, 0, S(nk_conv_pack_im2col), &cx};
+                B = (OPERAND){NULL, 0, 0, pack, &cx};
             }
             EPILOGUE ep = {bias ? bias + g * Cog : NULL, 1, 0};
-            nk_status st = S(nk_gemm_serial)(Cog, nj, K, (T)1, &A, &B, (T)0,
-                                             y + (n * s->C_out + g * Cog) * P + j0, P, 1, &ep,
-                                             tws);
+            T *yg = y + g * Cog * P;
+            nk_status st;
+            if (direct) {
+                st = S(nk_gemm_serial)(Cog, nj, K, (T)1, &A, &B, (T)0,
+                                       yg + n0 * s->C_out * P + pix0, P, 1, &ep, mine);
+            } else {
+                st = S(nk_gemm_serial)(Cog, nj, K, (T)1, &A, &B, (T)0, tile, nj, 1, &ep, mine);
+                /* copy the tile out, image by image */
+                for (int64_t jj = 0; jj < nj;) {
+                    const int64_t n = (j0 + jj) / P, pix = (j0 + jj) % P;
+                    const int64_t len = nk_min_i64(nj - jj, P - pix);
+                    for (int64_t o = 0; o < Cog; o++)
+                        memcpy(yg + (n * s->C_out + o) * P + pix, tile + o * nj + jj,
+                               (size_t)len * sizeof(T));
+                    jj += len;
+                }
+            }
             if (st) {
 #pragma omp critical(nk_conv_status)
                 status = st;
@@ -305,7 +406,14 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
         return NK_OK;
     }
     if (!dy || !w) return NK_ERR_ARG;
-    if (s->stride_h > 1 || s->stride_w > 1) return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
+    /* Column form for strides, and when dy has many more channels than dx:
+     * the gather form packs Cog*kH*kW values per input pixel, the column form
+     * writes and adds back Cig*kH*kW (and packs Cog). */
+    {
+        const int64_t Cig = s->C_in / s->groups, Cog = s->C_out / s->groups;
+        if (s->stride_h > 1 || s->stride_w > 1 || Cog > 2 * Cig)
+            return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
+    }
 
     /* stride 1: dx = conv(dy, flip(w)^T) with padding d*(k-1) - p. */
     const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G, kk = s->kH * s->kW;
@@ -343,20 +451,11 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
 }
 
 /* ---- backward weight: depth = (image, output pixel) over a batch chunk */
-typedef struct S(nk_conv_dw_ctx) {
-    const T *x;  /* x (A: dy) with the group's channel offset applied */
-    int64_t C;   /* channels per image of that tensor */
-    int64_t P;   /* pixels per plane of the depth tensor (dy: OH*OW) */
-    int64_t d0;  /* depth index of the chunk's first element (= n0 * OH*OW) */
-    int64_t H, W, OW, sh, sw, ph, pw, dh, dw, kH, kW;
-    int64_t r0; /* B: dW column of the operand's row 0 */
-} S(nk_conv_dw_ctx);
-
 /* A operand: rows = output channels o, depth = (n, pixel) of dy. */
-static void S(nk_conv_pack_dy)(const void *vctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+static NK_CONV_NO_LIBCALLS void S(nk_conv_pack_dy)(const void *vctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
                                int64_t w, T *dst) {
-    const S(nk_conv_dw_ctx) *cx = (const S(nk_conv_dw_ctx) *)vctx;
-    const int64_t P = cx->P;
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    const int64_t P = cx->OH * cx->OW;
     const int64_t npan = nk_ceil_div(mn, w);
     for (int64_t ii = 0; ii < npan * w; ii++) {
         T *d = dst + (ii / w) * kc * w + (ii % w);
@@ -364,11 +463,11 @@ static void S(nk_conv_pack_dy)(const void *vctx, int64_t i0, int64_t mn, int64_t
             for (int64_t p = 0; p < kc; p++) d[p * w] = 0;
             continue;
         }
-        const int64_t dd = cx->d0 + p0;
+        const int64_t dd = cx->off + p0;
         int64_t n = dd / P, pix = dd % P, p = 0;
         while (p < kc) {
             const int64_t len = nk_min_i64(kc - p, P - pix);
-            const T *src = cx->x + (n * cx->C + i0 + ii) * P + pix;
+            const T *src = (const T *)cx->x + n * cx->xs_n + (i0 + ii) * P + pix;
             for (int64_t t = 0; t < len; t++) d[(p + t) * w] = src[t];
             p += len;
             n++;
@@ -378,10 +477,10 @@ static void S(nk_conv_pack_dy)(const void *vctx, int64_t i0, int64_t mn, int64_t
 }
 
 /* B operand: rows = (c, kh, kw) columns of dW, depth = (n, output pixel). */
-static void S(nk_conv_pack_im2col_t)(const void *vctx, int64_t i0, int64_t mn, int64_t p0,
-                                     int64_t kc, int64_t w, T *dst) {
-    const S(nk_conv_dw_ctx) *cx = (const S(nk_conv_dw_ctx) *)vctx;
-    const int64_t P = cx->P, kk = cx->kH * cx->kW, HW = cx->H * cx->W;
+NK_CONV_NO_LIBCALLS void S(nk_conv_pack_im2col_t)(const void *vctx, int64_t i0, int64_t mn,
+                                                  int64_t p0, int64_t kc, int64_t w, T *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    const int64_t P = cx->OH * cx->OW, kk = cx->kH * cx->kW, HW = cx->H * cx->W;
     const int64_t npan = nk_ceil_div(mn, w);
     for (int64_t ii = 0; ii < npan * w; ii++) {
         T *d = dst + (ii / w) * kc * w + (ii % w);
@@ -391,14 +490,14 @@ static void S(nk_conv_pack_im2col_t)(const void *vctx, int64_t i0, int64_t mn, i
         }
         const int64_t q = cx->r0 + i0 + ii, c = q / kk, kh = (q % kk) / cx->kW, kw = q % cx->kW;
         const int64_t offh = kh * cx->dh - cx->ph, offw = kw * cx->dw - cx->pw;
-        const int64_t dd = cx->d0 + p0;
+        const int64_t dd = cx->off + p0;
         int64_t n = dd / P, pix = dd % P, p = 0;
         int64_t oh = pix / cx->OW, ow = pix % cx->OW;
         while (p < kc) {
             const int64_t len = nk_min_i64(kc - p, cx->OW - ow);
             const int64_t ih = oh * cx->sh + offh;
             const T *row =
-                (ih >= 0 && ih < cx->H) ? cx->x + (n * cx->C + c) * HW + ih * cx->W : NULL;
+                (ih >= 0 && ih < cx->H) ? (const T *)cx->x + n * cx->xs_n + c * HW + ih * cx->W : NULL;
             S(nk_conv_gather_row)(d + p * w, w, row, ow * cx->sw + offw, cx->sw, len, cx->W);
             p += len;
             ow = 0;
@@ -425,7 +524,10 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
     }
     if (!dy || !x) return NK_ERR_ARG;
     /* Fixed grid: (batch chunk, group, block of dW columns). */
-    const int64_t ncol = nk_ceil_div(Kcol, NK_CONV_DW_COLS);
+    /* Few, wide column blocks: each block packs all of dy again. */
+    int64_t ncol = nk_max_i64(1, nk_min_i64(nk_ceil_div(4, G), nk_ceil_div(Kcol, 16)));
+    const int64_t CB = nk_ceil_div(nk_ceil_div(Kcol, ncol), 16) * 16;
+    ncol = nk_ceil_div(Kcol, CB);
     int64_t nbc = 1;
     if (G * ncol < 4 && s->N > 1) nbc = nk_min_i64(s->N, 4);
     const int64_t ipc = nk_ceil_div(s->N, nbc);
@@ -437,7 +539,7 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
     if (nt > ntasks) nt = (int)ntasks;
 
     size_t wsb = nk_conv_round64(
-               S(nk_gemm_workspace)(Cog, nk_min_i64(Kcol, NK_CONV_DW_COLS), ipc * P)),
+               S(nk_gemm_workspace)(Cog, nk_min_i64(Kcol, CB), ipc * P)),
            total, partb = 0;
     if (nk_bytes(nt, wsb, &total)) return NK_ERR_OVERFLOW;
     if (nbc > 1) {
@@ -448,6 +550,16 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
     char *ws = nk_aligned_alloc(total + partb);
     if (!ws) return NK_ERR_NOMEM;
     T *part = nbc > 1 ? (T *)(ws + total) : NULL;
+    NK_CONV_PACK_FN packt = S(nk_conv_pack_im2col_t);
+#if NK_X86_DISPATCH
+    {
+        nk_conv_pack_ctx probe = {x, s->C_in * s->H * s->W, s->H, s->W, s->OH, s->OW,
+                                  s->stride_h, s->stride_w, s->pad_h, s->pad_w, s->dil_h,
+                                  s->dil_w, s->kH, s->kW, 0, 0};
+        if (nk_isa_active() == NK_ISA_AVX2 && nk_conv_gather_ok(&probe, s->N, Cig))
+            packt = S(nk_conv_pack_im2col_t_avx2);
+    }
+#endif
     nk_status status = NK_OK;
 #pragma omp parallel num_threads(nt)
     {
@@ -455,29 +567,28 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ntasks; t++) {
             const int64_t bc = t / (G * ncol), g = (t / ncol) % G, cbk = t % ncol;
-            const int64_t q0 = cbk * NK_CONV_DW_COLS, nq = nk_min_i64(NK_CONV_DW_COLS, Kcol - q0);
+            const int64_t q0 = cbk * CB, nq = nk_min_i64(CB, Kcol - q0);
             const int64_t n0 = bc * ipc, n1 = nk_min_i64(s->N, n0 + ipc);
-            S(nk_conv_dw_ctx) ca = {dy + g * Cog * P, s->C_out, P, n0 * P, 0, 0, 0, 0, 0, 0,
-                                    0, 0, 0, 0, 0, 0};
-            S(nk_conv_dw_ctx) cb = {x + g * Cig * s->H * s->W,
-                                    s->C_in,
-                                    P,
-                                    n0 * P,
-                                    s->H,
-                                    s->W,
-                                    s->OW,
-                                    s->stride_h,
-                                    s->stride_w,
-                                    s->pad_h,
-                                    s->pad_w,
-                                    s->dil_h,
-                                    s->dil_w,
-                                    s->kH,
-                                    s->kW,
-                                    0};
-            cb.r0 = q0;
+            nk_conv_pack_ctx ca = {dy + g * Cog * P, s->C_out * P, 0, 0, s->OH, s->OW, 0, 0,
+                                   0, 0, 0, 0, 0, 0, n0 * P, 0};
+            nk_conv_pack_ctx cb = {x + g * Cig * s->H * s->W,
+                                   s->C_in * s->H * s->W,
+                                   s->H,
+                                   s->W,
+                                   s->OH,
+                                   s->OW,
+                                   s->stride_h,
+                                   s->stride_w,
+                                   s->pad_h,
+                                   s->pad_w,
+                                   s->dil_h,
+                                   s->dil_w,
+                                   s->kH,
+                                   s->kW,
+                                   n0 * P,
+                                   q0};
             OPERAND A = {NULL, 0, 0, S(nk_conv_pack_dy), &ca};
-            OPERAND B = {NULL, 0, 0, S(nk_conv_pack_im2col_t), &cb};
+            OPERAND B = {NULL, 0, 0, packt, &cb};
             T *out = (part ? part + bc * nw : dw) + g * Cog * Kcol + q0;
             nk_status st = S(nk_gemm_serial)(Cog, nq, (n1 - n0) * P, (T)1, &A, &B, (T)0, out,
                                              Kcol, 1, NULL, tws);

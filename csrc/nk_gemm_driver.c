@@ -27,10 +27,13 @@
  * (each C element is always "sum over one depth block in order, then
  * update"), so results are bitwise identical for any thread count.
  *
- * Parallelism: C is cut into units (<= MC x NC, more of them when threads
- * would otherwise idle); each thread packs its own A and B blocks into its
- * own 64-byte aligned workspace, allocated once per call.  Packing B per
- * unit costs O(1/MC) of the FLOPs.  Never split over K. */
+ * Parallelism: C is cut into one unit per thread (column strips of at most
+ * NC, split further along the larger dimension); a unit runs the loops above
+ * over its rows, so its packed B block serves all its MC row blocks.  Each
+ * thread packs its own A and B blocks into its own 64-byte aligned
+ * workspace, allocated once per call: no barriers, no shared buffers.  The
+ * price is that a thread packs all of the operand that was not split; that
+ * is O(1/N) or O(1/M) of the FLOPs.  Never split over K. */
 #include "nk_gemm_internal.h"
 #include "nk_runtime.h"
 
@@ -40,6 +43,8 @@
 
 /* Below this many FMAs per thread another thread does not pay. */
 #define NK_GEMM_MIN_FMA_PER_THREAD ((int64_t)1 << 20)
+/* Same for the (bandwidth-bound, slower per FMA) small path. */
+#define NK_GEMM_MIN_FMA_SMALL ((int64_t)1 << 18)
 
 /* M*N*K, saturating. */
 static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
@@ -47,6 +52,21 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
     if (nk_mul_i64(M, N, &mn) || nk_mul_i64(mn, K, &mnk)) return INT64_MAX;
     return mnk;
 }
+
+/* Cache blocks (see above); overridable at build time for tuning runs. */
+#ifndef NK_GEMM_MC_F32
+#define NK_GEMM_MC_F32 144
+#endif
+#ifndef NK_GEMM_KC_F32
+#define NK_GEMM_KC_F32 256
+#endif
+#ifndef NK_GEMM_MC_F64
+#define NK_GEMM_MC_F64 72
+#endif
+#ifndef NK_GEMM_KC_F64
+#define NK_GEMM_KC_F64 256
+#endif
+#define NK_GEMM_NC 4080
 
 #define NK_T float
 #define NK_FN(x) x##_f32
@@ -56,11 +76,15 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_UKR_FN nk_ukr_f32_fn
 #define NK_MR NK_GEMM_MR_F32
 #define NK_NR NK_GEMM_NR_F32
-#define NK_MC 144
-#define NK_KC 256
-#define NK_NC 4080
+#define NK_MC NK_GEMM_MC_F32
+#define NK_KC NK_GEMM_KC_F32
+#define NK_NC NK_GEMM_NC
 #define NK_UKR_AVX2 nk_gemm_ukr_f32_6x16_avx2
 #define NK_UKR_GENERIC nk_gemm_ukr_f32_generic
+#define NK_SMALL_JOB nk_gemm_small_f32
+#define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f32_avx2
+#define NK_SMALL_DOT_FN nk_gemm_small_dot_f32_avx2
+#define NK_SMALL_DIRECT_FN nk_gemm_small_direct_f32_avx2
 #include "nk_gemm_driver_impl.h"
 #undef NK_T
 #undef NK_FN
@@ -75,6 +99,10 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #undef NK_NC
 #undef NK_UKR_AVX2
 #undef NK_UKR_GENERIC
+#undef NK_SMALL_JOB
+#undef NK_SMALL_AXPY_FN
+#undef NK_SMALL_DOT_FN
+#undef NK_SMALL_DIRECT_FN
 
 #define NK_T double
 #define NK_FN(x) x##_f64
@@ -84,9 +112,13 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_UKR_FN nk_ukr_f64_fn
 #define NK_MR NK_GEMM_MR_F64
 #define NK_NR NK_GEMM_NR_F64
-#define NK_MC 72
-#define NK_KC 256
-#define NK_NC 4080
+#define NK_MC NK_GEMM_MC_F64
+#define NK_KC NK_GEMM_KC_F64
+#define NK_NC NK_GEMM_NC
 #define NK_UKR_AVX2 nk_gemm_ukr_f64_6x8_avx2
 #define NK_UKR_GENERIC nk_gemm_ukr_f64_generic
+#define NK_SMALL_JOB nk_gemm_small_f64
+#define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f64_avx2
+#define NK_SMALL_DOT_FN nk_gemm_small_dot_f64_avx2
+#define NK_SMALL_DIRECT_FN nk_gemm_small_direct_f64_avx2
 #include "nk_gemm_driver_impl.h"

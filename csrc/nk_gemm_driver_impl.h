@@ -1,7 +1,8 @@
 /* nk_gemm_driver_impl.h -- dtype template of nk_gemm_driver.c (included once
  * per dtype; see there for the blocking rationale).  Not a public header.
  * Expects NK_T, NK_FN(x), NK_OPERAND, NK_EPILOGUE, NK_UKR_ARGS, NK_UKR_FN,
- * NK_MR, NK_NR, NK_MC, NK_KC, NK_NC, NK_UKR_AVX2, NK_UKR_GENERIC. */
+ * NK_MR, NK_NR, NK_MC, NK_KC, NK_NC, NK_UKR_AVX2, NK_UKR_GENERIC, NK_SMALL_JOB,
+ * NK_SMALL_AXPY_FN, NK_SMALL_DOT_FN. */
 
 typedef struct NK_FN(gemm_job) {
     int64_t M, N, K;
@@ -37,11 +38,13 @@ static int64_t NK_FN(depth_block)(int64_t K) {
     return nk_ceil_div(K, nk);
 }
 
-/* Cut C into units: at most MC x NC each (the cache blocks), and, when
- * nthr > 1, enough (preferably a multiple of nthr) for an even split.  Any
- * cut gives the same bits (see nk_gemm_internal.h). */
+/* Cut C into units, one per thread (or a multiple of nthr): a unit spans
+ * whole columns of blocks and iterates MC row blocks inside, so its packed B
+ * block is reused by all its rows (the Goto order).  The larger dimension is
+ * split first: each thread then packs its own share of that operand and all
+ * of the smaller one.  Any cut gives the same bits (nk_gemm_internal.h). */
 static void NK_FN(plan_units)(NK_FN(gemm_job) *j, int nthr) {
-    int64_t um = nk_ceil_div(j->M, NK_MC), un = nk_ceil_div(j->N, NK_NC);
+    int64_t um = 1, un = nk_ceil_div(j->N, NK_NC);
     while (nthr > 1) {
         int64_t units = um * un;
         if (units >= nthr && (units % nthr == 0 || units >= 4 * nthr)) break;
@@ -126,12 +129,15 @@ static void NK_FN(macro_kernel)(const NK_FN(gemm_job) *j, int64_t i0, int64_t mc
 /* One unit of work: C[i0:i0+mlen, j0:j0+nlen] over the whole depth. */
 static void NK_FN(run_unit)(const NK_FN(gemm_job) *j, int64_t i0, int64_t mlen, int64_t j0,
                             int64_t nlen, NK_T *abuf, NK_T *bbuf) {
+    /* balanced row blocks of at most MC (multiples of MR) */
+    const int64_t nmc = nk_ceil_div(mlen, NK_MC);
+    const int64_t mcb = nk_ceil_div(nk_ceil_div(mlen, nmc), NK_MR) * NK_MR;
     for (int64_t pc = 0; pc < j->K; pc += j->kc) {
         const int64_t kc = nk_min_i64(j->kc, j->K - pc);
         const int first = pc == 0, last = pc + kc == j->K;
         NK_FN(nk_gemm_pack)(j->B, j0, nlen, pc, kc, NK_NR, bbuf);
-        for (int64_t ic = 0; ic < mlen; ic += NK_MC) {
-            const int64_t mc = nk_min_i64(NK_MC, mlen - ic);
+        for (int64_t ic = 0; ic < mlen; ic += mcb) {
+            const int64_t mc = nk_min_i64(mcb, mlen - ic);
             NK_FN(nk_gemm_pack)(j->A, i0 + ic, mc, pc, kc, NK_MR, abuf);
             NK_FN(macro_kernel)(j, i0 + ic, mc, j0, nlen, kc, first, last, abuf, bbuf);
         }
@@ -150,6 +156,95 @@ static void NK_FN(run_units)(const NK_FN(gemm_job) *j, int64_t u0, int64_t u1, v
                         abuf, bbuf);
     }
 }
+
+#if NK_X86_DISPATCH
+/* Decide (from shapes and strides only, never the thread count) whether the
+ * small path applies, and describe it in *s (possibly for the swapped
+ * problem C^T = B^T A^T). */
+static int NK_FN(small_form)(int64_t M, int64_t N, const NK_OPERAND *A, const NK_OPERAND *B) {
+    if (B->rs == 1) {
+        if (M <= NK_GEMM_SMALL_AXPY_ALWAYS) return NK_SMALL_AXPY;
+        if (N <= NK_GEMM_SMALL) return NK_SMALL_DIRECT;
+        if (M <= NK_GEMM_SMALL_AXPY) return NK_SMALL_AXPY;
+    } else if (B->cs == 1 && M <= NK_GEMM_SMALL) {
+        return A->cs == 1 ? NK_SMALL_DOT : NK_SMALL_DOT_PACKA;
+    }
+    return NK_SMALL_NONE;
+}
+
+static int NK_FN(small_plan)(const NK_FN(gemm_job) *j, NK_SMALL_JOB *s) {
+    if (j->ukr != NK_UKR_AVX2 || j->A->pack || j->B->pack) return NK_SMALL_NONE;
+    if (j->M > NK_GEMM_SMALL && j->N > NK_GEMM_SMALL) return NK_SMALL_NONE;
+    const NK_OPERAND *A = j->A, *B = j->B;
+    int64_t M = j->M, N = j->N, rs_c = j->rs_c, cs_c = j->cs_c;
+    int per_row = j->ep ? j->ep->bias_per_row : 0;
+    int form = NK_FN(small_form)(M, N, A, B);
+    if (form == NK_SMALL_NONE) {
+        form = NK_FN(small_form)(N, M, B, A);
+        if (form == NK_SMALL_NONE) return form;
+        const NK_OPERAND *t = A; A = B; B = t;
+        int64_t u = M; M = N; N = u;
+        u = rs_c; rs_c = cs_c; cs_c = u;
+        per_row = !per_row;
+    }
+    s->M = M; s->N = N; s->K = j->K;
+    s->alpha = j->alpha; s->beta = j->beta;
+    s->a = A->ptr; s->rs_a = A->rs; s->cs_a = A->cs;
+    s->b = B->ptr;
+    s->ldb = form == NK_SMALL_AXPY || form == NK_SMALL_DIRECT ? B->cs : B->rs;
+    s->c = j->C; s->rs_c = rs_c; s->cs_c = cs_c;
+    s->bias = j->ep ? j->ep->bias : NULL;
+    s->bias_per_row = per_row;
+    s->relu = j->ep ? j->ep->relu : 0;
+    return form;
+}
+
+/* Run the small path on nthr threads; apack: M*K elements of scratch for
+ * NK_SMALL_DOT_PACKA. */
+static void NK_FN(run_small)(NK_SMALL_JOB *s, int form, int nthr, NK_T *apack) {
+    if (form == NK_SMALL_DOT_PACKA) { /* tiny A made depth-contiguous */
+        for (int64_t r = 0; r < s->M; r++)
+            for (int64_t p = 0; p < s->K; p++)
+                apack[r * s->K + p] = s->a[r * s->rs_a + p * s->cs_a];
+        s->a = apack; s->rs_a = s->K; s->cs_a = 1;
+    }
+    void (*kern)(const NK_SMALL_JOB *, int64_t, int64_t) =
+        form == NK_SMALL_AXPY ? NK_SMALL_AXPY_FN
+        : form == NK_SMALL_DIRECT ? NK_SMALL_DIRECT_FN : NK_SMALL_DOT_FN;
+    const int64_t N = s->N, M = s->M;
+    if (nthr <= 1) {
+        kern(s, 0, N);
+        return;
+    }
+    /* split the columns, or the rows of a tall direct-form problem; every
+     * element is computed the same way whatever the split */
+    const int by_rows = form == NK_SMALL_DIRECT && N < 64 * (int64_t)nthr && M >= 12;
+#pragma omp parallel num_threads(nthr)
+    {
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const int tid = 0, nt = 1;
+#endif
+        if (by_rows) {
+            const int64_t chunk = nk_ceil_div(nk_ceil_div(M, nt), 6) * 6;
+            const int64_t r0 = nk_min_i64(M, tid * chunk), r1 = nk_min_i64(M, r0 + chunk);
+            if (r1 > r0) {
+                NK_SMALL_JOB t = *s;
+                t.M = r1 - r0;
+                t.a += r0 * t.rs_a;
+                t.c += r0 * t.rs_c;
+                if (t.bias && t.bias_per_row) t.bias += r0;
+                kern(&t, 0, N);
+            }
+        } else {
+            const int64_t chunk = nk_ceil_div(nk_ceil_div(N, nt), 64) * 64;
+            const int64_t n0 = nk_min_i64(N, tid * chunk), n1 = nk_min_i64(N, n0 + chunk);
+            if (n1 > n0) kern(s, n0, n1);
+        }
+    }
+}
+#endif
 
 /* Validate and fill the job; returns NK_OK, or an error, or -1 for "nothing
  * to do". */
@@ -200,7 +295,18 @@ size_t NK_FN(nk_gemm_workspace)(int64_t M, int64_t N, int64_t K) {
     j.M = N; j.N = M;
     NK_FN(plan_units)(&j, 1);
     size_t b = NK_FN(thread_ws_bytes)(&j);
-    return a > b ? a : b;
+    if (b > a) a = b;
+    /* the small path may copy an operand of <= NK_GEMM_SMALL rows */
+    const int64_t rows = nk_min_i64(NK_GEMM_SMALL, nk_max_i64(M, N));
+    size_t c;
+    int64_t elems;
+    if (nk_min_i64(M, N) <= NK_GEMM_SMALL) {
+        if (nk_mul_i64(rows, K, &elems) || nk_bytes(elems, sizeof(NK_T), &c) != NK_OK ||
+            c > SIZE_MAX - 128)
+            return SIZE_MAX;
+        if (c + 128 > a) a = c + 128;
+    }
+    return a;
 }
 
 nk_status NK_FN(nk_gemm_serial)(int64_t M, int64_t N, int64_t K, NK_T alpha, const NK_OPERAND *A,
@@ -211,12 +317,21 @@ nk_status NK_FN(nk_gemm_serial)(int64_t M, int64_t N, int64_t K, NK_T alpha, con
     int st = NK_FN(setup_job)(&j, M, N, K, alpha, A, B, beta, C, rs_c, cs_c, ep);
     if (st < 0) return NK_OK;
     if (st != NK_OK) return (nk_status)st;
-    NK_FN(maybe_transpose)(&j, &ep_t);
     if (K == 0) {
         NK_FN(scale_only)(&j);
         return NK_OK;
     }
     if (!workspace) return NK_ERR_ARG;
+#if NK_X86_DISPATCH
+    NK_SMALL_JOB sj;
+    int form = NK_FN(small_plan)(&j, &sj);
+    if (form != NK_SMALL_NONE) {
+        NK_T *apack = (NK_T *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
+        NK_FN(run_small)(&sj, form, 1, apack);
+        return NK_OK;
+    }
+#endif
+    NK_FN(maybe_transpose)(&j, &ep_t);
     NK_FN(plan_units)(&j, 1);
     NK_FN(run_units)(&j, 0, j.um * j.un, workspace);
     return NK_OK;
@@ -230,12 +345,32 @@ nk_status NK_FN(nk_gemm)(int64_t M, int64_t N, int64_t K, NK_T alpha, const NK_O
     int st = NK_FN(setup_job)(&j, M, N, K, alpha, A, B, beta, C, rs_c, cs_c, ep);
     if (st < 0) return NK_OK;
     if (st != NK_OK) return (nk_status)st;
-    NK_FN(maybe_transpose)(&j, &ep_t);
     if (K == 0) {
         NK_FN(scale_only)(&j);
         return NK_OK;
     }
     int nthr = nk_threads_for(nthreads, nk_gemm_fma_count(M, N, K), NK_GEMM_MIN_FMA_PER_THREAD);
+#if NK_X86_DISPATCH
+    NK_SMALL_JOB sj;
+    int form = NK_FN(small_plan)(&j, &sj);
+    if (form != NK_SMALL_NONE) {
+        NK_T *apack = NULL;
+        if (form == NK_SMALL_DOT_PACKA) {
+            size_t bytes;
+            int64_t elems;
+            if (nk_mul_i64(sj.M, K, &elems) || nk_bytes(elems, sizeof(NK_T), &bytes) != NK_OK)
+                return NK_ERR_OVERFLOW;
+            apack = (NK_T *)nk_aligned_alloc(bytes);
+            if (!apack) return NK_ERR_NOMEM;
+        }
+        /* the small forms are bandwidth-bound: a second thread pays earlier */
+        nthr = nk_threads_for(nthreads, nk_gemm_fma_count(M, N, K), NK_GEMM_MIN_FMA_SMALL);
+        NK_FN(run_small)(&sj, form, nthr, apack);
+        nk_aligned_free(apack);
+        return NK_OK;
+    }
+#endif
+    NK_FN(maybe_transpose)(&j, &ep_t);
     NK_FN(plan_units)(&j, nthr);
     const int64_t units = j.um * j.un;
     if (nthr > units) nthr = (int)units;

@@ -54,6 +54,71 @@ void nk_gemm_ukr_f64_6x8_avx2(int64_t kc, const double *NK_RESTRICT a,
                               const nk_ukr_args_f64 *args);
 #endif
 
+/* Small-problem path (no packing of B), used when one side of C is at most
+ * NK_GEMM_SMALL rows after an optional C^T = B^T A^T swap.  Operands are
+ * strided; C is written through its strides by a scalar epilogue.
+ *   axpy and direct forms: B row-contiguous, B(j, p) = b[j + p * ldb];
+ *              A any strides.
+ *   dot form:  B depth-contiguous, B(j, p) = b[j * ldb + p]; A(r, p) =
+ *              a[r * rs_a + p] (depth-contiguous too).
+ * Each kernel computes columns [n0, n1) of C for all M rows; every element is
+ * computed the same way whatever n0/n1, so any column split gives the same
+ * bits. */
+#ifndef NK_GEMM_SMALL
+#define NK_GEMM_SMALL 16
+#endif
+/* Measured crossovers (one core), for a row-contiguous B: the axpy form
+ * (streams B row by row) beats packing up to 8 rows, and is always used up
+ * to 2 rows (matrix-vector); the direct form (6 x 16 register tile on
+ * unpacked operands) is used when C has at most NK_GEMM_SMALL columns, so
+ * that its 16-column strips of B are whole rows.  For a depth-contiguous B
+ * the dot form wins up to NK_GEMM_SMALL rows. */
+#define NK_GEMM_SMALL_AXPY 8
+#define NK_GEMM_SMALL_AXPY_ALWAYS 2
+/* Forms of the small path (NK_SMALL_DOT_PACKA: dot form after copying A). */
+enum {
+    NK_SMALL_NONE = 0,
+    NK_SMALL_AXPY = 1,
+    NK_SMALL_DOT = 2,
+    NK_SMALL_DOT_PACKA = 3,
+    NK_SMALL_DIRECT = 4
+};
+
+typedef struct nk_gemm_small_f32 {
+    int64_t M, N, K;
+    float alpha, beta;
+    const float *a;
+    int64_t rs_a, cs_a;
+    const float *b;
+    int64_t ldb;
+    float *c;
+    int64_t rs_c, cs_c;
+    const float *bias;
+    int bias_per_row, relu;
+} nk_gemm_small_f32;
+
+typedef struct nk_gemm_small_f64 {
+    int64_t M, N, K;
+    double alpha, beta;
+    const double *a;
+    int64_t rs_a, cs_a;
+    const double *b;
+    int64_t ldb;
+    double *c;
+    int64_t rs_c, cs_c;
+    const double *bias;
+    int bias_per_row, relu;
+} nk_gemm_small_f64;
+
+#if NK_X86_DISPATCH
+void nk_gemm_small_axpy_f32_avx2(const nk_gemm_small_f32 *s, int64_t n0, int64_t n1);
+void nk_gemm_small_dot_f32_avx2(const nk_gemm_small_f32 *s, int64_t n0, int64_t n1);
+void nk_gemm_small_direct_f32_avx2(const nk_gemm_small_f32 *s, int64_t n0, int64_t n1);
+void nk_gemm_small_direct_f64_avx2(const nk_gemm_small_f64 *s, int64_t n0, int64_t n1);
+void nk_gemm_small_axpy_f64_avx2(const nk_gemm_small_f64 *s, int64_t n0, int64_t n1);
+void nk_gemm_small_dot_f64_avx2(const nk_gemm_small_f64 *s, int64_t n0, int64_t n1);
+#endif
+
 /* Pack rows [i0, i0+mn) x depth [p0, p0+kc) of a strided or callback
  * operand into panels of width w (layout of nk_pack_<dtype>_fn), zero-padded
  * to a multiple of w rows (nk_gemm_pack.c). */

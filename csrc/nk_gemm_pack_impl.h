@@ -23,6 +23,13 @@ NK_INLINE void NK_FN(pack_panel)(const NK_T *NK_RESTRICT s, int64_t rs, int64_t 
     }
 }
 
+/* d[q * kc * w + t] = s[q * w + t] for q < npieces, t < w */
+NK_INLINE void NK_FN(copy_pieces)(const NK_T *NK_RESTRICT s, NK_T *NK_RESTRICT d, int64_t npieces,
+                                  int64_t kc, int64_t w) {
+    for (int64_t q = 0; q < npieces; q++)
+        for (int64_t t = 0; t < w; t++) d[q * kc * w + t] = s[q * w + t];
+}
+
 void NK_FN(nk_gemm_pack)(const NK_OPERAND *op, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
                          int64_t w, NK_T *NK_RESTRICT dst) {
     if (op->pack) {
@@ -30,6 +37,23 @@ void NK_FN(nk_gemm_pack)(const NK_OPERAND *op, int64_t i0, int64_t mn, int64_t p
         return;
     }
     const int64_t rs = op->rs, cs = op->cs;
+    if (rs == 1 && mn >= w) {
+        /* rows contiguous (e.g. B of a row-major K x N matrix): walk the
+         * source one depth row at a time, so that reads stream through
+         * memory, and scatter w-wide pieces to the panels */
+        const int64_t full = mn / w;
+        for (int64_t p = 0; p < kc; p++) {
+            const NK_T *s = op->ptr + i0 + (p0 + p) * cs;
+            NK_T *d = dst + p * w;
+            if (w == 16) NK_FN(copy_pieces)(s, d, full, kc, 16);
+            else if (w == 8) NK_FN(copy_pieces)(s, d, full, kc, 8);
+            else NK_FN(copy_pieces)(s, d, full, kc, w);
+        }
+        if (full * w == mn) return;
+        const int64_t i = full * w;
+        NK_FN(pack_panel)(op->ptr + i0 + i + p0 * cs, 1, cs, mn - i, kc, w, dst + full * kc * w);
+        return;
+    }
     for (int64_t i = 0; i < mn; i += w) {
         int64_t m = nk_min_i64(w, mn - i);
         const NK_T *s = op->ptr + (i0 + i) * rs + p0 * cs;

@@ -72,7 +72,10 @@ NK_TARGET_AVX2 void nk_gemm_ukr_f32_6x16_avx2(int64_t kc, const float *NK_RESTRI
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
     if (args->beta != 0.0f)
-        for (int r = 0; r < 6; r++) _mm_prefetch((const char *)(c + r * rs_c), _MM_HINT_T0);
+        for (int r = 0; r < 6; r++) { /* a row may straddle two lines */
+            _mm_prefetch((const char *)(c + r * rs_c), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + r * rs_c + 15), _MM_HINT_T0);
+        }
     int64_t p = 0;
     for (; p + 4 <= kc; p += 4) {
         _mm_prefetch((const char *)(a + 96), _MM_HINT_T0);

@@ -255,3 +255,35 @@ def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
 def gemm_ref(a, b, c, alpha=1.0, beta=0.0, bias=None, bias_per_row=False, relu=False):
     """The naive reference GEMM (test oracle); same arguments as gemm_into."""
     return gemm_into(a, b, c, alpha, beta, bias, bias_per_row, relu, "ref")
+
+
+def _gemm_status_probe():
+    """Test hook: status codes of the C drivers for invalid calls that the
+    bindings never make (negative sizes, NULL pointers, missing workspace)."""
+    cdef float x[4]
+    cdef double y[4]
+    cdef nk_gemm_operand_f32 ok32, null32
+    cdef nk_gemm_operand_f64 ok64
+    ok32.ptr = x; ok32.rs = 1; ok32.cs = 1; ok32.pack = NULL; ok32.ctx = NULL
+    null32.ptr = NULL; null32.rs = 1; null32.cs = 1; null32.pack = NULL; null32.ctx = NULL
+    ok64.ptr = y; ok64.rs = 1; ok64.cs = 1; ok64.pack = NULL; ok64.ctx = NULL
+    x[0] = x[1] = x[2] = x[3] = 1
+    y[0] = y[1] = y[2] = y[3] = 1
+    return {
+        "negative_m": nk_gemm_f32(-1, 1, 1, 1, &ok32, &ok32, 0, x, 1, 1, NULL, 1),
+        "negative_k_f64": nk_gemm_f64(1, 1, -2, 1, &ok64, &ok64, 0, y, 1, 1, NULL, 1),
+        "null_c": nk_gemm_f32(1, 1, 1, 1, &ok32, &ok32, 0, NULL, 1, 1, NULL, 1),
+        "null_operand": nk_gemm_f32(1, 1, 1, 1, &null32, &ok32, 0, x, 1, 1, NULL, 1),
+        "null_operand_struct": nk_gemm_f32(1, 1, 1, 1, NULL, &ok32, 0, x, 1, 1, NULL, 1),
+        "null_operand_k0": nk_gemm_f32(1, 1, 0, 1, NULL, NULL, 0, x, 1, 1, NULL, 1),
+        "empty_null_c": nk_gemm_f32(0, 5, 5, 1, &ok32, &ok32, 0, NULL, 1, 1, NULL, 1),
+        "serial_no_workspace": nk_gemm_serial_f32(2, 2, 2, 1, &ok32, &ok32, 0, x, 2, 1, NULL,
+                                                  NULL),
+        "serial_negative": nk_gemm_serial_f64(1, -1, 1, 1, &ok64, &ok64, 0, y, 1, 1, NULL,
+                                              NULL),
+        "ref_negative": nk_gemm_ref_f32(1, 1, -1, 1, &ok32, &ok32, 0, x, 1, 1, NULL),
+        "ref_null_c": nk_gemm_ref_f64(1, 1, 1, 1, &ok64, &ok64, 0, NULL, 1, 1, NULL),
+        "workspace_empty": nk_gemm_workspace_f32(0, 0, 0),
+        "workspace_huge": nk_gemm_workspace_f64(1, 1, 1 << 62),
+        "workspace_huge2": nk_gemm_workspace_f32(16, 3, 1 << 62),
+    }

@@ -53,6 +53,22 @@ class Optimizer:
     def _check_group(self, group):
         pass
 
+    @staticmethod
+    def _gradients(group):
+        """(param, effective gradient) for the params of a group that have a
+        gradient: sign-flipped with maximize, plus weight_decay * p (torch's
+        L2 penalty).  The gradient is never modified in place."""
+        wd, maximize = group["weight_decay"], group["maximize"]
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if maximize:
+                g = -g
+            if wd != 0:
+                g = g + wd * p.data
+            yield p, g
+
     def zero_grad(self, set_to_none=True):
         for g in self.param_groups:
             for p in g["params"]:
@@ -181,15 +197,8 @@ class SGD(Optimizer):
     def step(self):
         for group in self.param_groups:
             lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
-            wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                if maximize:
-                    g = -g
-                if wd != 0:
-                    g = g + wd * p.data
+            nesterov = group["nesterov"]
+            for p, g in self._gradients(group):
                 if mom != 0:
                     st = self.state.setdefault(id(p), {})
                     buf = st.get("momentum_buffer")
@@ -230,15 +239,8 @@ class Adam(Optimizer):
     def step(self):
         for group in self.param_groups:
             lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-            wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                if maximize:
-                    g = -g
-                if wd != 0:
-                    g = g + wd * p.data
+            amsgrad = group["amsgrad"]
+            for p, g in self._gradients(group):
                 st = self.state.get(id(p))
                 if st is None:
                     z = np.zeros_like(p.data)

@@ -309,3 +309,82 @@ def test_inplace_relu_in_sequential_keeps_results():
     r = nn.ReLU()
     r(x)
     np.testing.assert_array_equal(x, x_copy)
+
+
+def test_backward_without_input_grad_gives_same_parameter_grads():
+    def build():
+        return nn.Sequential(
+            nn.Conv2d(1, 2, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Residual(nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, rng=1), nn.Tanh())),
+            nn.Concat(nn.Conv2d(3, 1, 1, rng=2)), nn.Upsample(scale_factor=2),
+            nn.AvgPool2d(2), nn.Flatten(), nn.Linear(64, 3, rng=3), nn.Sigmoid()).double()
+    x = rng(19).standard_normal((2, 1, 8, 8))
+    a, b = build(), build()
+    g = rng(20).standard_normal((2, 3))
+    a(x)
+    b(x)
+    assert a.backward(g) is not None
+    assert b.backward(g, input_grad=False) is None
+    for (n, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        np.testing.assert_allclose(p.grad, q.grad, rtol=1e-12, err_msg=n)
+    for first in [nn.Linear(4, 2), nn.ReLU(), nn.Flatten(), nn.Identity(),
+                  nn.Residual(nn.Linear(4, 4)), nn.Concat(nn.Linear(4, 2))]:
+        m = nn.Sequential(first).double()
+        y = m(rng(21).standard_normal((3, 4)))
+        assert m.backward(np.ones_like(y), input_grad=False) is None
+
+
+def test_custom_module_in_sequential():
+    class Square(nn.Module):
+        def forward(self, x):
+            self.x = x
+            return x * x
+
+        def backward(self, g):
+            return 2 * self.x * g
+
+    m = nn.Sequential(Square(), nn.Linear(3, 2, rng=0)).double()
+    check_module_grad(m, rng(22).standard_normal((2, 3)))
+    m(np.ones((2, 3)))
+    assert m.backward(np.ones((2, 2)), input_grad=False) is None
+
+
+def test_residual_zero_embedding_mlp_with_zero_branch_equals_two_layer_mlp():
+    """Widening version of the seed's example: the residual layer maps 4 -> 6
+    features, J embeds h as [h, 0]; with the branch's weights zero, the next
+    layer sees [h, 0], so whatever its extra weight columns are the network
+    computes exactly the 2-layer MLP with the first 4 columns."""
+    two = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 2, rng=1)).double()
+    branch = nn.Sequential(nn.Linear(4, 6, rng=2), nn.Tanh()).double()
+    for p in branch.parameters():
+        p.data[...] = 0
+    head = nn.Linear(6, 2, rng=3).double()
+    head.weight.data[:, :4] = two[2].weight.data
+    head.bias.data[...] = two[2].bias.data
+    three = nn.Sequential(two[0], two[1], nn.Residual(branch), head)
+    x = rng(23).standard_normal((5, 3))
+    np.testing.assert_array_equal(three(x), two(x))
+
+
+@pytest.mark.parametrize("act", [nn.ReLU, nn.Sigmoid, nn.Tanh, lambda: nn.LeakyReLU(0.1)])
+def test_inplace_paths_in_sequential_match_standalone(act):
+    """Sequential runs activations in place (forward on the fresh layer
+    output, backward on the owned gradient); results equal the standalone
+    composition, and the caller's arrays are never touched."""
+    lin1, a, lin2 = nn.Linear(4, 5, rng=0), act(), nn.Linear(5, 3, rng=1)
+    seq = nn.Sequential(lin1, a, nn.Flatten(), lin2)
+    x = rng(24).standard_normal((6, 4)).astype(np.float32)
+    g = rng(25).standard_normal((6, 3)).astype(np.float32)
+    x0, g0 = x.copy(), g.copy()
+    y = seq(x)
+    gi = seq.backward(g)
+    grads = [p.grad.copy() for p in seq.parameters()]
+    seq.zero_grad()
+    y2 = lin2(a(lin1(x)))
+    gi2 = lin1.backward(a.backward(lin2.backward(g)))
+    np.testing.assert_array_equal(y, y2)
+    np.testing.assert_array_equal(gi, gi2)
+    for p, q in zip(grads, seq.parameters()):
+        np.testing.assert_array_equal(p, q.grad)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(g, g0)

@@ -251,3 +251,38 @@ def test_conv_transpose_and_upsample_match_torch():
             ty.backward(torch.tensor(gg))
             np.testing.assert_array_equal(u(x), ty.detach().numpy())
             np.testing.assert_allclose(u.backward(gg), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_buffers_and_attribute_mirroring():
+    m = nn.Linear(2, 2)
+    m.register_buffer("running", np.zeros(2, np.float32))
+    assert "running" in m.state_dict()
+    m.running = np.ones(2, np.float32)
+    np.testing.assert_array_equal(m.state_dict()["running"], 1)
+    m.load_state_dict({"weight": np.ones((2, 2)), "bias": np.zeros(2), "running": np.full(2, 3.0)})
+    np.testing.assert_array_equal(m.running, 3)
+    m.double()
+    assert m.running.dtype == np.float64 and m.state_dict()["running"].dtype == np.float64
+    del m.running
+    assert "running" not in m.state_dict()
+    w = m.weight
+    m.weight = nn.Parameter(np.zeros((2, 2)))
+    assert m.weight is not w and m.state_dict()["weight"] is m.weight.data
+    s = nn.Sequential(nn.Linear(1, 1))
+    s.extra = nn.ReLU()
+    assert list(dict(s.named_children())) == ["0", "extra"]
+    del s.extra
+    assert list(dict(s.named_children())) == ["0"]
+
+
+def test_deepcopy_and_pickle_keep_registration():
+    import copy
+    import pickle
+    m = nested()
+    x = np.ones((2, 3), np.float32)
+    for c in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        assert c.stem.weight is c._modules["stem"]._parameters["weight"]
+        assert c.stem.weight is not m.stem.weight
+        np.testing.assert_array_equal(c(x), m(x))
+        c.stem.weight.data[...] = 0
+        assert m.stem.weight.data.any()

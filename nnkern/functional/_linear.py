@@ -5,6 +5,8 @@ with their NumPy strides (transposes, slices and negative steps cost no
 copy), bias and ReLU are fused into the write of the result, and the result
 is bitwise identical for any thread count.
 """
+import math
+
 import numpy as np
 
 from .. import _C
@@ -13,15 +15,10 @@ from .._validate import as_float_array, common_dtype
 __all__ = ["matmul", "gemm", "linear", "linear_backward"]
 
 
-def _strided_ok(x):
-    """True when x can go to C as is: native byte order, aligned, element
-    strides."""
-    return (x.dtype.isnative and x.flags.aligned
-            and all(s % x.itemsize == 0 for s in x.strides))
-
-
 def _operand(x):
-    return x if _strided_ok(x) else np.ascontiguousarray(x)
+    """x as the C kernel can read it in place: aligned (hence element-strided,
+    since float32/float64 alignment equals the item size), else a copy."""
+    return x if x.flags.aligned else np.ascontiguousarray(x)
 
 
 def _shape_str(shape):
@@ -33,17 +30,19 @@ def _check_2d(x, name, fn):
         raise ValueError(f"{fn}: {name} must be a 2-D array (matrix), got shape {x.shape}")
 
 
-def _run(a, b, c, alpha=1.0, beta=0.0, bias=None, bias_per_row=False):
-    """c = alpha * a @ b + beta * c (+ bias) in place, going through a
-    temporary when c overlaps an input."""
+def _run(a, b, c, alpha=1.0, beta=0.0, bias=None, fresh=True):
+    """c = alpha * a @ b + beta * c (+ per-column bias) in place.  When c
+    is not `fresh` (user memory), go through a temporary if it overlaps an
+    input or is not element-strided."""
     a, b = _operand(a), _operand(b)
-    if bias is not None:
-        bias = np.ascontiguousarray(bias)
+    if fresh:
+        _C.gemm_into(a, b, c, alpha, beta, bias)
+        return c
     target = c
-    if (not _strided_ok(c) or np.may_share_memory(c, a) or np.may_share_memory(c, b)
+    if (not c.flags.aligned or np.may_share_memory(c, a) or np.may_share_memory(c, b)
             or (bias is not None and np.may_share_memory(c, bias))):
         target = np.array(c, order="C", copy=True) if beta != 0 else np.empty(c.shape, c.dtype)
-    _C.gemm_into(a, b, target, float(alpha), float(beta), bias, bias_per_row)
+    _C.gemm_into(a, b, target, alpha, beta, bias)
     if target is not c:
         c[...] = target
     return c
@@ -66,7 +65,7 @@ def matmul(a, b, out=None):
                          f"({_shape_str(a.shape)} and {_shape_str(b.shape)})")
     shape = (a.shape[0], b.shape[1])
     if out is None:
-        out = np.empty(shape, dtype)
+        return _run(a, b, np.empty(shape, dtype))
     else:
         if not isinstance(out, np.ndarray):
             raise ValueError(f"out must be a numpy.ndarray, got {type(out).__name__}")
@@ -75,7 +74,7 @@ def matmul(a, b, out=None):
                              f"shape {shape} and dtype {dtype}")
         if not out.flags.writeable:
             raise ValueError("out is read-only")
-    return _run(a, b, out)
+    return _run(a, b, out, fresh=False)
 
 
 def gemm(a, b, c=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
@@ -110,12 +109,12 @@ def gemm(a, b, c=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
             out[...] = cb
     else:
         beta = 0.0
-    return _run(opa, opb, out, alpha, beta)
+    return _run(opa, opb, out, float(alpha), float(beta))
 
 
 def _rows(shape):
     """Number of rows of the (*, features) -> (rows, features) view."""
-    return int(np.prod(shape[:-1], dtype=np.int64))
+    return math.prod(shape[:-1])
 
 
 def _linear_shapes(input, weight, fn):
@@ -148,7 +147,9 @@ def linear(input, weight, bias=None):
         raise ValueError(f"linear: bias must have shape ({out_f},), got {bias.shape}")
     x2 = input.reshape(_rows(input.shape), in_f)
     out = np.empty((x2.shape[0], out_f), dtype)
-    _run(x2, weight.T, out, bias=bias, bias_per_row=False)
+    if bias is not None and not bias.flags.c_contiguous:
+        bias = np.ascontiguousarray(bias)
+    _run(x2, weight.T, out, bias=bias)
     return out.reshape(input.shape[:-1] + (out_f,))
 
 

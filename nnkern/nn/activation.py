@@ -1,39 +1,94 @@
 """Activation layers: ReLU, LeakyReLU, Sigmoid, Tanh (C kernels).
 
 Each caches one array for its backward: the output (ReLU, Sigmoid, Tanh)
-or the input (LeakyReLU).  Inside a Sequential, ReLU and LeakyReLU run in
-place on a fresh output of the layer before them (Linear, Conv2d, pooling,
-...), which nothing else references, saving an allocation and a pass over
-memory.
+or the input (LeakyReLU).  Inside a Sequential, activations run in place
+on a fresh output of the layer before them (Linear, Conv2d, pooling, ...),
+which nothing else references, and their backward passes write into a
+gradient made by the layer after them: no allocation, one pass over memory.
+Called on their own (outside a Sequential) they never overwrite anything,
+unless constructed with ``inplace=True`` (ReLU, LeakyReLU), as in PyTorch.
 """
 import numbers
 
 import numpy as np
 
+from .. import _C
 from .. import functional as F
 from .module import Module, _as_input, _layer_name
 
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh"]
 
 
-def _check_grad(module, g, ref):
-    if g.shape != ref.shape:
-        raise ValueError(f"{_layer_name(module)}: grad_output has shape {tuple(g.shape)}, "
-                         f"expected {tuple(ref.shape)} (the forward output's shape)")
+def _inplace_ok(x):
+    """x can be handed to a C kernel as its own output."""
+    return (type(x) is np.ndarray and x.flags.c_contiguous and x.flags.aligned
+            and x.flags.writeable and x.dtype.isnative)
 
 
 class _Act(Module):
+    """Element-wise activation.  Subclasses provide the functional forward
+    and backward (``_functional``, ``_functional_backward``) and the raw C
+    calls used in place (``_kernel_forward``, ``_kernel_backward``)."""
+
     _can_inplace = True
+    _supports_input_grad = True
+    _fresh_grad = True
+    inplace = False
 
     def __init__(self):
         super().__init__()
         self._t = None  # what backward needs (output or input)
 
-    def _check(self, x):
+    def _allow_inplace(self):
+        return True
+
+    def _saved(self, x, y):
+        return y
+
+    def forward(self, x):
+        return self._run(x, self.inplace)
+
+    def _forward_inplace(self, x):
+        return self._run(x, True)
+
+    def _run(self, x, inplace):
         _as_input(self, x)
         if x.dtype not in (np.float32, np.float64):
             raise TypeError(f"{_layer_name(self)}: input has dtype {x.dtype}; nnkern supports "
                             f"float32 and float64 only")
+        inplace = inplace and self._allow_inplace()
+        if inplace and _inplace_ok(x):
+            self._kernel_forward(x, x)
+            y = x
+        else:
+            y = self._functional(x, inplace)
+        self.__dict__["_t"] = self._saved(x, y) if y is not x else y
+        return y
+
+    def backward(self, grad_output, input_grad=True):
+        t = self._t
+        if t is None:
+            raise self._no_forward()
+        if not input_grad:
+            return None
+        if grad_output.shape != t.shape:
+            raise ValueError(f"{_layer_name(self)}: grad_output has shape "
+                             f"{tuple(grad_output.shape)}, expected {tuple(t.shape)} (the "
+                             f"forward output's shape)")
+        return self._functional_backward(grad_output, t)
+
+    def _backward_inplace(self, g):
+        """Backward writing into grad_output (Sequential passes a gradient it
+        owns: made by the layer after this one, referenced nowhere else)."""
+        t = self._t
+        if t is None:
+            raise self._no_forward()
+        if (type(g) is np.ndarray and g.dtype == t.dtype and g.shape == t.shape
+                and _inplace_ok(g) and t.flags.c_contiguous and t.dtype.isnative
+                and not np.may_share_memory(g, t)):
+            self._kernel_backward(g, t, g)
+            return g
+        return self.backward(g)
 
 
 class ReLU(_Act):
@@ -46,23 +101,17 @@ class ReLU(_Act):
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
 
-    def forward(self, x):
-        self._check(x)
-        y = F.relu(x, inplace=self.inplace)
-        self._t = y
-        return y
+    def _functional(self, x, inplace):
+        return F.relu(x, inplace=inplace)
 
-    def _forward_inplace(self, x):
-        self._check(x)
-        y = F.relu(x, inplace=True)
-        self._t = y
-        return y
+    def _functional_backward(self, g, t):
+        return F.relu_backward(g, t)
 
-    def backward(self, grad_output):
-        if self._t is None:
-            raise self._no_forward()
-        _check_grad(self, grad_output, self._t)
-        return F.relu_backward(grad_output, self._t)
+    def _kernel_forward(self, x, out):
+        _C.act_relu_forward(x, out)
+
+    def _kernel_backward(self, g, t, out):
+        _C.act_relu_backward(g, t, out)
 
 
 class LeakyReLU(_Act):
@@ -79,60 +128,54 @@ class LeakyReLU(_Act):
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
-    def forward(self, x):
-        return self._run(x, self.inplace)
+    def _allow_inplace(self):
+        # In place, the output replaces the input; with a positive slope its
+        # sign is the input's sign, which is all that backward looks at.
+        return self.negative_slope > 0
 
-    def _forward_inplace(self, x):
-        return self._run(x, True)
+    def _saved(self, x, y):
+        return x
 
-    def _run(self, x, inplace):
-        self._check(x)
-        if inplace and self.negative_slope <= 0:
-            inplace = False  # the sign of x must survive for backward
-        y = F.leaky_relu(x, self.negative_slope, inplace=inplace)
-        # In place, y overwrote x; with a positive slope its sign is x's sign,
-        # which is all that backward looks at.
-        self._t = y if inplace else x
-        return y
+    def _functional(self, x, inplace):
+        return F.leaky_relu(x, self.negative_slope, inplace=inplace)
 
-    def backward(self, grad_output):
-        if self._t is None:
-            raise self._no_forward()
-        _check_grad(self, grad_output, self._t)
-        return F.leaky_relu_backward(grad_output, self._t, self.negative_slope)
+    def _functional_backward(self, g, t):
+        return F.leaky_relu_backward(g, t, self.negative_slope)
+
+    def _kernel_forward(self, x, out):
+        _C.act_leaky_relu_forward(x, out, self.negative_slope)
+
+    def _kernel_backward(self, g, t, out):
+        _C.act_leaky_relu_backward(g, t, out, self.negative_slope)
 
 
 class Sigmoid(_Act):
     """1 / (1 + exp(-x)) element-wise."""
 
-    _can_inplace = False
+    def _functional(self, x, inplace):
+        return F.sigmoid(x)
 
-    def forward(self, x):
-        self._check(x)
-        y = F.sigmoid(x)
-        self._t = y
-        return y
+    def _functional_backward(self, g, t):
+        return F.sigmoid_backward(g, t)
 
-    def backward(self, grad_output):
-        if self._t is None:
-            raise self._no_forward()
-        _check_grad(self, grad_output, self._t)
-        return F.sigmoid_backward(grad_output, self._t)
+    def _kernel_forward(self, x, out):
+        _C.act_sigmoid_forward(x, out)
+
+    def _kernel_backward(self, g, t, out):
+        _C.act_sigmoid_backward(g, t, out)
 
 
 class Tanh(_Act):
     """tanh(x) element-wise."""
 
-    _can_inplace = False
+    def _functional(self, x, inplace):
+        return F.tanh(x)
 
-    def forward(self, x):
-        self._check(x)
-        y = F.tanh(x)
-        self._t = y
-        return y
+    def _functional_backward(self, g, t):
+        return F.tanh_backward(g, t)
 
-    def backward(self, grad_output):
-        if self._t is None:
-            raise self._no_forward()
-        _check_grad(self, grad_output, self._t)
-        return F.tanh_backward(grad_output, self._t)
+    def _kernel_forward(self, x, out):
+        _C.act_tanh_forward(x, out)
+
+    def _kernel_backward(self, g, t, out):
+        _C.act_tanh_backward(g, t, out)

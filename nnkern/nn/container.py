@@ -68,12 +68,31 @@ class Sequential(Module):
             raise
         return x
 
-    def backward(self, grad_output):
+    _supports_input_grad = True
+
+    def backward(self, grad_output, input_grad=True):
+        """Backward through the children in reverse.  With
+        ``input_grad=False`` the first child does not compute its input
+        gradient (None is returned)."""
         g = grad_output
         name = None
+        names = list(self._modules)
+        owned = False  # True when g was made by a child and is referenced nowhere else
         try:
-            for name in reversed(self._modules):
-                g = self._modules[name].backward(g)
+            for i in range(len(names) - 1, -1, -1):
+                name = names[i]
+                m = self._modules[name]
+                if i == 0 and not input_grad:
+                    if m._supports_input_grad:
+                        return m.backward(g, input_grad=False)
+                    m.backward(g)
+                    return None
+                if owned and m._can_inplace:
+                    g = m._backward_inplace(g)
+                else:
+                    g = m.backward(g)
+                fg = m._fresh_grad
+                owned = owned if fg is None else fg
         except Exception as exc:
             exc.add_note(f"in Sequential child {name!r} ({type(self._modules[name]).__name__}) "
                          f"during backward")

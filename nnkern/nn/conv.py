@@ -5,17 +5,21 @@ from .. import functional as F
 from .. import init
 from .._validate import pair
 from .linear import _factory_dtype
-from .module import (Module, Parameter, _accumulate_grad, _as_input, _check_dtype,
-                     _kernel_error, _layer_name)
+from .module import (Parameter, _NCHWModule, _accumulate_grad, _check_dtype, _kernel_error,
+                     _layer_name)
 
 __all__ = ["Conv2d", "ConvTranspose2d"]
 
 
-class _ConvNd(Module):
+class _ConvNd(_NCHWModule):
     _fresh_output = True
+    _supports_input_grad = True
+    _fresh_grad = True
+    _transposed = False
 
-    def _common(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                groups, name):
+    def _setup(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+               bias, padding_mode, dtype, rng):
+        name = type(self).__name__
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.kernel_size = pair(kernel_size, "kernel_size")
@@ -30,49 +34,62 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: out_channels must be divisible by groups")
         if min(self.kernel_size) <= 0 or min(self.stride) <= 0 or min(self.dilation) <= 0:
             raise ValueError(f"{name}: kernel_size, stride and dilation must be positive")
-        self.padding_mode = "zeros"
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: padding_mode {padding_mode!r} is not supported; "
+                             f"nnkern implements 'zeros'")
+        self.padding_mode = padding_mode
+        self.padding = pair(padding, "padding")
+        dtype = _factory_dtype(dtype)
+        kh, kw = self.kernel_size
+        if self._transposed:   # torch's layouts
+            wshape = (self.in_channels, self.out_channels // self.groups, kh, kw)
+        else:
+            wshape = (self.out_channels, self.in_channels // self.groups, kh, kw)
+        self.weight = Parameter(np.empty(wshape, dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_channels, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(rng)
+        self._x = None
 
     def reset_parameters(self, rng=None):
         init._default_layer_init(self.weight, self.bias, rng)
 
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
     def _input(self, x):
-        _as_input(self, x)
+        x, unbatched = self._nchw(x)
         w = self.weight.data
         if x.dtype != w.dtype:
             _check_dtype(self, x, w)
-        if x.ndim == 3:
-            x = x[None]
-            unbatched = True
-        elif x.ndim == 4:
-            unbatched = False
-        else:
-            raise ValueError(f"{_layer_name(self)}: expected a 3-D (C, H, W) or 4-D "
-                             f"(N, C, H, W) input, got shape {tuple(x.shape)}")
         if x.shape[1] != self.in_channels:
             raise ValueError(f"{_layer_name(self)}: expected input with {self.in_channels} "
                              f"channels, got shape {tuple(x.shape)}")
         return x, unbatched
 
-    def _mask(self):
+    def _mask(self, input_grad):
         w, b = self.weight, self.bias
-        return (True, w.requires_grad, b is not None and b.requires_grad)
+        return (bool(input_grad), w.requires_grad, b is not None and b.requires_grad)
 
     def _accumulate(self, gw, gb):
         if gw is not None:
             _accumulate_grad(self.weight, gw)
         if gb is not None:
             _accumulate_grad(self.bias, gb)
-
-    def _grad(self, grad_output):
-        if self._x is None:
-            raise self._no_forward()
-        g = grad_output
-        if self._unbatched and g.ndim == 3:
-            g = g[None]
-        if g.shape != self._out_shape:
-            raise ValueError(f"{_layer_name(self)}: grad_output has shape "
-                             f"{tuple(grad_output.shape)}, expected {self._out_shape}")
-        return g
 
 
 class Conv2d(_ConvNd):
@@ -91,50 +108,26 @@ class Conv2d(_ConvNd):
                  dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=None, *,
                  rng=None):
         super().__init__()
-        self._common(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                     groups, "Conv2d")
-        if padding_mode != "zeros":
-            raise ValueError(f"Conv2d: padding_mode {padding_mode!r} is not supported; "
-                             f"nnkern implements 'zeros'")
         if isinstance(padding, str):
-            if padding == "valid":
-                padding = 0
-            elif padding == "same":
-                if self.stride != (1, 1):
-                    raise ValueError("Conv2d: padding='same' is not supported for strided "
-                                     "convolutions")
-                tot = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
-                if any(t % 2 for t in tot):
-                    raise ValueError("Conv2d: padding='same' needs an even total padding "
-                                     "dilation*(kernel_size-1) in nnkern")
-                padding = (tot[0] // 2, tot[1] // 2)
-            else:
-                raise ValueError(f"Conv2d: invalid padding string {padding!r}, should be "
-                                 f"one of {{'valid', 'same'}}")
-        self.padding = pair(padding, "padding")
-        dtype = _factory_dtype(dtype)
-        kh, kw = self.kernel_size
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels // self.groups,
-                                          kh, kw), dtype))
-        if bias:
-            self.bias = Parameter(np.empty(self.out_channels, dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters(rng)
-        self._x = None
+            padding = self._string_padding(padding, pair(kernel_size, "kernel_size"),
+                                           pair(stride, "stride"), pair(dilation, "dilation"))
+        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                    bias, padding_mode, dtype, rng)
 
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+    @staticmethod
+    def _string_padding(padding, kernel_size, stride, dilation):
+        if padding == "valid":
+            return 0
+        if padding != "same":
+            raise ValueError(f"Conv2d: invalid padding string {padding!r}, should be one of "
+                             f"{{'valid', 'same'}}")
+        if stride != (1, 1):
+            raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
+        tot = [d * (k - 1) for d, k in zip(dilation, kernel_size)]
+        if any(t % 2 for t in tot):
+            raise ValueError("Conv2d: padding='same' needs an even total padding "
+                             "dilation*(kernel_size-1) in nnkern")
+        return (tot[0] // 2, tot[1] // 2)
 
     def forward(self, x):
         x, unbatched = self._input(x)
@@ -144,17 +137,15 @@ class Conv2d(_ConvNd):
                          self.padding, self.dilation, self.groups)
         except (TypeError, ValueError) as exc:
             raise _kernel_error(self, exc, x) from exc
-        self._x = x
-        self._unbatched = unbatched
-        self._out_shape = y.shape
-        return y[0] if unbatched else y
+        self.__dict__["_x"] = x
+        return self._cache_shapes(unbatched, y)
 
-    def backward(self, grad_output):
-        g = self._grad(grad_output)
-        gi, gw, gb = F.conv2d_backward(g, self._x, self.weight.data, self.stride,
-                                       self.padding, self.dilation, self.groups, self._mask())
+    def backward(self, grad_output, input_grad=True):
+        g = self._nchw_grad(grad_output)
+        gi, gw, gb = F.conv2d_backward(g, self._x, self.weight.data, self.stride, self.padding,
+                                       self.dilation, self.groups, self._mask(input_grad))
         self._accumulate(gw, gb)
-        return gi[0] if self._unbatched else gi
+        return self._unbatch(gi)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -165,45 +156,19 @@ class ConvTranspose2d(_ConvNd):
     bias ``(C_out,)``, output ``(N, C_out, H_out, W_out)`` with
     ``H_out = (H-1)*stride - 2*padding + dilation*(kH-1) + output_padding + 1``.
     ``forward(x, output_size=None)``: an ``output_size`` picks the
-    output_padding that reaches it, as PyTorch.
+    output_padding that reaches it, as PyTorch.  Default init as PyTorch
+    (its fan-in comes from ``weight.shape[1] * kH * kW``).
     """
+
+    _transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
                  dtype=None, *, rng=None):
         super().__init__()
-        self._common(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                     groups, "ConvTranspose2d")
-        if padding_mode != "zeros":
-            raise ValueError(f"ConvTranspose2d: padding_mode {padding_mode!r} is not "
-                             f"supported; only 'zeros'")
-        self.padding = pair(padding, "padding")
         self.output_padding = pair(output_padding, "output_padding")
-        dtype = _factory_dtype(dtype)
-        kh, kw = self.kernel_size
-        self.weight = Parameter(np.empty((self.in_channels, self.out_channels // self.groups,
-                                          kh, kw), dtype))
-        if bias:
-            self.bias = Parameter(np.empty(self.out_channels, dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters(rng)
-        self._x = None
-
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                    bias, padding_mode, dtype, rng)
 
     def _output_padding(self, x, output_size):
         if output_size is None:
@@ -234,16 +199,15 @@ class ConvTranspose2d(_ConvNd):
                                    self.stride, self.padding, op, self.groups, self.dilation)
         except (TypeError, ValueError) as exc:
             raise _kernel_error(self, exc, x) from exc
-        self._x = x
-        self._op = op
-        self._unbatched = unbatched
-        self._out_shape = y.shape
-        return y[0] if unbatched else y
+        d = self.__dict__
+        d["_x"] = x
+        d["_op"] = op
+        return self._cache_shapes(unbatched, y)
 
-    def backward(self, grad_output):
-        g = self._grad(grad_output)
+    def backward(self, grad_output, input_grad=True):
+        g = self._nchw_grad(grad_output)
         gi, gw, gb = F.conv_transpose2d_backward(g, self._x, self.weight.data, self.stride,
                                                  self.padding, self._op, self.groups,
-                                                 self.dilation, self._mask())
+                                                 self.dilation, self._mask(input_grad))
         self._accumulate(gw, gb)
-        return gi[0] if self._unbatched else gi
+        return self._unbatch(gi)

@@ -29,6 +29,8 @@ class Linear(Module):
     """
 
     _fresh_output = True
+    _supports_input_grad = True
+    _fresh_grad = True
 
     def __init__(self, in_features, out_features, bias=True, dtype=None, *, rng=None):
         super().__init__()
@@ -70,13 +72,14 @@ class Linear(Module):
             y = F.linear(x, w, None if b is None else b.data)
         except (TypeError, ValueError) as exc:
             raise _kernel_error(self, exc, x) from exc
-        self._x = x
-        self._shape = shape
+        d = self.__dict__  # plain cache attributes: skip Module.__setattr__
+        d["_x"] = x
+        d["_shape"] = shape
         if len(shape) != 2:
             y = y.reshape(shape[:-1] + (self.out_features,))
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         x = self._x
         if x is None:
             raise self._no_forward()
@@ -89,13 +92,13 @@ class Linear(Module):
                              f"{self._shape[:-1] + (self.out_features,)}")
         w, b = self.weight, self.bias
         gi, gw, gb = F.linear_backward(g, x, w.data,
-                                       (True, w.requires_grad,
+                                       (bool(input_grad), w.requires_grad,
                                         b is not None and b.requires_grad))
         if gw is not None:
             _accumulate_grad(w, gw)
         if gb is not None:
             _accumulate_grad(b, gb)
-        if len(self._shape) != 2:
+        if gi is not None and len(self._shape) != 2:
             gi = gi.reshape(self._shape)
         return gi
 
@@ -106,6 +109,9 @@ Dense = Linear
 class Identity(Module):
     """Returns its input unchanged (any arguments are ignored, as torch)."""
 
+    _supports_input_grad = True
+    _fresh_grad = None
+
     def __init__(self, *args, **kwargs):
         super().__init__()
         self._seen = False
@@ -114,7 +120,7 @@ class Identity(Module):
         self._seen = True
         return x
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         if not self._seen:
             raise self._no_forward()
-        return grad_output
+        return grad_output if input_grad else None

@@ -5,6 +5,7 @@ import numbers
 
 import numpy as np
 
+from .. import functional as F
 from .module import Module
 
 __all__ = ["MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]
@@ -69,6 +70,22 @@ class _Loss(Module):
             g = g / count if count else float("nan")
         return g
 
+    def _weighted_scaled(self, g, w, grad_output, dtype):
+        """Element-wise gradient g times the weights and the reduction's
+        scale (1/n for 'mean', grad_output's values for 'none')."""
+        s = self._scale(grad_output, g.shape, g.size)
+        if w is not None:
+            g *= w
+        g *= s if np.ndim(s) == 0 else np.asarray(s, dtype=dtype)
+        return g.astype(dtype, copy=False)
+
+    def _weights(self, per, pred):
+        """Apply the per-element ``weight`` (broadcast to pred) to the losses."""
+        if self.weight is None:
+            return per, None
+        w = np.broadcast_to(self.weight.astype(pred.dtype), pred.shape)
+        return per * w, w
+
     def _cached(self):
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}: backward() called before forward()")
@@ -115,6 +132,10 @@ class CrossEntropyLoss(_Loss):
 
     def forward(self, pred, target):
         _pred(self, pred)
+        if (pred.ndim == 2 and self.weight is None and self.label_smoothing == 0
+                and self.reduction != "none" and isinstance(target, np.ndarray)
+                and target.dtype.kind in "iu" and target.shape == pred.shape[:1]):
+            return self._forward_fast(pred, target)
         if pred.ndim == 0:
             raise ValueError("CrossEntropyLoss: pred must have a class dimension, got a scalar")
         unbatched = pred.ndim == 1
@@ -172,7 +193,46 @@ class CrossEntropyLoss(_Loss):
             return per.reshape(out_shape)
         return self._reduce(per, count)
 
+    def _forward_fast(self, z, t):
+        """(N, C) logits, (N,) class indices, no weights or smoothing."""
+        N, C = z.shape
+        valid = None
+        if t.size and (t.min() < 0 or t.max() >= C):
+            valid = t != self.ignore_index
+            bad = valid & ((t < 0) | (t >= C))
+            if bad.any():
+                raise ValueError(f"CrossEntropyLoss: Target {int(t[bad][0])} is out of bounds "
+                                 f"(expected 0 <= target < {C}, or ignore_index)")
+            t = np.where(valid, t, 0)
+        m = z.max(axis=1, keepdims=True) if C else np.zeros((N, 1), z.dtype)
+        if not np.isfinite(m).all():
+            m = np.where(np.isfinite(m), m, 0)
+        e = z - m
+        rows = np.arange(N)
+        picked = e[rows, t]
+        np.exp(e, out=e)
+        s = e.sum(axis=1, keepdims=True)
+        nll = np.log(s[:, 0]) - picked
+        if valid is not None:
+            nll *= valid
+            count = float(valid.sum())
+        else:
+            count = float(N)
+        self._cache = ("fast", e, s, rows, t, valid, count)
+        return self._reduce(nll, count)
+
+    def _backward_fast(self, grad_output):
+        _, e, s, rows, t, valid, count = self._cache
+        g = e / s
+        g[rows, t] -= 1
+        if valid is not None:
+            g *= valid[:, None]
+        g *= self._scale(grad_output, None, count)
+        return g
+
     def backward(self, grad_output=1.0):
+        if self._cache is not None and isinstance(self._cache[0], str):
+            return self._backward_fast(grad_output)
         p, idx, wq, shape, unbatched, count = self._cached()
         M, C = p.shape
         if idx is not None:
@@ -219,22 +279,14 @@ class BCELoss(_Loss):
         with np.errstate(divide="ignore"):
             lp = np.maximum(np.log(pred), -100)
             l1p = np.maximum(np.log1p(-pred), -100)
-        per = -(t * lp + (1 - t) * l1p)
-        w = None
-        if self.weight is not None:
-            w = np.broadcast_to(self.weight.astype(pred.dtype), pred.shape)
-            per = per * w
+        per, w = self._weights(-(t * lp + (1 - t) * l1p), pred)
         self._cache = (pred, t, w)
         return self._reduce(per)
 
     def backward(self, grad_output=1.0):
         p, t, w = self._cached()
-        s = self._scale(grad_output, p.shape, p.size)
         g = (p - t) / np.maximum((1 - p) * p, 1e-12)
-        if w is not None:
-            g *= w
-        g *= s if np.ndim(s) == 0 else np.asarray(s, dtype=p.dtype)
-        return g.astype(p.dtype, copy=False)
+        return self._weighted_scaled(g, w, grad_output, p.dtype)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -251,20 +303,11 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, pred, target):
         _pred(self, pred)
         t = _float_target(self, pred, target)
-        per = np.maximum(pred, 0) - pred * t + np.log1p(np.exp(-np.abs(pred)))
-        w = None
-        if self.weight is not None:
-            w = np.broadcast_to(self.weight.astype(pred.dtype), pred.shape)
-            per = per * w
+        per, w = self._weights(
+            np.maximum(pred, 0) - pred * t + np.log1p(np.exp(-np.abs(pred))), pred)
         self._cache = (pred, t, w)
         return self._reduce(per)
 
     def backward(self, grad_output=1.0):
         x, t, w = self._cached()
-        s = self._scale(grad_output, x.shape, x.size)
-        from .. import functional as F
-        g = F.sigmoid(x) - t
-        if w is not None:
-            g *= w
-        g *= s if np.ndim(s) == 0 else np.asarray(s, dtype=x.dtype)
-        return g.astype(x.dtype, copy=False)
+        return self._weighted_scaled(F.sigmoid(x) - t, w, grad_output, x.dtype)

@@ -72,6 +72,13 @@ class Module:
     _fresh_output = False
     # True for activations that can run in place (they define _forward_inplace).
     _can_inplace = False
+    # True when backward() takes input_grad=False (skip the input gradient).
+    _supports_input_grad = False
+    # Ownership of what backward returns: True = a new array no one else
+    # references; None = a view of grad_output (owned if grad_output was);
+    # False = unknown (e.g. user modules).  Lets Sequential run activation
+    # backward passes in place.
+    _fresh_grad = False
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -80,63 +87,75 @@ class Module:
         object.__setattr__(self, "training", True)
 
     # -- registration ----------------------------------------------------
+    # Parameters, buffers and child modules live in their ordered stores
+    # (_parameters, _buffers, _modules: traversal, state dicts) and are
+    # mirrored in the instance __dict__, so that reading them (self.weight)
+    # is an ordinary attribute lookup in the hot paths.
     def __setattr__(self, name, value):
+        d = self.__dict__
+        params, bufs, mods = d["_parameters"], d["_buffers"], d["_modules"]
         if isinstance(value, Parameter):
-            self.__dict__.pop(name, None)
-            self._modules.pop(name, None)
-            self._parameters[name] = value
+            mods.pop(name, None)
+            bufs.pop(name, None)
+            params[name] = value
         elif isinstance(value, Module):
-            self.__dict__.pop(name, None)
-            self._parameters.pop(name, None)
-            self._modules[name] = value
-        elif name in self._parameters:
+            params.pop(name, None)
+            bufs.pop(name, None)
+            mods[name] = value
+        elif name in params:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter "
                                 f"{name!r} (a Parameter or None is expected)")
-            self._parameters[name] = None
-        elif name in self._modules:
+            params[name] = None
+        elif name in mods:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as child module "
                                 f"{name!r} (a Module or None is expected)")
-            self._modules[name] = None
-        else:
-            object.__setattr__(self, name, value)
+            mods[name] = None
+        elif name in bufs:
+            value = None if value is None else np.asarray(value)
+            bufs[name] = value
+        d[name] = value
 
     def __getattr__(self, name):
-        # Only called when normal lookup fails: parameters, buffers, modules.
-        d = self.__dict__
-        for store in ("_parameters", "_buffers", "_modules"):
-            s = d.get(store)
-            if s is not None and name in s:
-                return s[name]
+        # Only called when normal lookup fails.
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name):
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
-                return
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot register {type(param).__name__} as parameter {name!r}")
-        self._parameters[name] = param
+        self.__dict__["_parameters"][name] = param
+        self.__dict__[name] = param
 
     def register_buffer(self, name, array):
         """A non-trainable array saved in the state dict (like running stats)."""
-        self._buffers[name] = None if array is None else np.asarray(array)
+        array = None if array is None else np.asarray(array)
+        self.__dict__["_buffers"][name] = array
+        self.__dict__[name] = array
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._modules[str(name)] = module
+        name = str(name)
+        self.__dict__["_modules"][name] = module
+        self.__dict__[name] = module
 
     # -- computation -----------------------------------------------------
     def forward(self, *args):
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
     def backward(self, grad_output):
+        """Gradient w.r.t. the input; accumulates parameter gradients.
+        nnkern's built-in modules also take ``input_grad=False``: then the
+        input gradient is not computed (returns None) -- pass it at the root
+        (``model.backward(g, input_grad=False)``) to save the first layer's
+        backward-data work, as PyTorch does for inputs without requires_grad."""
         raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
 
     def __call__(self, *args, **kwargs):
@@ -226,9 +245,9 @@ class Module:
                 if p is not None and p.data.dtype != dtype:
                     p.data = p.data.astype(dtype)
                     p.grad = None
-            for k, b in m._buffers.items():
+            for k, b in list(m._buffers.items()):
                 if b is not None and b.dtype.kind == "f":
-                    m._buffers[k] = b.astype(dtype)
+                    m.register_buffer(k, b.astype(dtype))
         return self
 
     def double(self):
@@ -429,3 +448,41 @@ def _kernel_error(module, exc, x):
     """Re-raise a kernel's TypeError/ValueError naming the layer and the shape."""
     shape = tuple(np.shape(x))
     return type(exc)(f"{_layer_name(module)} with input of shape {shape}: {exc}")
+
+
+class _NCHWModule(Module):
+    """Base of the image layers (conv, pooling): 4-D (N, C, H, W) inputs, or
+    unbatched 3-D (C, H, W) ones, handled as a batch of one."""
+
+    _out_shape = None  # set by forward
+
+    def _nchw(self, x):
+        _as_input(self, x)
+        if x.ndim == 4:
+            return x, False
+        if x.ndim == 3:
+            return x[None], True
+        raise ValueError(f"{_layer_name(self)}: expected a 3-D (C, H, W) or 4-D "
+                         f"(N, C, H, W) input, got shape {tuple(x.shape)}")
+
+    def _cache_shapes(self, unbatched, y):
+        d = self.__dict__  # plain cache attributes: skip Module.__setattr__
+        d["_unbatched"] = unbatched
+        d["_out_shape"] = y.shape
+        return y[0] if unbatched else y
+
+    def _nchw_grad(self, grad_output):
+        """grad_output as (N, C, H, W), checked against the forward output."""
+        if self._out_shape is None:
+            raise self._no_forward()
+        g = grad_output
+        if self._unbatched and g.ndim == 3:
+            g = g[None]
+        if g.shape != self._out_shape:
+            raise ValueError(f"{_layer_name(self)}: grad_output has shape "
+                             f"{tuple(grad_output.shape)}, expected "
+                             f"{self._out_shape[1:] if self._unbatched else self._out_shape}")
+        return g
+
+    def _unbatch(self, gi):
+        return gi[0] if gi is not None and self._unbatched else gi

@@ -3,36 +3,26 @@ import numpy as np
 
 from .. import functional as F
 from .._validate import pair
-from .module import Module, _as_input, _kernel_error, _layer_name
+from .module import _NCHWModule, _kernel_error, _layer_name
 
 __all__ = ["MaxPool2d", "AvgPool2d"]
 
 
-class _Pool2d(Module):
+class _Pool2d(_NCHWModule):
     _fresh_output = True
+    _supports_input_grad = True
+    _fresh_grad = True
 
     def _input(self, x):
-        _as_input(self, x)
+        x, unbatched = self._nchw(x)
         if x.dtype not in (np.float32, np.float64):
             raise TypeError(f"{_layer_name(self)}: input has dtype {x.dtype}; nnkern supports "
                             f"float32 and float64 only")
-        if x.ndim == 3:
-            return x[None], True
-        if x.ndim != 4:
-            raise ValueError(f"{_layer_name(self)}: expected a 3-D (C, H, W) or 4-D "
-                             f"(N, C, H, W) input, got shape {tuple(x.shape)}")
-        return x, False
+        return x, unbatched
 
-    def _grad(self, grad_output):
-        if self._in_shape is None:
-            raise self._no_forward()
-        g = grad_output
-        if self._unbatched and g.ndim == 3:
-            g = g[None]
-        if g.shape != self._out_shape:
-            raise ValueError(f"{_layer_name(self)}: grad_output has shape "
-                             f"{tuple(grad_output.shape)}, expected {self._out_shape}")
-        return g
+    @staticmethod
+    def _one(p):
+        return p[0] if p[0] == p[1] else p
 
 
 class MaxPool2d(_Pool2d):
@@ -55,8 +45,7 @@ class MaxPool2d(_Pool2d):
         self._idx = None
 
     def extra_repr(self):
-        def one(p):
-            return p[0] if p[0] == p[1] else p
+        one = self._one
         return (f"kernel_size={one(self.kernel_size)}, stride={one(self.stride)}, "
                 f"padding={one(self.padding)}, dilation={one(self.dilation)}, "
                 f"ceil_mode={self.ceil_mode}")
@@ -70,23 +59,23 @@ class MaxPool2d(_Pool2d):
         except (TypeError, ValueError) as exc:
             raise _kernel_error(self, exc, x) from exc
         y, idx = r if need else (r, None)
-        self._idx = idx
-        self._in_shape = x.shape
-        self._unbatched = unbatched
-        self._out_shape = y.shape
-        if unbatched:
-            y = y[0]
-            idx = None if idx is None else idx[0]
+        d = self.__dict__  # plain cache attributes: skip Module.__setattr__
+        d["_idx"] = idx
+        d["_in_shape"] = x.shape
+        y = self._cache_shapes(unbatched, y)
+        if unbatched and idx is not None:
+            idx = idx[0]
         return (y, idx) if self.return_indices else y
 
-    def backward(self, grad_output):
-        g = self._grad(grad_output)
+    def backward(self, grad_output, input_grad=True):
+        g = self._nchw_grad(grad_output)
+        if not input_grad:
+            return None
         if self._idx is None:
             raise RuntimeError(f"{_layer_name(self)}: backward() needs a forward pass in "
                                f"training mode (eval mode does not keep the argmax "
                                f"indices); call .train()")
-        gi = F.max_pool2d_backward(g, self._idx, self._in_shape)
-        return gi[0] if self._unbatched else gi
+        return self._unbatch(F.max_pool2d_backward(g, self._idx, self._in_shape))
 
 
 class AvgPool2d(_Pool2d):
@@ -105,8 +94,7 @@ class AvgPool2d(_Pool2d):
         self._in_shape = None
 
     def extra_repr(self):
-        def one(p):
-            return p[0] if p[0] == p[1] else p
+        one = self._one
         return (f"kernel_size={one(self.kernel_size)}, stride={one(self.stride)}, "
                 f"padding={one(self.padding)}")
 
@@ -117,14 +105,13 @@ class AvgPool2d(_Pool2d):
                              self.count_include_pad, self.divisor_override)
         except (TypeError, ValueError) as exc:
             raise _kernel_error(self, exc, x) from exc
-        self._in_shape = x.shape
-        self._unbatched = unbatched
-        self._out_shape = y.shape
-        return y[0] if unbatched else y
+        self.__dict__["_in_shape"] = x.shape
+        return self._cache_shapes(unbatched, y)
 
-    def backward(self, grad_output):
-        g = self._grad(grad_output)
-        gi = F.avg_pool2d_backward(g, self._in_shape, self.kernel_size, self.stride,
-                                   self.padding, self.ceil_mode, self.count_include_pad,
-                                   self.divisor_override)
-        return gi[0] if self._unbatched else gi
+    def backward(self, grad_output, input_grad=True):
+        g = self._nchw_grad(grad_output)
+        if not input_grad:
+            return None
+        return self._unbatch(F.avg_pool2d_backward(
+            g, self._in_shape, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+            self.count_include_pad, self.divisor_override))

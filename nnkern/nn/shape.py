@@ -19,6 +19,9 @@ class Flatten(Module):
     """Flattens dims ``start_dim..end_dim`` into one (a view when possible).
     ``(N, C, H, W) -> (N, C*H*W)`` with the defaults."""
 
+    _supports_input_grad = True
+    _fresh_grad = None
+
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
         self.start_dim = int(start_dim)
@@ -43,15 +46,18 @@ class Flatten(Module):
         self._shape = shape
         return x.reshape(shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:])
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         if self._shape is None:
             raise self._no_forward()
-        return grad_output.reshape(self._shape)
+        return grad_output.reshape(self._shape) if input_grad else None
 
 
 class Unflatten(Module):
     """Expands dim ``dim`` into ``unflattened_size``, e.g.
     ``Unflatten(1, (16, 5, 5))``: ``(N, 400) -> (N, 16, 5, 5)``."""
+
+    _supports_input_grad = True
+    _fresh_grad = None
 
     def __init__(self, dim, unflattened_size):
         super().__init__()
@@ -82,10 +88,10 @@ class Unflatten(Module):
         self._shape = shape
         return x.reshape(shape[:d] + tuple(size) + shape[d + 1:])
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         if self._shape is None:
             raise self._no_forward()
-        return grad_output.reshape(self._shape)
+        return grad_output.reshape(self._shape) if input_grad else None
 
 
 def _nearest_index(n_in, n_out, scale):
@@ -124,6 +130,8 @@ class Upsample(Module):
     """
 
     _fresh_output = True
+    _supports_input_grad = True
+    _fresh_grad = True
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
@@ -201,9 +209,11 @@ class Upsample(Module):
             self._cache = (x.shape, None, ih, iw)
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         if self._cache is None:
             raise self._no_forward()
+        if not input_grad:
+            return None
         shape, rep, ih, iw = self._cache
         N, C, H, W = shape
         g = grad_output

@@ -6,6 +6,14 @@ from .module import Module, _as_input, _layer_name
 __all__ = ["Residual", "Concat"]
 
 
+def _backward_no_input(module, g):
+    """Parameter gradients only: skip the input gradient where supported."""
+    if module._supports_input_grad:
+        module.backward(g, input_grad=False)
+    else:
+        module.backward(g)
+
+
 class Residual(Module):
     """Additive skip connection: ``Residual(block, shortcut=None)(x) = block(x) + J(x)``.
 
@@ -46,6 +54,8 @@ class Residual(Module):
     """
 
     _fresh_output = True
+    _supports_input_grad = True
+    _fresh_grad = True
 
     def __init__(self, block, shortcut=None):
         super().__init__()
@@ -89,11 +99,16 @@ class Residual(Module):
             f"sizes and at least as many features (dimension 1) -- pass a shortcut module "
             f"(e.g. a 1x1 Conv2d or a Linear projection)")
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         if self._mode is None:
             raise self._no_forward()
         kind, c = self._mode
         g = grad_output
+        if not input_grad:
+            _backward_no_input(self.block, g)
+            if kind == "shortcut":
+                _backward_no_input(self._modules["shortcut"], g)
+            return None
         gb = self.block.backward(g)
         if kind == "shortcut":
             return gb + self._modules["shortcut"].backward(g)
@@ -113,6 +128,8 @@ class Concat(Module):
     """
 
     _fresh_output = True
+    _supports_input_grad = True
+    _fresh_grad = True
 
     def __init__(self, block, dim=1):
         super().__init__()
@@ -145,7 +162,7 @@ class Concat(Module):
         self._cache = (d, x.shape[d], x.shape[d] + y.shape[d])
         return np.concatenate([x, y], axis=d)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         if self._cache is None:
             raise self._no_forward()
         d, n, total = self._cache
@@ -156,5 +173,8 @@ class Concat(Module):
         sl = [slice(None)] * g.ndim
         sl[d] = slice(n, None)
         gy = np.ascontiguousarray(g[tuple(sl)])
+        if not input_grad:
+            _backward_no_input(self.block, gy)
+            return None
         sl[d] = slice(0, n)
         return self.block.backward(gy) + g[tuple(sl)]

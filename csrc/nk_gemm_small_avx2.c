@@ -1,0 +1,80 @@
+/* nk_gemm_small_avx2.c -- AVX2+FMA kernels for GEMMs with at most
+ * NK_GEMM_SMALL rows (or columns, after a swap): matrix-vector products and
+ * small-batch dense layers, where packing B would cost as much as the
+ * multiply itself.  B is read in place (it is streamed once), A is tiny.
+ * Two forms, by B's layout (see nk_gemm_internal.h):
+ *   axpy: B row-contiguous -- rows of C accumulate A(r,p) * B(p, :) into a
+ *         stack tile of NB columns, 4 depth steps per load/store of the tile;
+ *   dot:  B depth-contiguous -- 2 x 4 blocks of dot products, 8 vector
+ *         accumulators, masked loads for the depth tail. */
+#include <assert.h>
+
+#include "nk_gemm_internal.h"
+
+#if NK_X86_DISPATCH
+#include <immintrin.h>
+
+static const int32_t nk_mask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+static const int64_t nk_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+
+NK_TARGET_AVX2 NK_INLINE __m256 nk_maskload_ps(const float *p, int64_t n) {
+    return _mm256_maskload_ps(p, _mm256_loadu_si256((const __m256i *)(nk_mask32 + 8 - n)));
+}
+NK_TARGET_AVX2 NK_INLINE __m256d nk_maskload_pd(const double *p, int64_t n) {
+    return _mm256_maskload_pd(p, _mm256_loadu_si256((const __m256i *)(nk_mask64 + 4 - n)));
+}
+NK_TARGET_AVX2 NK_INLINE float nk_hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+NK_TARGET_AVX2 NK_INLINE double nk_hsum_pd(__m256d v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+    return _mm_cvtsd_f64(s);
+}
+
+#define NK_T float
+#define NK_FN(x) x##_f32_avx2
+#define NK_SMALL_JOB nk_gemm_small_f32
+#define NK_V __m256
+#define NK_VL 8
+#define NK_NB 512
+#define NK_VZERO _mm256_setzero_ps()
+#define NK_VLOAD _mm256_loadu_ps
+#define NK_VSTORE _mm256_store_ps
+#define NK_VSET1 _mm256_set1_ps
+#define NK_VFMA _mm256_fmadd_ps
+#define NK_VMASKLOAD nk_maskload_ps
+#define NK_VHSUM nk_hsum_ps
+#include "nk_gemm_small_impl.h"
+#undef NK_T
+#undef NK_FN
+#undef NK_SMALL_JOB
+#undef NK_V
+#undef NK_VL
+#undef NK_NB
+#undef NK_VZERO
+#undef NK_VLOAD
+#undef NK_VSTORE
+#undef NK_VSET1
+#undef NK_VFMA
+#undef NK_VMASKLOAD
+#undef NK_VHSUM
+
+#define NK_T double
+#define NK_FN(x) x##_f64_avx2
+#define NK_SMALL_JOB nk_gemm_small_f64
+#define NK_V __m256d
+#define NK_VL 4
+#define NK_NB 256
+#define NK_VZERO _mm256_setzero_pd()
+#define NK_VLOAD _mm256_loadu_pd
+#define NK_VSTORE _mm256_store_pd
+#define NK_VSET1 _mm256_set1_pd
+#define NK_VFMA _mm256_fmadd_pd
+#define NK_VMASKLOAD nk_maskload_pd
+#define NK_VHSUM nk_hsum_pd
+#include "nk_gemm_small_impl.h"
+#endif
