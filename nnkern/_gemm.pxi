@@ -193,7 +193,7 @@ def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
     cdef int64_t rs_a = _elem_stride(a, 0, "a"), cs_a = _elem_stride(a, 1, "a")
     cdef int64_t rs_b = _elem_stride(b, 1, "b"), cs_b = _elem_stride(b, 0, "b")
     cdef int64_t rs_c = _elem_stride(c, 0, "c"), cs_c = _elem_stride(c, 1, "c")
-    if (M > 1 and rs_c == 0) or (N > 1 and cs_c == 0):
+    if M > 0 and N > 0 and ((M > 1 and rs_c == 0) or (N > 1 and cs_c == 0)):
         raise ValueError("gemm_into: the output has a zero stride (its elements overlap)")
     cdef int64_t wm = M, wn = N, wk = K
     if ws_shape is not None:
