@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200112L
 #include "nk_runtime.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -10,6 +11,23 @@
 
 static int g_isa = -1;         /* -1: not chosen yet */
 static int g_user_threads = 0; /* 0: nnkern.set_num_threads never called */
+static int g_forked_child = 0; /* 1: this process was created by fork() */
+
+/* GNU libgomp is not fork-safe: a child forked after the parent ran a
+ * parallel region inherits the pool's bookkeeping but not its threads, and
+ * its next multi-threaded region waits forever on a barrier.  The child
+ * handler below makes every later kernel in the child serial: all drivers
+ * take their thread count from nk_get_max_threads(), so their regions run
+ * with num_threads(1), which libgomp executes on the calling thread without
+ * touching the parent's pool.  (Use the 'spawn' or 'forkserver' start
+ * methods for multi-threaded kernels in child processes.) */
+static void nk_atfork_child(void) { __atomic_store_n(&g_forked_child, 1, __ATOMIC_RELAXED); }
+
+__attribute__((constructor)) static void nk_runtime_init(void) {
+    pthread_atfork(NULL, NULL, nk_atfork_child);
+}
+
+int nk_in_forked_child(void) { return __atomic_load_n(&g_forked_child, __ATOMIC_RELAXED); }
 
 nk_isa nk_isa_detect(void) {
 #if NK_X86_DISPATCH
@@ -57,9 +75,11 @@ int nk_openmp_enabled(void) {
 /* The thread count is the OpenMP ICV of the calling thread (so that
  * OMP_NUM_THREADS and threadpoolctl act on nnkern), capped by the
  * process-wide value of nnkern.set_num_threads (so that it holds in every
- * Python thread, as torch.set_num_threads does). */
+ * Python thread, as torch.set_num_threads does).  Always 1 in a child
+ * process created by fork() (see nk_atfork_child). */
 int nk_get_max_threads(void) {
 #ifdef _OPENMP
+    if (nk_in_forked_child()) return 1;
     int n = omp_get_max_threads();
     int user = __atomic_load_n(&g_user_threads, __ATOMIC_RELAXED);
     if (user > 0 && user < n) n = user;
@@ -79,7 +99,7 @@ nk_status nk_set_max_threads(int n) {
 }
 
 int nk_threads_for(int nthreads, int64_t work, int64_t min_work) {
-    if (nthreads < 1) nthreads = 1;
+    if (nthreads < 1 || nk_in_forked_child()) nthreads = 1;
     if (min_work < 1) min_work = 1;
     int64_t t = work / min_work;
     if (t < 1) t = 1;

@@ -25,8 +25,13 @@ const char *nk_isa_name(nk_isa isa);
 
 /* 1 when the extension was compiled with OpenMP. */
 int nk_openmp_enabled(void);
-/* omp_get_max_threads() of the calling thread (1 without OpenMP). */
+/* omp_get_max_threads() of the calling thread, capped by
+ * nk_set_max_threads (1 without OpenMP, and 1 in a fork() child). */
 int nk_get_max_threads(void);
+/* 1 in a process created by fork() from a process that had loaded nnkern:
+ * a pthread_atfork child handler sets it, and kernels then run serially,
+ * because GNU libgomp's thread pool does not survive fork(). */
+int nk_in_forked_child(void);
 /* omp_set_num_threads(n) for the calling thread; NK_ERR_ARG if n <= 0. */
 nk_status nk_set_max_threads(int n);
 /* Threads to use for `work` units when one thread should get at least

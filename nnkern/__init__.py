@@ -20,5 +20,7 @@ from ._config import get_num_threads, set_num_threads, show_config, _init_thread
 _init_threads()
 
 from . import functional  # noqa: E402
+from . import nn, optim, init  # noqa: E402
+from .serialization import save, load  # noqa: E402
 
-__all__ = ["__version__", "functional", "get_num_threads", "set_num_threads", "show_config"]
+__all__ = ["__version__", "functional", "nn", "optim", "init", "save", "load", "get_num_threads", "set_num_threads", "show_config"]

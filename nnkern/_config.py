@@ -56,7 +56,10 @@ def _init_threads():
 
 
 def get_num_threads():
-    """Number of OpenMP threads the next kernel call may use."""
+    """Number of OpenMP threads the next kernel call may use.  Always 1 in a
+    child process created by fork() (GNU libgomp's thread pool does not
+    survive fork; use the 'spawn' or 'forkserver' start method for
+    multi-threaded kernels in child processes)."""
     return _C.get_max_threads()
 
 

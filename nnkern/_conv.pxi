@@ -1,1 +1,244 @@
-# _conv.pxi -- bindings for the conv kernels (filled by its issue).
+# _conv.pxi -- bindings for the conv2d kernels (csrc/nk_conv.h).
+#
+# Low-level: arrays must be 4-D, C-contiguous, one float dtype; geometry is
+# explicit (top/left padding, output size).  nnkern.functional does the
+# PyTorch-style argument handling on top.
+import numpy as np
+
+cdef extern from "nk_conv.h":
+    ctypedef struct nk_conv2d_shape:
+        int64_t N, C_in, H, W
+        int64_t C_out, kH, kW
+        int64_t OH, OW
+        int64_t stride_h, stride_w
+        int64_t pad_h, pad_w
+        int64_t dil_h, dil_w
+        int64_t groups
+    nk_status nk_conv2d_check(const nk_conv2d_shape *s) nogil
+    nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                                const float *bias, float *y, int nthreads) nogil
+    nk_status nk_conv2d_fwd_f64(const nk_conv2d_shape *s, const double *x, const double *w,
+                                const double *bias, double *y, int nthreads) nogil
+    nk_status nk_conv2d_bwd_data_f32(const nk_conv2d_shape *s, const float *dy, const float *w,
+                                     float *dx, int nthreads) nogil
+    nk_status nk_conv2d_bwd_data_f64(const nk_conv2d_shape *s, const double *dy,
+                                     const double *w, double *dx, int nthreads) nogil
+    nk_status nk_conv2d_bwd_weight_f32(const nk_conv2d_shape *s, const float *dy,
+                                       const float *x, float *dw, int nthreads) nogil
+    nk_status nk_conv2d_bwd_weight_f64(const nk_conv2d_shape *s, const double *dy,
+                                       const double *x, double *dw, int nthreads) nogil
+    nk_status nk_conv2d_bwd_bias_f32(const nk_conv2d_shape *s, const float *dy, float *db,
+                                     int nthreads) nogil
+    nk_status nk_conv2d_bwd_bias_f64(const nk_conv2d_shape *s, const double *dy, double *db,
+                                     int nthreads) nogil
+    nk_status nk_conv2d_fwd_ref_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                                    const float *bias, float *y) nogil
+    nk_status nk_conv2d_fwd_ref_f64(const nk_conv2d_shape *s, const double *x,
+                                    const double *w, const double *bias, double *y) nogil
+    nk_status nk_conv2d_bwd_data_ref_f32(const nk_conv2d_shape *s, const float *dy,
+                                         const float *w, float *dx) nogil
+    nk_status nk_conv2d_bwd_data_ref_f64(const nk_conv2d_shape *s, const double *dy,
+                                         const double *w, double *dx) nogil
+    nk_status nk_conv2d_bwd_weight_ref_f32(const nk_conv2d_shape *s, const float *dy,
+                                           const float *x, float *dw) nogil
+    nk_status nk_conv2d_bwd_weight_ref_f64(const nk_conv2d_shape *s, const double *dy,
+                                           const double *x, double *dw) nogil
+    nk_status nk_conv2d_bwd_bias_ref_f32(const nk_conv2d_shape *s, const float *dy,
+                                         float *db) nogil
+    nk_status nk_conv2d_bwd_bias_ref_f64(const nk_conv2d_shape *s, const double *dy,
+                                         double *db) nogil
+
+
+cdef object _conv_arr(object a, str name, object dtype):
+    """Check a 4-D C-contiguous aligned array of `dtype` (the binding never
+    copies: nnkern.functional makes the contiguous operands)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray")
+    if a.dtype != dtype or dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64 matching the other operands, "
+                        f"got {a.dtype}")
+    if a.ndim != 4:
+        raise ValueError(f"{name} must be 4-D, got shape {a.shape}")
+    if not (a.flags.c_contiguous and a.flags.aligned and a.dtype.isnative):
+        raise ValueError(f"{name} must be C-contiguous, aligned and native-endian")
+    return a
+
+
+cdef nk_conv2d_shape _conv_shape(int64_t N, int64_t C_in, int64_t H, int64_t W,
+                                 int64_t C_out, int64_t kH, int64_t kW, int64_t OH, int64_t OW,
+                                 tuple stride, tuple padding, tuple dilation,
+                                 int64_t groups) except *:
+    cdef nk_conv2d_shape s
+    s.N = N; s.C_in = C_in; s.H = H; s.W = W
+    s.C_out = C_out; s.kH = kH; s.kW = kW; s.OH = OH; s.OW = OW
+    s.stride_h = stride[0]; s.stride_w = stride[1]
+    s.pad_h = padding[0]; s.pad_w = padding[1]
+    s.dil_h = dilation[0]; s.dil_w = dilation[1]
+    s.groups = groups
+    check_status(nk_conv2d_check(&s), "conv2d")
+    return s
+
+
+cdef inline const void *_ptr_or_null(object a):
+    return NULL if a is None else cnp.PyArray_DATA(a)
+
+
+def conv2d_fwd(x, w, bias, tuple stride, tuple padding, tuple dilation, int64_t groups,
+               int64_t OH, int64_t OW, bint ref=False):
+    """y[N, C_out, OH, OW] = conv(x[N, C_in, H, W], w[C_out, C_in/groups, kH, kW]) + bias.
+    padding = (top, left); OH/OW explicit (bottom/right padding implied)."""
+    dt = x.dtype
+    _conv_arr(x, "input", dt)
+    _conv_arr(w, "weight", dt)
+    cdef nk_conv2d_shape s = _conv_shape(x.shape[0], x.shape[1], x.shape[2], x.shape[3],
+                                         w.shape[0], w.shape[2], w.shape[3], OH, OW,
+                                         stride, padding, dilation, groups)
+    if w.shape[1] * groups != x.shape[1]:
+        raise ValueError("conv2d: weight.shape[1] * groups must equal input.shape[1]")
+    if bias is not None:
+        if not isinstance(bias, np.ndarray) or bias.dtype != dt or bias.ndim != 1 \
+                or bias.shape[0] != w.shape[0] or not bias.flags.c_contiguous:
+            raise ValueError("conv2d: bias must be a contiguous 1-D array of length C_out")
+    y = np.empty((s.N, s.C_out, OH, OW), dtype=dt)
+    cdef const void *px = cnp.PyArray_DATA(x)
+    cdef const void *pw = cnp.PyArray_DATA(w)
+    cdef const void *pb = _ptr_or_null(bias)
+    cdef void *py = cnp.PyArray_DATA(y)
+    cdef int nt = num_threads()
+    cdef bint f32 = dt == np.float32
+    cdef nk_status st
+    with nogil:
+        if ref:
+            if f32:
+                st = nk_conv2d_fwd_ref_f32(&s, <const float *>px, <const float *>pw,
+                                           <const float *>pb, <float *>py)
+            else:
+                st = nk_conv2d_fwd_ref_f64(&s, <const double *>px, <const double *>pw,
+                                           <const double *>pb, <double *>py)
+        elif f32:
+            st = nk_conv2d_fwd_f32(&s, <const float *>px, <const float *>pw, <const float *>pb,
+                                   <float *>py, nt)
+        else:
+            st = nk_conv2d_fwd_f64(&s, <const double *>px, <const double *>pw,
+                                   <const double *>pb, <double *>py, nt)
+    check_status(st, "conv2d")
+    return y
+
+
+def conv2d_bwd_data(dy, w, int64_t H, int64_t W, tuple stride, tuple padding,
+                    tuple dilation, int64_t groups, bint ref=False):
+    """dx[N, C_in, H, W] from dy[N, C_out, OH, OW] and w[C_out, C_in/groups, kH, kW]."""
+    dt = dy.dtype
+    _conv_arr(dy, "grad_output", dt)
+    _conv_arr(w, "weight", dt)
+    if w.shape[0] != dy.shape[1]:
+        raise ValueError("conv2d_backward: weight.shape[0] must equal grad_output.shape[1]")
+    cdef nk_conv2d_shape s = _conv_shape(dy.shape[0], w.shape[1] * groups, H, W,
+                                         w.shape[0], w.shape[2], w.shape[3],
+                                         dy.shape[2], dy.shape[3],
+                                         stride, padding, dilation, groups)
+    dx = np.empty((s.N, s.C_in, H, W), dtype=dt)
+    cdef const void *pdy = cnp.PyArray_DATA(dy)
+    cdef const void *pw = cnp.PyArray_DATA(w)
+    cdef void *pdx = cnp.PyArray_DATA(dx)
+    cdef int nt = num_threads()
+    cdef bint f32 = dt == np.float32
+    cdef nk_status st
+    with nogil:
+        if ref:
+            if f32:
+                st = nk_conv2d_bwd_data_ref_f32(&s, <const float *>pdy, <const float *>pw,
+                                                <float *>pdx)
+            else:
+                st = nk_conv2d_bwd_data_ref_f64(&s, <const double *>pdy, <const double *>pw,
+                                                <double *>pdx)
+        elif f32:
+            st = nk_conv2d_bwd_data_f32(&s, <const float *>pdy, <const float *>pw,
+                                        <float *>pdx, nt)
+        else:
+            st = nk_conv2d_bwd_data_f64(&s, <const double *>pdy, <const double *>pw,
+                                        <double *>pdx, nt)
+    check_status(st, "conv2d_backward")
+    return dx
+
+
+def conv2d_bwd_weight(dy, x, int64_t kH, int64_t kW, tuple stride, tuple padding,
+                      tuple dilation, int64_t groups, bint ref=False):
+    """dw[C_out, C_in/groups, kH, kW] from dy[N, C_out, OH, OW] and x[N, C_in, H, W]."""
+    dt = dy.dtype
+    _conv_arr(dy, "grad_output", dt)
+    _conv_arr(x, "input", dt)
+    if x.shape[0] != dy.shape[0]:
+        raise ValueError("conv2d_backward: input and grad_output batch sizes differ")
+    cdef nk_conv2d_shape s = _conv_shape(x.shape[0], x.shape[1], x.shape[2], x.shape[3],
+                                         dy.shape[1], kH, kW, dy.shape[2], dy.shape[3],
+                                         stride, padding, dilation, groups)
+    dw = np.empty((s.C_out, s.C_in // groups, kH, kW), dtype=dt)
+    cdef const void *pdy = cnp.PyArray_DATA(dy)
+    cdef const void *px = cnp.PyArray_DATA(x)
+    cdef void *pdw = cnp.PyArray_DATA(dw)
+    cdef int nt = num_threads()
+    cdef bint f32 = dt == np.float32
+    cdef nk_status st
+    with nogil:
+        if ref:
+            if f32:
+                st = nk_conv2d_bwd_weight_ref_f32(&s, <const float *>pdy, <const float *>px,
+                                                  <float *>pdw)
+            else:
+                st = nk_conv2d_bwd_weight_ref_f64(&s, <const double *>pdy, <const double *>px,
+                                                  <double *>pdw)
+        elif f32:
+            st = nk_conv2d_bwd_weight_f32(&s, <const float *>pdy, <const float *>px,
+                                          <float *>pdw, nt)
+        else:
+            st = nk_conv2d_bwd_weight_f64(&s, <const double *>pdy, <const double *>px,
+                                          <double *>pdw, nt)
+    check_status(st, "conv2d_backward")
+    return dw
+
+
+def conv2d_bwd_bias(dy, bint ref=False):
+    """db[C_out] = dy summed over N, OH, OW."""
+    dt = dy.dtype
+    _conv_arr(dy, "grad_output", dt)
+    cdef nk_conv2d_shape s = _conv_shape(dy.shape[0], 1, 1, 1, dy.shape[1], 1, 1,
+                                         dy.shape[2], dy.shape[3], (1, 1), (0, 0), (1, 1), 1)
+    db = np.empty((s.C_out,), dtype=dt)
+    cdef const void *pdy = cnp.PyArray_DATA(dy)
+    cdef void *pdb = cnp.PyArray_DATA(db)
+    cdef int nt = num_threads()
+    cdef bint f32 = dt == np.float32
+    cdef nk_status st
+    with nogil:
+        if ref:
+            if f32:
+                st = nk_conv2d_bwd_bias_ref_f32(&s, <const float *>pdy, <float *>pdb)
+            else:
+                st = nk_conv2d_bwd_bias_ref_f64(&s, <const double *>pdy, <double *>pdb)
+        elif f32:
+            st = nk_conv2d_bwd_bias_f32(&s, <const float *>pdy, <float *>pdb, nt)
+        else:
+            st = nk_conv2d_bwd_bias_f64(&s, <const double *>pdy, <double *>pdb, nt)
+    check_status(st, "conv2d_backward")
+    return db
+
+
+def conv2d_fwd_ref(x, w, bias, stride, padding, dilation, groups, OH, OW):
+    """Naive reference of conv2d_fwd (tests' oracle)."""
+    return conv2d_fwd(x, w, bias, stride, padding, dilation, groups, OH, OW, True)
+
+
+def conv2d_bwd_data_ref(dy, w, H, W, stride, padding, dilation, groups):
+    """Naive reference of conv2d_bwd_data."""
+    return conv2d_bwd_data(dy, w, H, W, stride, padding, dilation, groups, True)
+
+
+def conv2d_bwd_weight_ref(dy, x, kH, kW, stride, padding, dilation, groups):
+    """Naive reference of conv2d_bwd_weight."""
+    return conv2d_bwd_weight(dy, x, kH, kW, stride, padding, dilation, groups, True)
+
+
+def conv2d_bwd_bias_ref(dy):
+    """Naive reference of conv2d_bwd_bias."""
+    return conv2d_bwd_bias(dy, True)

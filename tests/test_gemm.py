@@ -6,7 +6,7 @@ from hypothesis import given, strategies as st
 
 import nnkern.functional as F
 from nnkern import _C
-from tests._util import num_threads
+from _util import num_threads
 
 GRID = [0, 1, 2, 5, 6, 7, 15, 16, 17, 31, 33, 64, 127, 255, 257, 1000]
 DTYPES = [np.float32, np.float64]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import nnkern.functional as F
-from tests._util import numerical_grad, num_threads
+from _util import numerical_grad, num_threads
 
 
 def rand(rng, shape, dtype=np.float64):

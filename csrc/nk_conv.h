@@ -1,0 +1,161 @@
+/* nk_conv.h -- 2-D convolution (NCHW), forward and backward, float32/float64.
+ *
+ * Geometry (struct nk_conv2d_shape):
+ *   x  : N x C_in  x H  x W          (C-contiguous)
+ *   w  : C_out x (C_in/groups) x kH x kW
+ *   y  : N x C_out x OH x OW
+ *   y[n, g*Cog + o, oh, ow] = bias[g*Cog + o] + sum_{c, kh, kw}
+ *        w[g*Cog + o, c, kh, kw] * x[n, g*Cig + c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]
+ * where Cig = C_in/groups, Cog = C_out/groups, and x is zero outside its
+ * bounds.  pad_h/pad_w are the top/left zero padding; OH/OW are given by the
+ * caller, so any bottom/right padding (e.g. PyTorch's asymmetric 'same') is
+ * implied by them.  The usual choice is
+ *   OH = floor((H + ph + ph_bottom - dh*(kH-1) - 1) / sh) + 1,
+ * but every OH, OW >= 0 is accepted and well defined (reads are bounds
+ * checked), which conv_transpose2d (whose forward is bwd_data) relies on.
+ *
+ * Algorithm: implicit GEMM on nk_gemm.h.
+ *   forward      per (image, group, pixel chunk):
+ *                Y[Cog, pix] = W[Cog, Cig*kH*kW] . im2col(x)   (bias fused in
+ *                the GEMM epilogue); im2col is produced inside GEMM's B-packing
+ *                callback, so no im2col matrix exists.  1x1/stride-1/pad-0
+ *                passes x to GEMM as a plain strided operand.
+ *   bwd_data     stride 1 and Cog <= 2*Cig: a forward convolution of dy with the flipped,
+ *                transposed weights (gather form, writes dx once, no atomics);
+ *                otherwise: per (image, group, channel block), GEMM
+ *                W^T . dy into a bounded column tile, then col2im into the
+ *                channel planes that task owns (no two tasks share a plane).
+ *   bwd_weight   dW[Cog, Cig*kH*kW] = dy . im2col(x)^T with depth = (image,
+ *                pixel), both operands packed by callbacks; tasks are blocks of
+ *                dW columns, each reducing over the whole batch in order.  When
+ *                there are few column blocks the batch is cut into a fixed
+ *                number (<= 4) of chunks whose partial sums are added in a fixed
+ *                order.
+ *   bwd_bias     db[o] = sum over n, then pixels, in that order (f32 sums in
+ *                double).
+ * Every task grid depends only on the shape, never on the thread count, so
+ * the results are bitwise identical for any nthreads.
+ *
+ * Extra memory (all allocated once per call, none grows with N):
+ *   forward     T * gemm_ws(Cog, PB, Cig*kH*kW), PB <= OH*OW pixels/chunk
+ *   bwd_data    gather form: a copy of w + the forward's bound;
+ *               column form: T * (cb*kH*kW*PBc + gemm_ws), cb*kH*kW*PBc <= 2^16 (or 64 pixels)
+ *   bwd_weight  T * gemm_ws(Cog, CB, KD) with CB ~ (Cig*kH*kW)/4 columns of dW,
+ *               KD = depth block (GEMM blocks depth itself), plus at most
+ *               4 * |w| partial sums
+ * where T = threads used and gemm_ws = nk_gemm_workspace_<dtype>.
+ *
+ * Drivers return NK_ERR_ARG for invalid geometry (non-positive stride or
+ * dilation, negative padding or size, groups not dividing the channels,
+ * NULL pointers), NK_ERR_OVERFLOW when sizes overflow, NK_ERR_NOMEM when the
+ * workspace cannot be allocated.  Nothing is written on error.
+ */
+#ifndef NK_CONV_H
+#define NK_CONV_H
+
+#include "nk_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nk_conv2d_shape {
+    int64_t N, C_in, H, W;
+    int64_t C_out, kH, kW;
+    int64_t OH, OW;
+    int64_t stride_h, stride_w;
+    int64_t pad_h, pad_w; /* top / left */
+    int64_t dil_h, dil_w;
+    int64_t groups;
+} nk_conv2d_shape;
+
+/* Validates s (see above) and the element counts of x, w, y; NK_OK or an error. */
+nk_status nk_conv2d_check(const nk_conv2d_shape *s);
+/* Internal (shared by the nk_conv_*.c files): same checks, but negative
+ * padding allowed when allow_negative_pad (the gather form of bwd_data). */
+nk_status nk_conv2d_check_geometry(const nk_conv2d_shape *s, int allow_negative_pad);
+
+/* Internal: geometry handed to the packing callbacks of nk_conv_igemm.c and
+ * nk_conv_pack_avx2.c (ctx of nk_gemm's pack functions). */
+typedef struct nk_conv_pack_ctx {
+    const void *x; /* tensor read by the callback, at image 0 / the group's channel 0 */
+    int64_t xs_n;  /* elements between images */
+    int64_t H, W, OH, OW, sh, sw, ph, pw, dh, dw, kH, kW;
+    int64_t off;   /* flattened (image, output pixel) index of the operand's first
+                      row (forward) or depth element (bwd_weight) */
+    int64_t r0;    /* bwd_weight: dW column of the operand's row 0 */
+} nk_conv_pack_ctx;
+
+/* Internal: 1 when every index the AVX2 gather callbacks form fits in int32. */
+int nk_conv_gather_ok(const nk_conv_pack_ctx *c, int64_t N, int64_t C);
+/* Internal packing callbacks (layout of nk_pack_<dtype>_fn).
+ *   im2col:   rows = flattened output pixels, depth = (c, kh, kw)   (forward B)
+ *   im2col_t: rows = (c, kh, kw) from r0, depth = flattened pixels (bwd_weight B)
+ * The _avx2 versions use AVX2 masked gathers (call only on the AVX2 path and
+ * when nk_conv_gather_ok); they fall back to the portable ones for widths
+ * that are not a multiple of the vector length. */
+void nk_conv_pack_im2col_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                             int64_t w, float *dst);
+void nk_conv_pack_im2col_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                             int64_t w, double *dst);
+void nk_conv_pack_im2col_t_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                               int64_t kc, int64_t w, float *dst);
+void nk_conv_pack_im2col_t_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                               int64_t kc, int64_t w, double *dst);
+void nk_conv_pack_im2col_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                                  int64_t kc, int64_t w, float *dst);
+void nk_conv_pack_im2col_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                                  int64_t kc, int64_t w, double *dst);
+void nk_conv_pack_im2col_t_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                                    int64_t kc, int64_t w, float *dst);
+void nk_conv_pack_im2col_t_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                                    int64_t kc, int64_t w, double *dst);
+
+/* Internal: direct float32 forward for small layers (nk_conv_direct_avx2.c).
+ * Returns 0 when it does not apply (ISA, shape); else 1 with *status set.
+ * Accepts negative padding (used by the gather form of bwd_data). */
+int nk_conv_direct_ok(const nk_conv2d_shape *s);
+int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                           const float *bias, float *y, int nthreads, nk_status *status);
+
+/* y = conv(x, w) + bias; bias may be NULL. */
+nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                            const float *bias, float *y, int nthreads);
+nk_status nk_conv2d_fwd_f64(const nk_conv2d_shape *s, const double *x, const double *w,
+                            const double *bias, double *y, int nthreads);
+/* dx = d(sum y*dy)/dx (overwrites dx). */
+nk_status nk_conv2d_bwd_data_f32(const nk_conv2d_shape *s, const float *dy, const float *w,
+                                 float *dx, int nthreads);
+nk_status nk_conv2d_bwd_data_f64(const nk_conv2d_shape *s, const double *dy, const double *w,
+                                 double *dx, int nthreads);
+/* dw = d(sum y*dy)/dw (overwrites dw). */
+nk_status nk_conv2d_bwd_weight_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
+                                   float *dw, int nthreads);
+nk_status nk_conv2d_bwd_weight_f64(const nk_conv2d_shape *s, const double *dy, const double *x,
+                                   double *dw, int nthreads);
+/* db[o] = sum_{n, oh, ow} dy[n, o, oh, ow] (overwrites db, length C_out). */
+nk_status nk_conv2d_bwd_bias_f32(const nk_conv2d_shape *s, const float *dy, float *db,
+                                 int nthreads);
+nk_status nk_conv2d_bwd_bias_f64(const nk_conv2d_shape *s, const double *dy, double *db,
+                                 int nthreads);
+
+/* Naive references (tests' oracle): direct loops, sums in double. */
+nk_status nk_conv2d_fwd_ref_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                                const float *bias, float *y);
+nk_status nk_conv2d_fwd_ref_f64(const nk_conv2d_shape *s, const double *x, const double *w,
+                                const double *bias, double *y);
+nk_status nk_conv2d_bwd_data_ref_f32(const nk_conv2d_shape *s, const float *dy,
+                                     const float *w, float *dx);
+nk_status nk_conv2d_bwd_data_ref_f64(const nk_conv2d_shape *s, const double *dy,
+                                     const double *w, double *dx);
+nk_status nk_conv2d_bwd_weight_ref_f32(const nk_conv2d_shape *s, const float *dy,
+                                       const float *x, float *dw);
+nk_status nk_conv2d_bwd_weight_ref_f64(const nk_conv2d_shape *s, const double *dy,
+                                       const double *x, double *dw);
+nk_status nk_conv2d_bwd_bias_ref_f32(const nk_conv2d_shape *s, const float *dy, float *db);
+nk_status nk_conv2d_bwd_bias_ref_f64(const nk_conv2d_shape *s, const double *dy, double *db);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NK_CONV_H */

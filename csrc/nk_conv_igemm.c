@@ -1,0 +1,653 @@
+/* nk_conv_igemm.c -- conv2d forward / backward drivers on implicit GEMM
+ * (see nk_conv.h for the algorithms, task grids and memory bounds).
+ *
+ * The body is compiled twice, for float and double, by including this file
+ * into itself with NK_CONV_T / NK_CONV_S defined. */
+#ifndef NK_CONV_T
+#include <stdlib.h>
+#include <string.h>
+#include "nk_conv.h"
+#include "nk_gemm.h"
+#include "nk_runtime.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Smallest amount of work (flops) worth a thread of its own. */
+#define NK_CONV_MIN_WORK ((int64_t)1 << 20)
+/* Forward: images of at least NK_CONV_BIG_P output pixels are cut into
+ * chunks of <= NK_CONV_FWD_PB pixels; smaller ones are grouped into blocks of
+ * <= NK_CONV_FWD_PB pixels (and <= NK_CONV_TILE output elements). */
+#define NK_CONV_BIG_P 1024
+#define NK_CONV_FWD_PB 2048
+#define NK_CONV_TILE ((int64_t)1 << 19)
+/* Forward packing: rows narrower than this use AVX2 gathers, wider ones
+ * contiguous copies. */
+#define NK_CONV_GATHER_OW 32
+/* Keep the compiler from turning the short copy / fill loops of the packing
+ * callbacks into memcpy/memset calls (they are 4..64 elements long). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NK_CONV_NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NK_CONV_NO_LIBCALLS
+#endif
+/* Column tile of the stride > 1 bwd_data path (elements), and pixel floor. */
+#define NK_CONV_COL_TILE ((int64_t)1 << 16)
+
+static int nk_conv_thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static size_t nk_conv_round64(size_t b) { return (b + 63) & ~(size_t)63; }
+
+/* Segments of consecutive output pixels that share an output row: walks
+ * pixels j, j+1, ... starting at (oh, ow) in an OH x OW grid. */
+typedef struct nk_conv_seg {
+    int64_t oh, ow;
+} nk_conv_seg;
+
+#define NK_CONV_T float
+#define NK_CONV_S(name) name##_f32
+#define NK_CONV_PACK_FN nk_pack_f32_fn
+#define NK_CONV_IS_F32 1
+#include "nk_conv_igemm.c"
+#undef NK_CONV_IS_F32
+#undef NK_CONV_T
+#undef NK_CONV_S
+#undef NK_CONV_PACK_FN
+
+#define NK_CONV_T double
+#define NK_CONV_S(name) name##_f64
+#define NK_CONV_PACK_FN nk_pack_f64_fn
+#define NK_CONV_IS_F32 0
+#include "nk_conv_igemm.c"
+#undef NK_CONV_IS_F32
+#undef NK_CONV_T
+#undef NK_CONV_S
+#undef NK_CONV_PACK_FN
+
+#else /* ---------------------------------------------------------- template body */
+#define T NK_CONV_T
+#define S NK_CONV_S
+#define OPERAND S(nk_gemm_operand)
+#define EPILOGUE S(nk_gemm_epilogue)
+
+/* dst[t*ds] = xrow[iw0 + t*step] where 0 <= iw0 + t*step < W (and xrow is not
+ * NULL), else 0, for 0 <= t < len. */
+static inline void S(nk_conv_gather_row)(T *NK_RESTRICT dst, int64_t ds,
+                                         const T *NK_RESTRICT xrow, int64_t iw0, int64_t step,
+                                         int64_t len, int64_t W) {
+    int64_t lo = 0, hi = 0;
+    if (xrow) {
+        if (step == 1) {
+            if (iw0 >= 0 && iw0 + len <= W) { /* interior: plain copy */
+                const T *src = xrow + iw0;
+                if (ds == 1)
+                    for (int64_t t = 0; t < len; t++) dst[t] = src[t];
+                else
+                    for (int64_t t = 0; t < len; t++) dst[t * ds] = src[t];
+                return;
+            }
+            lo = nk_min_i64(len, nk_max_i64(0, -iw0));
+            hi = nk_min_i64(len, nk_max_i64(0, W - iw0));
+        } else {
+            lo = iw0 < 0 ? nk_min_i64(len, (-iw0 + step - 1) / step) : 0;
+            hi = iw0 < W ? nk_min_i64(len, (W - iw0 + step - 1) / step) : 0;
+        }
+        if (hi < lo) hi = lo;
+    }
+    int64_t t = 0;
+    if (ds == 1) {
+        for (; t < lo; t++) dst[t] = 0;
+        for (; t < hi; t++) dst[t] = xrow[iw0 + t * step];
+        for (; t < len; t++) dst[t] = 0;
+    } else {
+        for (; t < lo; t++) dst[t * ds] = 0;
+        for (; t < hi; t++) dst[t * ds] = xrow[iw0 + t * step];
+        for (; t < len; t++) dst[t * ds] = 0;
+    }
+}
+
+/* xrow[iw0 + t*step] += src[t] for the t that land inside [0, W). */
+static inline void S(nk_conv_scatter_add_row)(T *NK_RESTRICT xrow, const T *NK_RESTRICT src,
+                                              int64_t iw0, int64_t step, int64_t len,
+                                              int64_t W) {
+    int64_t lo, hi;
+    if (step == 1) {
+        lo = nk_min_i64(len, nk_max_i64(0, -iw0));
+        hi = nk_min_i64(len, nk_max_i64(0, W - iw0));
+    } else {
+        lo = iw0 < 0 ? nk_min_i64(len, (-iw0 + step - 1) / step) : 0;
+        hi = iw0 < W ? nk_min_i64(len, (W - iw0 + step - 1) / step) : 0;
+    }
+    if (step == 1) {
+        for (int64_t t = lo; t < hi; t++) xrow[iw0 + t] += src[t];
+    } else {
+        for (int64_t t = lo; t < hi; t++) xrow[iw0 + t * step] += src[t];
+    }
+}
+
+/* ---- forward: B operand = im2col(x) with rows = output pixels of the
+ * flattened (image, pixel) space, depth = (c, kh, kw) */
+#define NK_CONV_NSEG 64
+
+NK_CONV_NO_LIBCALLS void S(nk_conv_pack_im2col)(const void *vctx, int64_t i0, int64_t mn,
+                                                int64_t p0, int64_t kc, int64_t w, T *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    const T *X = (const T *)cx->x;
+    const int64_t HW = cx->H * cx->W, kk = cx->kH * cx->kW, P = cx->OH * cx->OW;
+    const int64_t H = cx->H, W = cx->W, sw = cx->sw;
+    int64_t seg_ii[NK_CONV_NSEG], seg_len[NK_CONV_NSEG], seg_ih[NK_CONV_NSEG],
+        seg_iw[NK_CONV_NSEG];
+    const T *seg_x[NK_CONV_NSEG];
+    for (int64_t ii0 = 0; ii0 < mn; ii0 += w) {
+        T *pd = dst + (ii0 / w) * kc * w;
+        const int64_t np = nk_min_i64(w, mn - ii0);
+        for (int64_t p = 0; p < kc; p++)
+            for (int64_t ii = np; ii < w; ii++) pd[p * w + ii] = 0;
+        int64_t j = cx->off + i0 + ii0, ii = 0;
+        while (ii < np) {
+            /* up to NK_CONV_NSEG segments of pixels sharing an output row */
+            int64_t ns = 0;
+            while (ii < np && ns < NK_CONV_NSEG) {
+                const int64_t n = j / P, pix = j % P, oh = pix / cx->OW, ow = pix % cx->OW;
+                const int64_t len = nk_min_i64(np - ii, cx->OW - ow);
+                seg_ii[ns] = ii;
+                seg_len[ns] = len;
+                seg_ih[ns] = oh * cx->sh - cx->ph;
+                seg_iw[ns] = ow * sw - cx->pw;
+                seg_x[ns] = X + n * cx->xs_n;
+                ns++;
+                ii += len;
+                j += len;
+            }
+            int64_t c = p0 / kk, r = p0 % kk;
+            int64_t kh = r / cx->kW, kw = r % cx->kW;
+            for (int64_t p = 0; p < kc; p++) {
+                T *d = pd + p * w;
+                const int64_t oh_off = kh * cx->dh, ow_off = kw * cx->dw, xo = c * HW;
+                for (int64_t q = 0; q < ns; q++) {
+                    const int64_t ih = seg_ih[q] + oh_off;
+                    const T *row = (ih >= 0 && ih < H) ? seg_x[q] + xo + ih * W : NULL;
+                    S(nk_conv_gather_row)(d + seg_ii[q], 1, row, seg_iw[q] + ow_off, sw,
+                                          seg_len[q], W);
+                }
+                if (++kw == cx->kW) {
+                    kw = 0;
+                    if (++kh == cx->kH) {
+                        kh = 0;
+                        c++;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Forward on a validated geometry; negative padding allowed (bwd_data).
+ * Task grid (shape only): blocks of the flattened (image, pixel) space.
+ * Large images (P >= NK_CONV_BIG_P): blocks never cross images and write y
+ * directly; small images: blocks of up to NK_CONV_FWD_PB pixels span
+ * images (so GEMM sees a wide N and packs the weights rarely), computed into
+ * a per-thread Cog x PB tile and copied out. */
+static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const T *w,
+                                     const T *bias, T *y, int nthreads) {
+    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
+    const int64_t P = s->OH * s->OW, HW = s->H * s->W, K = Cig * s->kH * s->kW;
+    if (s->N * s->C_out * P == 0) return NK_OK;
+    if (!y || (K > 0 && (!x || !w))) return NK_ERR_ARG;
+    if (K == 0) { /* no input channels: y = bias */
+        for (int64_t n = 0; n < s->N; n++)
+            for (int64_t o = 0; o < s->C_out; o++) {
+                T *yo = y + (n * s->C_out + o) * P;
+                const T b = bias ? bias[o] : (T)0;
+                for (int64_t j = 0; j < P; j++) yo[j] = b;
+            }
+        return NK_OK;
+    }
+#if NK_CONV_IS_F32
+    { /* small layers: direct AVX2 kernel (nk_conv_direct_avx2.c) */
+        nk_status dst;
+        if (nk_conv_fwd_direct_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
+    }
+#endif
+    const int64_t J = s->N * P;
+    int64_t PB, nblk, per_img = 0;
+    if (P >= NK_CONV_BIG_P) {
+        per_img = nk_ceil_div(P, NK_CONV_FWD_PB);
+        if (s->N * G * per_img < 4) per_img = nk_min_i64(nk_ceil_div(4, s->N * G), nk_ceil_div(P, 256));
+        PB = nk_ceil_div(P, per_img);
+        per_img = nk_ceil_div(P, PB);
+        nblk = s->N * per_img;
+    } else {
+        PB = nk_min_i64(J, nk_max_i64(256, nk_min_i64(NK_CONV_FWD_PB, NK_CONV_TILE / Cog)));
+        nblk = nk_ceil_div(J, PB);
+        if (G * nblk < 4 && J >= 4 * 256) {
+            PB = nk_ceil_div(J, nk_ceil_div(4, G));
+            nblk = nk_ceil_div(J, PB);
+        }
+    }
+    const int64_t ntasks = G * nblk;
+    int64_t flops = 0;
+    if (nk_mul_i64(2 * s->N * s->C_out * P, K, &flops)) flops = INT64_MAX;
+    int nt = nk_threads_for(nthreads, flops, NK_CONV_MIN_WORK);
+    if (nt > ntasks) nt = (int)ntasks;
+
+    size_t wsb = nk_conv_round64(S(nk_gemm_workspace)(Cog, PB, K)), tileb = 0, per, total;
+    if (!per_img && s->N > 1) { /* blocks may span images */
+        if (nk_bytes(Cog * PB, sizeof(T), &tileb)) return NK_ERR_OVERFLOW;
+        tileb = nk_conv_round64(tileb);
+    }
+    per = wsb + tileb;
+    if (nk_bytes(nt, per, &total)) return NK_ERR_OVERFLOW;
+    char *ws = nk_aligned_alloc(total);
+    if (!ws) return NK_ERR_NOMEM;
+
+    const int is1x1 = s->kH == 1 && s->kW == 1 && s->stride_h == 1 && s->stride_w == 1 &&
+                      s->pad_h == 0 && s->pad_w == 0 && s->OH == s->H && s->OW == s->W;
+    /* AVX2 gathers for short rows, strides, and whenever the index fits */
+    NK_CONV_PACK_FN pack = S(nk_conv_pack_im2col);
+#if NK_X86_DISPATCH
+    {
+        nk_conv_pack_ctx probe = {x, s->C_in * HW, s->H, s->W, s->OH, s->OW, s->stride_h,
+                                  s->stride_w, s->pad_h, s->pad_w, s->dil_h, s->dil_w,
+                                  s->kH, s->kW, 0, 0};
+        if (nk_isa_active() == NK_ISA_AVX2 && nk_conv_gather_ok(&probe, s->N, Cig) &&
+            (s->OW < NK_CONV_GATHER_OW || s->stride_w > 1))
+            pack = S(nk_conv_pack_im2col_avx2);
+    }
+#endif
+    nk_status status = NK_OK;
+#pragma omp parallel num_threads(nt)
+    {
+        char *mine = ws + (size_t)nk_conv_thread_id() * per;
+        T *tile = (T *)(mine + wsb);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < ntasks; t++) {
+            const int64_t g = t / nblk, b = t % nblk;
+            int64_t j0, nj;
+            if (per_img) {
+                const int64_t n = b / per_img, ch = b % per_img;
+                j0 = n * P + ch * PB;
+                nj = nk_min_i64(PB, P - ch * PB);
+            } else {
+                j0 = b * PB;
+                nj = nk_min_i64(PB, J - j0);
+            }
+            const int64_t n0 = j0 / P, pix0 = j0 % P;
+            const int direct = (j0 + nj - 1) / P == n0;
+            const T *xg = x + g * Cig * HW;
+            OPERAND A = {w + g * Cog * K, K, 1, NULL, NULL};
+            OPERAND B;
+            nk_conv_pack_ctx cx = {xg,       s->C_in * HW, s->H,     s->W,        s->OH,
+                                   s->OW,    s->stride_h,  s->stride_w, s->pad_h, s->pad_w,
+                                   s->dil_h, s->dil_w,     s->kH,       s->kW,    j0,
+                                   0};
+            if (is1x1 && direct) {
+                B = (OPERAND){xg + n0 * s->C_in * HW + pix0, 1, HW, NULL, NULL};
+            } else {
+                B = (OPERAND){NULL, 0, 0, pack, &cx};
+            }
+            EPILOGUE ep = {bias ? bias + g * Cog : NULL, 1, 0};
+            T *yg = y + g * Cog * P;
+            nk_status st;
+            if (direct) {
+                st = S(nk_gemm_serial)(Cog, nj, K, (T)1, &A, &B, (T)0,
+                                       yg + n0 * s->C_out * P + pix0, P, 1, &ep, mine);
+            } else {
+                st = S(nk_gemm_serial)(Cog, nj, K, (T)1, &A, &B, (T)0, tile, nj, 1, &ep, mine);
+                /* copy the tile out, image by image */
+                for (int64_t jj = 0; jj < nj;) {
+                    const int64_t n = (j0 + jj) / P, pix = (j0 + jj) % P;
+                    const int64_t len = nk_min_i64(nj - jj, P - pix);
+                    for (int64_t o = 0; o < Cog; o++)
+                        memcpy(yg + (n * s->C_out + o) * P + pix, tile + o * nj + jj,
+                               (size_t)len * sizeof(T));
+                    jj += len;
+                }
+            }
+            if (st) {
+#pragma omp critical(nk_conv_status)
+                status = st;
+            }
+        }
+    }
+    nk_aligned_free(ws);
+    return status;
+}
+
+nk_status S(nk_conv2d_fwd)(const nk_conv2d_shape *s, const T *x, const T *w, const T *bias,
+                           T *y, int nthreads) {
+    nk_status st = nk_conv2d_check(s);
+    if (st) return st;
+    return S(nk_conv_fwd_impl)(s, x, w, bias, y, nthreads);
+}
+
+/* ---- backward data */
+
+/* stride > 1: per (image, group, channel block): col = W^T . dy (bounded
+ * pixel chunks), then col2im into the block's own channel planes. */
+static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, const T *w,
+                                         T *dx, int nthreads) {
+    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
+    const int64_t P = s->OH * s->OW, HW = s->H * s->W, kk = s->kH * s->kW, Kcol = Cig * kk;
+    const int64_t ng = s->N * G;
+    int64_t ncb = 1;
+    if (ng < 4) ncb = nk_min_i64(Cig, nk_ceil_div(4, ng));
+    const int64_t cb = nk_ceil_div(Cig, ncb);
+    ncb = nk_ceil_div(Cig, cb);
+    const int64_t M = cb * kk;
+    const int64_t PBc = nk_min_i64(P, nk_max_i64(64, NK_CONV_COL_TILE / M));
+    const int64_t ntasks = ng * ncb;
+    int64_t flops = 0;
+    if (nk_mul_i64(2 * s->N * s->C_out * P, Kcol, &flops)) flops = INT64_MAX;
+    int nt = nk_threads_for(nthreads, flops, NK_CONV_MIN_WORK);
+    if (nt > ntasks) nt = (int)ntasks;
+
+    size_t gwsb = nk_conv_round64(S(nk_gemm_workspace)(M, PBc, Cog)), colb, per, total;
+    if (nk_bytes(M * PBc, sizeof(T), &colb)) return NK_ERR_OVERFLOW;
+    colb = nk_conv_round64(colb);
+    per = gwsb + colb;
+    if (nk_bytes(nt, per, &total)) return NK_ERR_OVERFLOW;
+    char *ws = nk_aligned_alloc(total);
+    if (!ws) return NK_ERR_NOMEM;
+    nk_status status = NK_OK;
+#pragma omp parallel num_threads(nt)
+    {
+        char *mine = ws + (size_t)nk_conv_thread_id() * per;
+        T *col = (T *)(mine + gwsb);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < ntasks; t++) {
+            const int64_t n = t / (G * ncb), g = (t / ncb) % G, cbi = t % ncb;
+            const int64_t c0 = cbi * cb, nc = nk_min_i64(cb, Cig - c0), m = nc * kk;
+            T *dxp = dx + (n * s->C_in + g * Cig + c0) * HW;
+            memset(dxp, 0, (size_t)(nc * HW) * sizeof(T));
+            const T *dyg = dy + (n * s->C_out + g * Cog) * P;
+            OPERAND A = {w + g * Cog * Kcol + c0 * kk, 1, Kcol, NULL, NULL};
+            for (int64_t j0 = 0; j0 < P; j0 += PBc) {
+                const int64_t nj = nk_min_i64(PBc, P - j0);
+                OPERAND B = {dyg + j0, 1, P, NULL, NULL};
+                nk_status st = S(nk_gemm_serial)(m, nj, Cog, (T)1, &A, &B, (T)0, col, nj, 1,
+                                                 NULL, mine);
+                if (st) {
+#pragma omp critical(nk_conv_status)
+                    status = st;
+                    break;
+                }
+                const int64_t oh0 = j0 / s->OW, ow0 = j0 % s->OW;
+                for (int64_t r = 0; r < m; r++) {
+                    const int64_t c = r / kk, kh = (r % kk) / s->kW, kw = r % s->kW;
+                    T *xc = dxp + c * HW;
+                    const T *src = col + r * nj;
+                    const int64_t offh = kh * s->dil_h - s->pad_h, offw = kw * s->dil_w - s->pad_w;
+                    int64_t oh = oh0, ow = ow0, ii = 0;
+                    while (ii < nj) {
+                        const int64_t len = nk_min_i64(nj - ii, s->OW - ow);
+                        const int64_t ih = oh * s->stride_h + offh;
+                        if (ih >= 0 && ih < s->H)
+                            S(nk_conv_scatter_add_row)(xc + ih * s->W, src + ii,
+                                                       ow * s->stride_w + offw, s->stride_w, len,
+                                                       s->W);
+                        ii += len;
+                        oh++;
+                        ow = 0;
+                    }
+                }
+            }
+        }
+    }
+    nk_aligned_free(ws);
+    return status;
+}
+
+nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *w, T *dx,
+                                int nthreads) {
+    nk_status st = nk_conv2d_check(s);
+    if (st) return st;
+    const int64_t nx = s->N * s->C_in * s->H * s->W, P = s->OH * s->OW;
+    if (nx == 0) return NK_OK;
+    if (!dx) return NK_ERR_ARG;
+    if (s->C_out == 0 || P == 0) {
+        memset(dx, 0, (size_t)nx * sizeof(T));
+        return NK_OK;
+    }
+    if (!dy || !w) return NK_ERR_ARG;
+    /* Column form for strides, and when dy has many more channels than dx:
+     * the gather form packs Cog*kH*kW values per input pixel, the column form
+     * writes and adds back Cig*kH*kW (and packs Cog). */
+    {
+        const int64_t Cig = s->C_in / s->groups, Cog = s->C_out / s->groups;
+        if (s->stride_h > 1 || s->stride_w > 1 || Cog > 2 * Cig)
+            return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
+    }
+
+    /* stride 1: dx = conv(dy, flip(w)^T) with padding d*(k-1) - p. */
+    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G, kk = s->kH * s->kW;
+    const int64_t nw = s->C_out * Cig * kk;
+    size_t wb;
+    if ((st = nk_bytes(nw, sizeof(T), &wb))) return st;
+    T *wt = nk_aligned_alloc(wb);
+    if (!wt) return NK_ERR_NOMEM;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t c = 0; c < Cig; c++)
+            for (int64_t o = 0; o < Cog; o++)
+                for (int64_t r = 0; r < kk; r++)
+                    wt[((g * Cig + c) * Cog + o) * kk + r] =
+                        w[((g * Cog + o) * Cig + c) * kk + (kk - 1 - r)];
+    nk_conv2d_shape t = {s->N,
+                         s->C_out,
+                         s->OH,
+                         s->OW,
+                         s->C_in,
+                         s->kH,
+                         s->kW,
+                         s->H,
+                         s->W,
+                         1,
+                         1,
+                         s->dil_h * (s->kH - 1) - s->pad_h,
+                         s->dil_w * (s->kW - 1) - s->pad_w,
+                         s->dil_h,
+                         s->dil_w,
+                         G};
+    st = nk_conv2d_check_geometry(&t, 1);
+    if (!st) st = S(nk_conv_fwd_impl)(&t, dy, wt, NULL, dx, nthreads);
+    nk_aligned_free(wt);
+    return st;
+}
+
+/* ---- backward weight: depth = (image, output pixel) over a batch chunk */
+/* A operand: rows = output channels o, depth = (n, pixel) of dy. */
+static NK_CONV_NO_LIBCALLS void S(nk_conv_pack_dy)(const void *vctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                               int64_t w, T *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    const int64_t P = cx->OH * cx->OW;
+    const int64_t npan = nk_ceil_div(mn, w);
+    for (int64_t ii = 0; ii < npan * w; ii++) {
+        T *d = dst + (ii / w) * kc * w + (ii % w);
+        if (ii >= mn) {
+            for (int64_t p = 0; p < kc; p++) d[p * w] = 0;
+            continue;
+        }
+        const int64_t dd = cx->off + p0;
+        int64_t n = dd / P, pix = dd % P, p = 0;
+        while (p < kc) {
+            const int64_t len = nk_min_i64(kc - p, P - pix);
+            const T *src = (const T *)cx->x + n * cx->xs_n + (i0 + ii) * P + pix;
+            for (int64_t t = 0; t < len; t++) d[(p + t) * w] = src[t];
+            p += len;
+            n++;
+            pix = 0;
+        }
+    }
+}
+
+/* B operand: rows = (c, kh, kw) columns of dW, depth = (n, output pixel). */
+NK_CONV_NO_LIBCALLS void S(nk_conv_pack_im2col_t)(const void *vctx, int64_t i0, int64_t mn,
+                                                  int64_t p0, int64_t kc, int64_t w, T *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    const int64_t P = cx->OH * cx->OW, kk = cx->kH * cx->kW, HW = cx->H * cx->W;
+    const int64_t npan = nk_ceil_div(mn, w);
+    for (int64_t ii = 0; ii < npan * w; ii++) {
+        T *d = dst + (ii / w) * kc * w + (ii % w);
+        if (ii >= mn) {
+            for (int64_t p = 0; p < kc; p++) d[p * w] = 0;
+            continue;
+        }
+        const int64_t q = cx->r0 + i0 + ii, c = q / kk, kh = (q % kk) / cx->kW, kw = q % cx->kW;
+        const int64_t offh = kh * cx->dh - cx->ph, offw = kw * cx->dw - cx->pw;
+        const int64_t dd = cx->off + p0;
+        int64_t n = dd / P, pix = dd % P, p = 0;
+        int64_t oh = pix / cx->OW, ow = pix % cx->OW;
+        while (p < kc) {
+            const int64_t len = nk_min_i64(kc - p, cx->OW - ow);
+            const int64_t ih = oh * cx->sh + offh;
+            const T *row =
+                (ih >= 0 && ih < cx->H) ? (const T *)cx->x + n * cx->xs_n + c * HW + ih * cx->W : NULL;
+            S(nk_conv_gather_row)(d + p * w, w, row, ow * cx->sw + offw, cx->sw, len, cx->W);
+            p += len;
+            ow = 0;
+            if (++oh * cx->OW >= P) {
+                oh = 0;
+                n++;
+            }
+        }
+    }
+}
+
+nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T *x, T *dw,
+                                  int nthreads) {
+    nk_status st = nk_conv2d_check(s);
+    if (st) return st;
+    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
+    const int64_t P = s->OH * s->OW, kk = s->kH * s->kW, Kcol = Cig * kk;
+    const int64_t nw = s->C_out * Kcol;
+    if (nw == 0) return NK_OK;
+    if (!dw) return NK_ERR_ARG;
+    if (s->N * P == 0) {
+        memset(dw, 0, (size_t)nw * sizeof(T));
+        return NK_OK;
+    }
+    if (!dy || !x) return NK_ERR_ARG;
+    /* Fixed grid: (batch chunk, group, block of dW columns). */
+    /* Few, wide column blocks: each block packs all of dy again. */
+    int64_t ncol = nk_max_i64(1, nk_min_i64(nk_ceil_div(4, G), nk_ceil_div(Kcol, 16)));
+    const int64_t CB = nk_ceil_div(nk_ceil_div(Kcol, ncol), 16) * 16;
+    ncol = nk_ceil_div(Kcol, CB);
+    int64_t nbc = 1;
+    if (G * ncol < 4 && s->N > 1) nbc = nk_min_i64(s->N, 4);
+    const int64_t ipc = nk_ceil_div(s->N, nbc);
+    nbc = nk_ceil_div(s->N, ipc);
+    const int64_t ntasks = nbc * G * ncol;
+    int64_t flops = 0;
+    if (nk_mul_i64(2 * s->N * s->C_out * P, Kcol, &flops)) flops = INT64_MAX;
+    int nt = nk_threads_for(nthreads, flops, NK_CONV_MIN_WORK);
+    if (nt > ntasks) nt = (int)ntasks;
+
+    size_t wsb = nk_conv_round64(
+               S(nk_gemm_workspace)(Cog, nk_min_i64(Kcol, CB), ipc * P)),
+           total, partb = 0;
+    if (nk_bytes(nt, wsb, &total)) return NK_ERR_OVERFLOW;
+    if (nbc > 1) {
+        if (nk_bytes(nbc * nw, sizeof(T), &partb)) return NK_ERR_OVERFLOW;
+        partb = nk_conv_round64(partb);
+        if (total > SIZE_MAX / 2 - partb) return NK_ERR_OVERFLOW;
+    }
+    char *ws = nk_aligned_alloc(total + partb);
+    if (!ws) return NK_ERR_NOMEM;
+    T *part = nbc > 1 ? (T *)(ws + total) : NULL;
+    NK_CONV_PACK_FN packt = S(nk_conv_pack_im2col_t);
+#if NK_X86_DISPATCH
+    {
+        nk_conv_pack_ctx probe = {x, s->C_in * s->H * s->W, s->H, s->W, s->OH, s->OW,
+                                  s->stride_h, s->stride_w, s->pad_h, s->pad_w, s->dil_h,
+                                  s->dil_w, s->kH, s->kW, 0, 0};
+        if (nk_isa_active() == NK_ISA_AVX2 && nk_conv_gather_ok(&probe, s->N, Cig))
+            packt = S(nk_conv_pack_im2col_t_avx2);
+    }
+#endif
+    nk_status status = NK_OK;
+#pragma omp parallel num_threads(nt)
+    {
+        void *tws = ws + (size_t)nk_conv_thread_id() * wsb;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < ntasks; t++) {
+            const int64_t bc = t / (G * ncol), g = (t / ncol) % G, cbk = t % ncol;
+            const int64_t q0 = cbk * CB, nq = nk_min_i64(CB, Kcol - q0);
+            const int64_t n0 = bc * ipc, n1 = nk_min_i64(s->N, n0 + ipc);
+            nk_conv_pack_ctx ca = {dy + g * Cog * P, s->C_out * P, 0, 0, s->OH, s->OW, 0, 0,
+                                   0, 0, 0, 0, 0, 0, n0 * P, 0};
+            nk_conv_pack_ctx cb = {x + g * Cig * s->H * s->W,
+                                   s->C_in * s->H * s->W,
+                                   s->H,
+                                   s->W,
+                                   s->OH,
+                                   s->OW,
+                                   s->stride_h,
+                                   s->stride_w,
+                                   s->pad_h,
+                                   s->pad_w,
+                                   s->dil_h,
+                                   s->dil_w,
+                                   s->kH,
+                                   s->kW,
+                                   n0 * P,
+                                   q0};
+            OPERAND A = {NULL, 0, 0, S(nk_conv_pack_dy), &ca};
+            OPERAND B = {NULL, 0, 0, packt, &cb};
+            T *out = (part ? part + bc * nw : dw) + g * Cog * Kcol + q0;
+            nk_status st = S(nk_gemm_serial)(Cog, nq, (n1 - n0) * P, (T)1, &A, &B, (T)0, out,
+                                             Kcol, 1, NULL, tws);
+            if (st) {
+#pragma omp critical(nk_conv_status)
+                status = st;
+            }
+        }
+        if (part) {
+            /* Partial sums of the batch chunks, added in chunk order. */
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < nw; i++) {
+                T a = part[i];
+                for (int64_t bc = 1; bc < nbc; bc++) a += part[bc * nw + i];
+                dw[i] = a;
+            }
+        }
+    }
+    nk_aligned_free(ws);
+    return status;
+}
+
+/* ---- backward bias: per channel, images in order, pixels in 8 fixed lanes */
+nk_status S(nk_conv2d_bwd_bias)(const nk_conv2d_shape *s, const T *dy, T *db, int nthreads) {
+    nk_status st = nk_conv2d_check(s);
+    if (st) return st;
+    const int64_t P = s->OH * s->OW, C = s->C_out;
+    if (C == 0) return NK_OK;
+    if (!db || (s->N * P > 0 && !dy)) return NK_ERR_ARG;
+    int nt = nk_threads_for(nthreads, s->N * P * C, (int64_t)1 << 16);
+    if (nt > C) nt = (int)C;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t o = 0; o < C; o++) {
+        double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int64_t n = 0; n < s->N; n++) {
+            const T *src = dy + (n * C + o) * P;
+            int64_t j = 0;
+            for (; j + 8 <= P; j += 8)
+                for (int k = 0; k < 8; k++) lane[k] += (double)src[j + k];
+            for (; j < P; j++) lane[j & 7] += (double)src[j];
+        }
+        db[o] = (T)(((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+                    ((lane[4] + lane[5]) + (lane[6] + lane[7])));
+    }
+    return NK_OK;
+}
+
+#undef T
+#undef S
+#undef OPERAND
+#undef EPILOGUE
+#endif

@@ -1,0 +1,282 @@
+/* nk_conv_pack_avx2.c -- im2col packing callbacks built on AVX2 masked
+ * gathers (used on the AVX2 path; the portable callbacks live in
+ * nk_conv_igemm.c).
+ *
+ * A packed panel holds w rows of the operand side by side, so one depth step
+ * p of a panel is a vector of w values:
+ *   forward  (im2col):   w output pixels, one tap (c, kh, kw)   -> x[base_pix + off_tap]
+ *   bwd_weight (im2col_t): w taps, one output pixel             -> x[off_tap + base_pix]
+ * With the per-lane part kept in vector registers across the whole depth
+ * loop, each step is: two compares per axis for the zero padding, one masked
+ * gather per 8 (f32) or 4 (f64) lanes, one store.  This costs the same for
+ * any stride, dilation or row length, which is where copying row segments is
+ * slow (short rows: LeNet, 14x14; strided: the 7x7/s2 stem).  Indices are
+ * int32: nk_conv_gather_ok checks that they fit.  Masked-off lanes are never
+ * read, so padding and the zero rows past the operand's end need no bounds.
+ */
+#include "nk_conv.h"
+
+int nk_conv_gather_ok(const nk_conv_pack_ctx *c, int64_t N, int64_t C) {
+    const int64_t lim = (int64_t)1 << 30;
+    int64_t total;
+    if (nk_mul_i64(N, c->xs_n, &total) || total >= INT32_MAX) return 0;
+    if (C * c->H * c->W > c->xs_n) return 0;
+    if (c->OH * c->sh + (c->ph < 0 ? -c->ph : c->ph) + c->kH * c->dh >= lim) return 0;
+    if (c->OW * c->sw + (c->pw < 0 ? -c->pw : c->pw) + c->kW * c->dw >= lim) return 0;
+    if (c->H >= lim || c->W >= lim) return 0;
+    return 1;
+}
+
+#if NK_X86_DISPATCH
+#include <immintrin.h>
+
+#define NK_CONV_MAXW 64
+
+/* Lane state of one panel of the forward operand (w output pixels). */
+static void nk_conv_fwd_lanes(const nk_conv_pack_ctx *cx, int64_t j, int64_t np, int64_t w,
+                              int32_t *ihb, int32_t *iwb, int32_t *base) {
+    const int64_t P = cx->OH * cx->OW;
+    int64_t n = j / P, pix = j % P, oh = pix / cx->OW, ow = pix % cx->OW;
+    for (int64_t ii = 0; ii < w; ii++) {
+        if (ii < np) {
+            const int64_t h = oh * cx->sh - cx->ph, v = ow * cx->sw - cx->pw;
+            ihb[ii] = (int32_t)h;
+            iwb[ii] = (int32_t)v;
+            base[ii] = (int32_t)(uint32_t)(uint64_t)(n * cx->xs_n + h * cx->W + v);
+            if (++ow == cx->OW) {
+                ow = 0;
+                if (++oh == cx->OH) {
+                    oh = 0;
+                    n++;
+                }
+            }
+        } else { /* rows past the end: always masked off */
+            ihb[ii] = INT32_MIN / 2;
+            iwb[ii] = 0;
+            base[ii] = 0;
+        }
+    }
+}
+
+NK_TARGET_AVX2 void nk_conv_pack_im2col_avx2_f32(const void *vctx, int64_t i0, int64_t mn,
+                                                 int64_t p0, int64_t kc, int64_t w,
+                                                 float *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    if (w % 8 || w > NK_CONV_MAXW) {
+        nk_conv_pack_im2col_f32(vctx, i0, mn, p0, kc, w, dst);
+        return;
+    }
+    const float *X = (const float *)cx->x;
+    const int64_t HW = cx->H * cx->W, kk = cx->kH * cx->kW, ng = w / 8;
+    int32_t ihb[NK_CONV_MAXW], iwb[NK_CONV_MAXW], base[NK_CONV_MAXW];
+    const __m256i Hv = _mm256_set1_epi32((int32_t)cx->H), Wv = _mm256_set1_epi32((int32_t)cx->W);
+    const __m256i m1 = _mm256_set1_epi32(-1);
+    for (int64_t ii0 = 0; ii0 < mn; ii0 += w) {
+        float *pd = dst + (ii0 / w) * kc * w;
+        nk_conv_fwd_lanes(cx, cx->off + i0 + ii0, nk_min_i64(w, mn - ii0), w, ihb, iwb, base);
+        for (int64_t g = 0; g < ng; g++) {
+            const __m256i vh = _mm256_loadu_si256((const __m256i *)(ihb + 8 * g));
+            const __m256i vw = _mm256_loadu_si256((const __m256i *)(iwb + 8 * g));
+            const __m256i vb = _mm256_loadu_si256((const __m256i *)(base + 8 * g));
+            int64_t c = p0 / kk, r = p0 % kk;
+            int64_t kh = r / cx->kW, kw = r % cx->kW;
+            float *d = pd + 8 * g;
+            for (int64_t p = 0; p < kc; p++) {
+                const int32_t khd = (int32_t)(kh * cx->dh), kwd = (int32_t)(kw * cx->dw);
+                const __m256i ih = _mm256_add_epi32(vh, _mm256_set1_epi32(khd));
+                const __m256i iw = _mm256_add_epi32(vw, _mm256_set1_epi32(kwd));
+                __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(ih, m1), _mm256_cmpgt_epi32(Hv, ih));
+                m = _mm256_and_si256(m, _mm256_and_si256(_mm256_cmpgt_epi32(iw, m1),
+                                                         _mm256_cmpgt_epi32(Wv, iw)));
+                const __m256i idx = _mm256_add_epi32(
+                    vb, _mm256_set1_epi32((int32_t)(c * HW + khd * cx->W + kwd)));
+                const __m256 v = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), X, idx,
+                                                          _mm256_castsi256_ps(m), 4);
+                _mm256_storeu_ps(d + p * w, v);
+                if (++kw == cx->kW) {
+                    kw = 0;
+                    if (++kh == cx->kH) {
+                        kh = 0;
+                        c++;
+                    }
+                }
+            }
+        }
+    }
+}
+
+NK_TARGET_AVX2 void nk_conv_pack_im2col_avx2_f64(const void *vctx, int64_t i0, int64_t mn,
+                                                 int64_t p0, int64_t kc, int64_t w,
+                                                 double *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    if (w % 4 || w > NK_CONV_MAXW) {
+        nk_conv_pack_im2col_f64(vctx, i0, mn, p0, kc, w, dst);
+        return;
+    }
+    const double *X = (const double *)cx->x;
+    const int64_t HW = cx->H * cx->W, kk = cx->kH * cx->kW, ng = w / 4;
+    int32_t ihb[NK_CONV_MAXW], iwb[NK_CONV_MAXW], base[NK_CONV_MAXW];
+    const __m128i Hv = _mm_set1_epi32((int32_t)cx->H), Wv = _mm_set1_epi32((int32_t)cx->W);
+    const __m128i m1 = _mm_set1_epi32(-1);
+    for (int64_t ii0 = 0; ii0 < mn; ii0 += w) {
+        double *pd = dst + (ii0 / w) * kc * w;
+        nk_conv_fwd_lanes(cx, cx->off + i0 + ii0, nk_min_i64(w, mn - ii0), w, ihb, iwb, base);
+        for (int64_t g = 0; g < ng; g++) {
+            const __m128i vh = _mm_loadu_si128((const __m128i *)(ihb + 4 * g));
+            const __m128i vw = _mm_loadu_si128((const __m128i *)(iwb + 4 * g));
+            const __m128i vb = _mm_loadu_si128((const __m128i *)(base + 4 * g));
+            int64_t c = p0 / kk, r = p0 % kk;
+            int64_t kh = r / cx->kW, kw = r % cx->kW;
+            double *d = pd + 4 * g;
+            for (int64_t p = 0; p < kc; p++) {
+                const int32_t khd = (int32_t)(kh * cx->dh), kwd = (int32_t)(kw * cx->dw);
+                const __m128i ih = _mm_add_epi32(vh, _mm_set1_epi32(khd));
+                const __m128i iw = _mm_add_epi32(vw, _mm_set1_epi32(kwd));
+                __m128i m = _mm_and_si128(_mm_cmpgt_epi32(ih, m1), _mm_cmpgt_epi32(Hv, ih));
+                m = _mm_and_si128(m, _mm_and_si128(_mm_cmpgt_epi32(iw, m1), _mm_cmpgt_epi32(Wv, iw)));
+                const __m128i idx =
+                    _mm_add_epi32(vb, _mm_set1_epi32((int32_t)(c * HW + khd * cx->W + kwd)));
+                const __m256d v = _mm256_mask_i32gather_pd(
+                    _mm256_setzero_pd(), X, idx, _mm256_castsi256_pd(_mm256_cvtepi32_epi64(m)), 8);
+                _mm256_storeu_pd(d + p * w, v);
+                if (++kw == cx->kW) {
+                    kw = 0;
+                    if (++kh == cx->kH) {
+                        kh = 0;
+                        c++;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Lane state of one panel of the bwd_weight operand (w taps). */
+static void nk_conv_dw_lanes(const nk_conv_pack_ctx *cx, int64_t q, int64_t np, int64_t w,
+                             int32_t *khd, int32_t *kwd, int32_t *toff) {
+    const int64_t kk = cx->kH * cx->kW, HW = cx->H * cx->W;
+    for (int64_t ii = 0; ii < w; ii++, q++) {
+        if (ii < np) {
+            const int64_t c = q / kk, h = (q % kk) / cx->kW * cx->dh, v = q % cx->kW * cx->dw;
+            khd[ii] = (int32_t)h;
+            kwd[ii] = (int32_t)v;
+            toff[ii] = (int32_t)(c * HW + h * cx->W + v);
+        } else {
+            khd[ii] = INT32_MIN / 2;
+            kwd[ii] = 0;
+            toff[ii] = 0;
+        }
+    }
+}
+
+NK_TARGET_AVX2 void nk_conv_pack_im2col_t_avx2_f32(const void *vctx, int64_t i0, int64_t mn,
+                                                   int64_t p0, int64_t kc, int64_t w,
+                                                   float *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    if (w % 8 || w > NK_CONV_MAXW) {
+        nk_conv_pack_im2col_t_f32(vctx, i0, mn, p0, kc, w, dst);
+        return;
+    }
+    const float *X = (const float *)cx->x;
+    const int64_t P = cx->OH * cx->OW, ng = w / 8;
+    int32_t khd[NK_CONV_MAXW], kwd[NK_CONV_MAXW], toff[NK_CONV_MAXW];
+    const __m256i Hv = _mm256_set1_epi32((int32_t)cx->H), Wv = _mm256_set1_epi32((int32_t)cx->W);
+    const __m256i m1 = _mm256_set1_epi32(-1);
+    for (int64_t ii0 = 0; ii0 < mn; ii0 += w) {
+        float *pd = dst + (ii0 / w) * kc * w;
+        nk_conv_dw_lanes(cx, cx->r0 + i0 + ii0, nk_min_i64(w, mn - ii0), w, khd, kwd, toff);
+        for (int64_t g = 0; g < ng; g++) {
+            const __m256i vh = _mm256_loadu_si256((const __m256i *)(khd + 8 * g));
+            const __m256i vw = _mm256_loadu_si256((const __m256i *)(kwd + 8 * g));
+            const __m256i vt = _mm256_loadu_si256((const __m256i *)(toff + 8 * g));
+            const int64_t dd = cx->off + p0;
+            int64_t n = dd / P, pix = dd % P, oh = pix / cx->OW, ow = pix % cx->OW;
+            float *d = pd + 8 * g;
+            for (int64_t p = 0; p < kc; p++) {
+                const int64_t h = oh * cx->sh - cx->ph, v = ow * cx->sw - cx->pw;
+                const __m256i ih = _mm256_add_epi32(vh, _mm256_set1_epi32((int32_t)h));
+                const __m256i iw = _mm256_add_epi32(vw, _mm256_set1_epi32((int32_t)v));
+                __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(ih, m1), _mm256_cmpgt_epi32(Hv, ih));
+                m = _mm256_and_si256(m, _mm256_and_si256(_mm256_cmpgt_epi32(iw, m1),
+                                                         _mm256_cmpgt_epi32(Wv, iw)));
+                const __m256i idx = _mm256_add_epi32(
+                    vt, _mm256_set1_epi32((int32_t)(uint32_t)(uint64_t)(n * cx->xs_n + h * cx->W + v)));
+                const __m256 val = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), X, idx,
+                                                            _mm256_castsi256_ps(m), 4);
+                _mm256_storeu_ps(d + p * w, val);
+                if (++ow == cx->OW) {
+                    ow = 0;
+                    if (++oh == cx->OH) {
+                        oh = 0;
+                        n++;
+                    }
+                }
+            }
+        }
+    }
+}
+
+NK_TARGET_AVX2 void nk_conv_pack_im2col_t_avx2_f64(const void *vctx, int64_t i0, int64_t mn,
+                                                   int64_t p0, int64_t kc, int64_t w,
+                                                   double *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    if (w % 4 || w > NK_CONV_MAXW) {
+        nk_conv_pack_im2col_t_f64(vctx, i0, mn, p0, kc, w, dst);
+        return;
+    }
+    const double *X = (const double *)cx->x;
+    const int64_t P = cx->OH * cx->OW, ng = w / 4;
+    int32_t khd[NK_CONV_MAXW], kwd[NK_CONV_MAXW], toff[NK_CONV_MAXW];
+    const __m128i Hv = _mm_set1_epi32((int32_t)cx->H), Wv = _mm_set1_epi32((int32_t)cx->W);
+    const __m128i m1 = _mm_set1_epi32(-1);
+    for (int64_t ii0 = 0; ii0 < mn; ii0 += w) {
+        double *pd = dst + (ii0 / w) * kc * w;
+        nk_conv_dw_lanes(cx, cx->r0 + i0 + ii0, nk_min_i64(w, mn - ii0), w, khd, kwd, toff);
+        for (int64_t g = 0; g < ng; g++) {
+            const __m128i vh = _mm_loadu_si128((const __m128i *)(khd + 4 * g));
+            const __m128i vw = _mm_loadu_si128((const __m128i *)(kwd + 4 * g));
+            const __m128i vt = _mm_loadu_si128((const __m128i *)(toff + 4 * g));
+            const int64_t dd = cx->off + p0;
+            int64_t n = dd / P, pix = dd % P, oh = pix / cx->OW, ow = pix % cx->OW;
+            double *d = pd + 4 * g;
+            for (int64_t p = 0; p < kc; p++) {
+                const int64_t h = oh * cx->sh - cx->ph, v = ow * cx->sw - cx->pw;
+                const __m128i ih = _mm_add_epi32(vh, _mm_set1_epi32((int32_t)h));
+                const __m128i iw = _mm_add_epi32(vw, _mm_set1_epi32((int32_t)v));
+                __m128i m = _mm_and_si128(_mm_cmpgt_epi32(ih, m1), _mm_cmpgt_epi32(Hv, ih));
+                m = _mm_and_si128(m, _mm_and_si128(_mm_cmpgt_epi32(iw, m1), _mm_cmpgt_epi32(Wv, iw)));
+                const __m128i idx = _mm_add_epi32(
+                    vt, _mm_set1_epi32((int32_t)(uint32_t)(uint64_t)(n * cx->xs_n + h * cx->W + v)));
+                const __m256d val = _mm256_mask_i32gather_pd(
+                    _mm256_setzero_pd(), X, idx, _mm256_castsi256_pd(_mm256_cvtepi32_epi64(m)), 8);
+                _mm256_storeu_pd(d + p * w, val);
+                if (++ow == cx->OW) {
+                    ow = 0;
+                    if (++oh == cx->OH) {
+                        oh = 0;
+                        n++;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#else /* no x86 dispatch: the portable callbacks */
+void nk_conv_pack_im2col_avx2_f32(const void *c, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                                  int64_t w, float *d) {
+    nk_conv_pack_im2col_f32(c, i0, mn, p0, kc, w, d);
+}
+void nk_conv_pack_im2col_avx2_f64(const void *c, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                                  int64_t w, double *d) {
+    nk_conv_pack_im2col_f64(c, i0, mn, p0, kc, w, d);
+}
+void nk_conv_pack_im2col_t_avx2_f32(const void *c, int64_t i0, int64_t mn, int64_t p0,
+                                    int64_t kc, int64_t w, float *d) {
+    nk_conv_pack_im2col_t_f32(c, i0, mn, p0, kc, w, d);
+}
+void nk_conv_pack_im2col_t_avx2_f64(const void *c, int64_t i0, int64_t mn, int64_t p0,
+                                    int64_t kc, int64_t w, double *d) {
+    nk_conv_pack_im2col_t_f64(c, i0, mn, p0, kc, w, d);
+}
+#endif

@@ -1,0 +1,300 @@
+"""conv2d / conv_transpose2d: optimized kernels vs the naive C reference,
+finite differences, ISA paths, thread invariance, layouts and edge shapes."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import nnkern.functional as F
+from nnkern import _C
+
+from _util import numerical_grad, num_threads
+
+
+def _out(H, k, s, p, d):
+    return (H + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _ref_all(x, w, b, dy, stride, pad, dil, groups):
+    """Reference forward and the three gradients (float64 oracle)."""
+    x64, w64, dy64 = (np.ascontiguousarray(a, dtype=np.float64) for a in (x, w, dy))
+    b64 = None if b is None else np.ascontiguousarray(b, dtype=np.float64)
+    OH, OW = dy.shape[2], dy.shape[3]
+    y = _C.conv2d_fwd_ref(x64, w64, b64, stride, pad, dil, groups, OH, OW)
+    gi = _C.conv2d_bwd_data_ref(dy64, w64, x.shape[2], x.shape[3], stride, pad, dil, groups)
+    gw = _C.conv2d_bwd_weight_ref(dy64, x64, w.shape[2], w.shape[3], stride, pad, dil, groups)
+    gb = _C.conv2d_bwd_bias_ref(dy64)
+    return y, gi, gw, gb
+
+
+def _close(a, b, dtype):
+    scale = max(1.0, float(np.abs(b).max()) if b.size else 1.0)
+    tol = 1e-11 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(a, b, rtol=0, atol=tol * scale)
+
+
+@st.composite
+def conv_cases(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cig = draw(st.integers(1, 3))
+    cog = draw(st.sampled_from([1, 2, 4, 7]))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    n = draw(st.sampled_from([0, 1, 2, 3]))
+    effh, effw = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    H = max(1, effh - 2 * ph + draw(st.integers(0, 7)))
+    W = max(1, effw - 2 * pw + draw(st.integers(0, 7)))
+    return dict(n=n, groups=groups, cin=cig * groups, cout=cog * groups, k=(kh, kw),
+                stride=(sh, sw), pad=(ph, pw), dil=(dh, dw), H=H, W=W)
+
+
+def _make(c, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(dtype)
+    w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(dtype)
+    b = rng.standard_normal(c["cout"]).astype(dtype)
+    OH = _out(c["H"], c["k"][0], c["stride"][0], c["pad"][0], c["dil"][0])
+    OW = _out(c["W"], c["k"][1], c["stride"][1], c["pad"][1], c["dil"][1])
+    dy = rng.standard_normal((c["n"], c["cout"], OH, OW)).astype(dtype)
+    return x, w, b, dy
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(c=conv_cases())
+def test_against_reference(isa, dtype, c):
+    x, w, b, dy = _make(c, dtype)
+    args = (c["stride"], c["pad"], c["dil"], c["groups"])
+    y = F.conv2d(x, w, b, *args)
+    assert y.dtype == dtype and y.shape == dy.shape
+    gi, gw, gb = F.conv2d_backward(dy, x, w, *args)
+    ry, rgi, rgw, rgb = _ref_all(x, w, b, dy, *args)
+    for got, ref in ((y, ry), (gi, rgi), (gw, rgw), (gb, rgb)):
+        assert got.dtype == dtype
+        _close(got, ref, dtype)
+
+
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, k, stride, pad, dil, groups)
+    (2, 3, 7, 6, 4, (3, 2), 1, 1, 1, 1),
+    (2, 4, 9, 8, 6, (3, 3), 2, (1, 2), (1, 2), 2),
+    (1, 3, 6, 7, 3, (2, 3), (2, 1), (0, 1), (2, 1), 3),   # depthwise
+    (2, 2, 5, 5, 3, (1, 1), 1, 0, 1, 1),                  # 1x1 -> plain GEMM
+    (2, 2, 5, 4, 3, (5, 4), 1, 0, 1, 1),                  # kernel = input, output 1x1
+    (1, 2, 8, 8, 2, (3, 3), 3, 2, 2, 1),
+])
+def test_backward_finite_differences(isa, case):
+    N, Cin, H, W, Cout, k, stride, pad, dil, groups = case
+    rng = np.random.default_rng(1)
+    if isinstance(k, int):
+        k = (k, k)
+    x = rng.standard_normal((N, Cin, H, W))
+    w = rng.standard_normal((Cout, Cin // groups) + k)
+    b = rng.standard_normal(Cout)
+    y = F.conv2d(x, w, b, stride, pad, dil, groups)
+    dy = rng.standard_normal(y.shape)
+
+    def loss():
+        return float(np.sum(F.conv2d(x, w, b, stride, pad, dil, groups) * dy))
+
+    gi, gw, gb = F.conv2d_backward(dy, x, w, stride, pad, dil, groups)
+    for got, arr in ((gi, x), (gw, w), (gb, b)):
+        np.testing.assert_allclose(got, numerical_grad(loss, arr), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("k,dil", [((2, 4), (1, 1)), ((3, 2), (2, 3)), ((4, 4), (1, 2))])
+def test_same_padding_finite_differences(isa, k, dil):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 2, 6, 7))
+    w = rng.standard_normal((3, 2) + k)
+    y = F.conv2d(x, w, None, 1, "same", dil)
+    assert y.shape == (2, 3, 6, 7)
+    dy = rng.standard_normal(y.shape)
+
+    def loss():
+        return float(np.sum(F.conv2d(x, w, None, 1, "same", dil) * dy))
+
+    gi, gw, gb = F.conv2d_backward(dy, x, w, 1, "same", dil)
+    np.testing.assert_allclose(gi, numerical_grad(loss, x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(gw, numerical_grad(loss, w), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(gb, dy.sum(axis=(0, 2, 3)), rtol=1e-12, atol=1e-12)
+    # 'valid' is padding 0
+    np.testing.assert_array_equal(F.conv2d(x, w, None, 1, "valid", dil),
+                                  F.conv2d(x, w, None, 1, 0, dil))
+
+
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, k, stride, pad, out_pad, groups, dil)
+    (2, 4, 3, 4, 3, (3, 2), 2, 1, 1, 1, 1),
+    (1, 4, 3, 3, 6, (3, 3), (2, 3), (1, 0), (1, 2), 2, 1),
+    (2, 2, 4, 3, 2, (2, 3), 1, 1, 1, 1, 2),   # output_padding < dilation, stride 1
+    (1, 3, 3, 4, 3, (3, 3), 1, 0, 0, 3, 1),   # depthwise
+])
+def test_conv_transpose_finite_differences(isa, case):
+    N, Cin, H, W, Cout, k, stride, pad, opad, groups, dil = case
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((N, Cin, H, W))
+    w = rng.standard_normal((Cin, Cout // groups) + k)
+    b = rng.standard_normal(Cout)
+    args = (stride, pad, opad, groups, dil)
+    y = F.conv_transpose2d(x, w, b, *args)
+    dy = rng.standard_normal(y.shape)
+
+    def loss():
+        return float(np.sum(F.conv_transpose2d(x, w, b, *args) * dy))
+
+    gi, gw, gb = F.conv_transpose2d_backward(dy, x, w, *args)
+    for got, arr in ((gi, x), (gw, w), (gb, b)):
+        np.testing.assert_allclose(got, numerical_grad(loss, arr), rtol=1e-6, atol=1e-7)
+    # the forward is conv2d's backward-data (when the conv geometry maps back)
+    if all(o < s_ for o, s_ in zip(np.broadcast_to(opad, 2), np.broadcast_to(stride, 2))):
+        gi2, _, _ = F.conv2d_backward(x, np.zeros(y.shape), w, stride, pad, dil, groups,
+                                      output_mask=(True, False, False))
+        np.testing.assert_allclose(y - b.reshape(1, -1, 1, 1), gi2, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [
+    # batch 1 (pixel chunks), small batch (batch chunks in dW), stride 2 (column path)
+    (1, 8, 23, 21, 16, 3, 1, 1, 1, 1),
+    (3, 6, 17, 19, 5, 5, 1, 2, 1, 1),
+    (1, 6, 20, 18, 8, 3, 2, 1, 1, 2),
+    (5, 4, 15, 16, 8, 7, 2, 3, 1, 1),
+    (2, 16, 9, 9, 32, 1, 1, 0, 1, 1),
+])
+def test_thread_invariance(isa, restore_threads, dtype, case):
+    N, Cin, H, W, Cout, k, s, p, d, g = case
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((N, Cin, H, W)).astype(dtype)
+    w = rng.standard_normal((Cout, Cin // g, k, k)).astype(dtype)
+    b = rng.standard_normal(Cout).astype(dtype)
+    dy = rng.standard_normal(F.conv2d(x, w, b, s, p, d, g).shape).astype(dtype)
+    results = []
+    for nt in (1, 2, 3):
+        with num_threads(nt):
+            results.append((F.conv2d(x, w, b, s, p, d, g),)
+                           + F.conv2d_backward(dy, x, w, s, p, d, g)
+                           + (F.conv_transpose2d(dy, w, None, s, p, 0, g, d),))
+    for other in results[1:]:
+        for a, b_ in zip(results[0], other):
+            assert np.array_equal(a, b_)
+
+
+def test_non_contiguous_and_readonly(isa):
+    rng = np.random.default_rng(5)
+    xb = rng.standard_normal((2, 6, 11, 10))
+    x = xb[:, ::2, ::-1, 1:]                           # strided, negative stride
+    wb = rng.standard_normal((3, 4, 3, 3)).transpose(1, 0, 3, 2)   # (4, 3, 3, 3) view
+    b = rng.standard_normal(8)[::2]
+    x.flags.writeable = False
+    y = F.conv2d(x, wb, b, 1, 1)
+    ry = F.conv2d(np.ascontiguousarray(x), np.ascontiguousarray(wb), np.ascontiguousarray(b), 1, 1)
+    np.testing.assert_array_equal(y, ry)
+    dy = rng.standard_normal(y.shape[::-1]).T          # Fortran-ordered grad_output
+    got = F.conv2d_backward(dy, x, wb, 1, 1)
+    ref = F.conv2d_backward(np.ascontiguousarray(dy), np.ascontiguousarray(x),
+                            np.ascontiguousarray(wb), 1, 1)
+    for a, r in zip(got, ref):
+        np.testing.assert_array_equal(a, r)
+
+
+def test_unbatched_and_lists(isa):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 6, 5))
+    w = rng.standard_normal((2, 3, 2, 2))
+    y = F.conv2d(x, w, None, [1, 2], (1,), 1)
+    np.testing.assert_array_equal(y, F.conv2d(x[None], w, None, (1, 2), 1, 1)[0])
+    assert y.shape == (2, 7, 3)
+    dy = rng.standard_normal(y.shape)
+    gi, gw, gb = F.conv2d_backward(dy, x, w, (1, 2), 1)
+    ri, rw, rb = F.conv2d_backward(dy[None], x[None], w, (1, 2), 1)
+    assert gi.shape == x.shape
+    np.testing.assert_array_equal(gi, ri[0])
+    np.testing.assert_array_equal(gw, rw)
+    yt = F.conv_transpose2d(x, rng.standard_normal((3, 2, 2, 2)), None, 2)
+    assert yt.shape == (2, 12, 10)
+    # Python lists are accepted (as float64)
+    yl = F.conv2d(x.tolist(), w.tolist())
+    np.testing.assert_allclose(yl, F.conv2d(x, w), rtol=0, atol=0)
+
+
+def test_edge_shapes(isa):
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((4, 3, 3, 3))
+    b = rng.standard_normal(4)
+    # zero batch
+    y = F.conv2d(np.zeros((0, 3, 8, 8)), w, b)
+    assert y.shape == (0, 4, 6, 6)
+    gi, gw, gb = F.conv2d_backward(np.zeros((0, 4, 6, 6)), np.zeros((0, 3, 8, 8)), w)
+    assert gi.shape == (0, 3, 8, 8)
+    np.testing.assert_array_equal(gw, np.zeros_like(w))
+    np.testing.assert_array_equal(gb, np.zeros(4))
+    # zero input channels: output is the bias
+    y = F.conv2d(np.zeros((2, 0, 5, 5)), np.zeros((4, 0, 3, 3)), b)
+    np.testing.assert_array_equal(y, np.broadcast_to(b.reshape(1, 4, 1, 1), (2, 4, 3, 3)))
+    # output size 1 with a large stride
+    x = rng.standard_normal((2, 3, 4, 4))
+    y = F.conv2d(x, w, None, stride=5)
+    assert y.shape == (2, 4, 1, 1)
+    np.testing.assert_allclose(y[:, :, 0, 0], np.einsum("nchw,ochw->no", x[:, :, :3, :3], w),
+                               rtol=1e-12, atol=1e-12)
+    # mask: skipped entries are None
+    dy = rng.standard_normal((2, 4, 1, 1))
+    gi, gw, gb = F.conv2d_backward(dy, x, w, 5, output_mask=(False, True, False))
+    assert gi is None and gb is None and gw.shape == w.shape
+    gi, gw, gb = F.conv_transpose2d_backward(rng.standard_normal((2, 3, 4, 4)),
+                                             rng.standard_normal((2, 4, 2, 2)), w,
+                                             output_mask=(True, False, False))
+    assert gi.shape == (2, 4, 2, 2) and gw is None and gb is None
+
+
+def test_nan_propagates(isa):
+    x = np.ones((1, 1, 4, 4), dtype=np.float32)
+    x[0, 0, 1, 1] = np.nan
+    y = F.conv2d(x, np.ones((1, 1, 2, 2), dtype=np.float32))
+    assert np.isnan(y[0, 0, :2, :2]).all() and not np.isnan(y[0, 0, 2:, 2:]).any()
+
+
+@pytest.mark.parametrize("case", [
+    # small layers take the direct AVX2 kernels (6x16 pixel-vector, 8x12, 16x6)
+    # N, Cin, H, W, Cout, k, stride, pad, dil, groups
+    (3, 1, 28, 28, 6, 5, 1, 2, 1, 1),       # LeNet c1: 6 channels x 16 pixels
+    (2, 6, 14, 14, 16, 5, 1, 0, 1, 1),      # LeNet c2: 16 x 6
+    (2, 3, 17, 19, 8, (3, 2), (2, 1), (1, 2), (1, 2), 1),   # 8 x 12, strided
+    (2, 4, 15, 20, 12, 3, 2, 3, 2, 2),      # 16 x 6 with groups, dilation
+    (1, 2, 9, 33, 5, (1, 3), 1, (2, 0), 1, 1),
+    (2, 4, 12, 12, 6, 3, 1, 3, 1, 1),       # bwd_data gather form: negative padding
+    (2, 16, 7, 7, 4, 1, 1, 0, 1, 1),        # 1x1
+])
+def test_direct_and_wide_paths(isa, case):
+    N, Cin, H, W, Cout, k, s, p, d, g = case
+    k = (k, k) if isinstance(k, int) else k
+    rng = np.random.default_rng(8)
+    for dtype in (np.float32, np.float64):
+        x = rng.standard_normal((N, Cin, H, W)).astype(dtype)
+        w = rng.standard_normal((Cout, Cin // g) + k).astype(dtype)
+        b = rng.standard_normal(Cout).astype(dtype)
+        y = F.conv2d(x, w, b, s, p, d, g)
+        dy = rng.standard_normal(y.shape).astype(dtype)
+        got = (y,) + F.conv2d_backward(dy, x, w, s, p, d, g)
+        ref = _ref_all(x, w, b, dy, _C_pair(s), _C_pair(p), _C_pair(d), g)
+        for a, r in zip(got, ref):
+            _close(a, r, dtype)
+
+
+def test_wide_rows_reference(isa):
+    """Rows of 32+ pixels use contiguous row copies instead of gathers."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 5, 9, 70)).astype(np.float32)
+    w = rng.standard_normal((24, 5, 3, 3)).astype(np.float32)
+    for s, p, d in ((1, 1, 1), (1, 2, 2), (1, 0, 1)):
+        y = F.conv2d(x, w, None, s, p, d)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        got = (y,) + F.conv2d_backward(dy, x, w, s, p, d)
+        ref = _ref_all(x, w, None, dy, _C_pair(s), _C_pair(p), _C_pair(d), 1)
+        for a, r in zip(got[:3], ref[:3]):
+            _close(a, r, np.float32)
+
+
+def _C_pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
