@@ -221,7 +221,13 @@ static inline __attribute__((always_inline)) void F(avg_bwd_plane_impl)(
             continue;
         }
         if (avx2 && lo == hi && kw == sw && pw == 0 && OW * kw >= 2 * 8) {
-            /* windows tile the row: dx = G row expanded, no padding read */
+            /* windows tile the row: dx = G row expanded, no padding read;
+             * the next rows of the same block row are copies of the first */
+            if (kh == sh && ph == 0 && h > lo * kh) {
+                const T *prev = d - W;
+                for (int64_t iw = 0; iw < W; iw++) d[iw] = prev[iw];
+                continue;
+            }
             const int64_t Wc = nk_min_i64(W, OW * kw);
             int64_t a = 0, b = 0;
             F(nk_pool_avg_hrow_avx2)(G + lo * OW, Wc, kw, sw, 0, d, &a, &b);

@@ -13,22 +13,30 @@ NK_TARGET_AVX2
 void nk_pool_avg_grad_row_avx2_f32(const float *dy, const float *cf, float rf, int64_t n,
                                    float *g) {
     const __m256 vr = _mm256_set1_ps(rf), z = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
+    if (n < 8) {
+        for (int64_t i = 0; i < n; i++) g[i] = 0.0f + dy[i] / (rf * cf[i]);
+        return;
+    }
+    for (int64_t i = 0;; i = nk_min_i64(i + 8, n - 8)) { /* last chunk overlaps */
         _mm256_storeu_ps(g + i, _mm256_add_ps(z, _mm256_div_ps(_mm256_loadu_ps(dy + i),
                                                                _mm256_mul_ps(vr, _mm256_loadu_ps(cf + i)))));
-    for (; i < n; i++) g[i] = 0.0f + dy[i] / (rf * cf[i]);
+        if (i + 8 >= n) break;
+    }
 }
 
 NK_TARGET_AVX2
 void nk_pool_avg_grad_row_avx2_f64(const double *dy, const double *cf, double rf, int64_t n,
                                    double *g) {
     const __m256d vr = _mm256_set1_pd(rf), z = _mm256_setzero_pd();
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4)
+    if (n < 4) {
+        for (int64_t i = 0; i < n; i++) g[i] = 0.0 + dy[i] / (rf * cf[i]);
+        return;
+    }
+    for (int64_t i = 0;; i = nk_min_i64(i + 4, n - 4)) {
         _mm256_storeu_pd(g + i, _mm256_add_pd(z, _mm256_div_pd(_mm256_loadu_pd(dy + i),
                                                                _mm256_mul_pd(vr, _mm256_loadu_pd(cf + i)))));
-    for (; i < n; i++) g[i] = 0.0 + dy[i] / (rf * cf[i]);
+        if (i + 4 >= n) break;
+    }
 }
 
 /* Vector range of a dx row: chunks of `span` columns starting at a column
