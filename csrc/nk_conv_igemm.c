@@ -19,11 +19,8 @@
  * chunks of <= NK_CONV_FWD_PB pixels; smaller ones are grouped into blocks of
  * <= NK_CONV_FWD_PB pixels (and <= NK_CONV_TILE output elements). */
 #define NK_CONV_BIG_P 1024
-#define NK_CONV_FWD_PB 2048
+#define NK_CONV_FWD_PB 1024
 #define NK_CONV_TILE ((int64_t)1 << 19)
-/* Forward packing: rows narrower than this use AVX2 gathers, wider ones
- * contiguous copies. */
-#define NK_CONV_GATHER_OW 32
 /* Keep the compiler from turning the short copy / fill loops of the packing
  * callbacks into memcpy/memset calls (they are 4..64 elements long). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -54,8 +51,10 @@ typedef struct nk_conv_seg {
 #define NK_CONV_S(name) name##_f32
 #define NK_CONV_PACK_FN nk_pack_f32_fn
 #define NK_CONV_IS_F32 1
+#define NK_CONV_ROWS_PACK nk_conv_pack_im2col_rows_avx2_f32
 #include "nk_conv_igemm.c"
 #undef NK_CONV_IS_F32
+#undef NK_CONV_ROWS_PACK
 #undef NK_CONV_T
 #undef NK_CONV_S
 #undef NK_CONV_PACK_FN
@@ -64,8 +63,10 @@ typedef struct nk_conv_seg {
 #define NK_CONV_S(name) name##_f64
 #define NK_CONV_PACK_FN nk_pack_f64_fn
 #define NK_CONV_IS_F32 0
+#define NK_CONV_ROWS_PACK nk_conv_pack_im2col_avx2_f64
 #include "nk_conv_igemm.c"
 #undef NK_CONV_IS_F32
+#undef NK_CONV_ROWS_PACK
 #undef NK_CONV_T
 #undef NK_CONV_S
 #undef NK_CONV_PACK_FN
@@ -256,9 +257,9 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
         nk_conv_pack_ctx probe = {x, s->C_in * HW, s->H, s->W, s->OH, s->OW, s->stride_h,
                                   s->stride_w, s->pad_h, s->pad_w, s->dil_h, s->dil_w,
                                   s->kH, s->kW, 0, 0};
-        if (nk_isa_active() == NK_ISA_AVX2 && nk_conv_gather_ok(&probe, s->N, Cig) &&
-            (s->OW < NK_CONV_GATHER_OW || s->stride_w > 1))
-            pack = S(nk_conv_pack_im2col_avx2);
+        if (nk_isa_active() == NK_ISA_AVX2 && nk_conv_gather_ok(&probe, s->N, Cig))
+            pack = (NK_CONV_IS_F32 && s->stride_w == 1) ? NK_CONV_ROWS_PACK
+                                                        : S(nk_conv_pack_im2col_avx2);
     }
 #endif
     nk_status status = NK_OK;
