@@ -288,6 +288,7 @@ def test_deepcopy_and_pickle_keep_registration():
     lambda m: m.MaxPool2d(2, dilation=2),
     lambda m: m.AvgPool2d(3, stride=2, padding=1, count_include_pad=False, ceil_mode=True),
     lambda m: m.AvgPool2d(2, divisor_override=3),
+    lambda m: m.AdaptiveAvgPool2d((3, 4)),
     lambda m: m.Conv2d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2),
     lambda m: m.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1, groups=2,
                                 dilation=2),
