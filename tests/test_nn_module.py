@@ -218,6 +218,8 @@ def test_torch_state_dict_loads_and_matches_outputs_and_gradients():
     t32 = tn.Sequential(tn.Linear(3, 2))
     m32.load_state_dict(t32.state_dict())
     np.testing.assert_array_equal(m32[0].weight.data, t32[0].weight.detach().numpy())
+    m32.load_state_dict(dict(t32.named_parameters()))  # tensors that require grad
+    np.testing.assert_array_equal(m32[0].bias.data, t32[0].bias.detach().numpy())
 
 
 def test_conv_transpose_and_upsample_match_torch():

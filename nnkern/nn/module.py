@@ -310,8 +310,11 @@ class Module:
         for key, (m, name, p) in own.items():
             if key not in state_dict:
                 continue
+            value = state_dict[key]
+            if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensors
+                value = value.detach().cpu().numpy()
             try:
-                value = np.asarray(state_dict[key])
+                value = np.asarray(value)
             except Exception as exc:  # e.g. a torch tensor that requires grad
                 raise TypeError(f"load_state_dict: value for {key!r} cannot be converted "
                                 f"to an array ({exc})") from exc
