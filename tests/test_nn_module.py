@@ -341,3 +341,18 @@ def test_lenet_float32_training_steps_match_torch():
     for (name, p), tp in zip(m.named_parameters(), tm.parameters()):
         np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-4, atol=1e-5,
                                    err_msg=name)
+
+
+def test_apply_and_requires_grad():
+    m = nested()
+    seen = []
+    m.apply(lambda mod: seen.append(type(mod).__name__))
+    assert seen[-1] == "Sequential" and seen.count("Linear") == 3
+    m.apply(lambda mod: nnkern.init.zeros_(mod.weight) if isinstance(mod, nn.Linear) else None)
+    assert all(not mod.weight.data.any() for mod in m.modules() if isinstance(mod, nn.Linear))
+    m.stem.requires_grad_(False)
+    x = np.ones((2, 3), np.float32)
+    m(x)
+    m.backward(np.ones((2, 2), np.float32))
+    assert m.stem.weight.grad is None and m.stem.bias.grad is None
+    assert m.head[1].weight.grad is not None

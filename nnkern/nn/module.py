@@ -216,7 +216,24 @@ class Module:
     def num_parameters(self):
         return sum(p.data.size for p in self.parameters())
 
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module (children first) and on
+        self, as torch's ``Module.apply`` (e.g. for a custom initialisation);
+        returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
     # -- modes and gradients ---------------------------------------------
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter: frozen parameters get
+        no gradient (their weight-gradient GEMMs are skipped) and optimizers
+        leave them alone; returns self."""
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
+
     def train(self, mode=True):
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
