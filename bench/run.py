@@ -116,12 +116,14 @@ def machine_info(args, threads):
         info["threadpool_info"] = threadpoolctl.threadpool_info()
     except ImportError:
         info["threadpoolctl"] = None
-    try:
-        import torch
-        info["torch"] = torch.__version__
-        info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
-    except ImportError:
-        info["torch"] = None
+    info["torch"] = None
+    if args.impls is None or "torch" in args.impls:
+        try:
+            import torch
+            info["torch"] = torch.__version__
+            info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        except ImportError:
+            pass
     return info
 
 

@@ -249,7 +249,8 @@ def test_runner_cli_exit_status_on_mismatch(tmp_path):
     code = ("import sys, numpy as np; sys.path.insert(0, %r); sys.argv[0] = 'run.py'\n"
             "import baselines as B, run\n"
             "B.matmul = lambda a, b: np.matmul(a, b) + 1\n"
-            "sys.argv[1:] = ['--tiny', '--no-progress', '--no-peak', '--only', 'gemm', '--threads', '1']\n"
+            "sys.argv[1:] = ['--tiny', '--no-progress', '--no-peak', '--only', 'gemm', '--threads', '1', "
+            "'--impls', 'nnkern,numpy']\n"
             "exec(compile(open(run.__file__).read(), run.__file__, 'exec'), {'__name__': '__main__', "
             "'__file__': run.__file__})\n") % BENCH
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_child_env(),
