@@ -218,6 +218,8 @@ def test_torch_state_dict_loads_and_matches_outputs_and_gradients():
     t32 = tn.Sequential(tn.Linear(3, 2))
     m32.load_state_dict(t32.state_dict())
     np.testing.assert_array_equal(m32[0].weight.data, t32[0].weight.detach().numpy())
+    m32.load_state_dict(dict(t32.named_parameters()))  # tensors that require grad
+    np.testing.assert_array_equal(m32[0].bias.data, t32[0].bias.detach().numpy())
 
 
 def test_conv_transpose_and_upsample_match_torch():
@@ -288,6 +290,7 @@ def test_deepcopy_and_pickle_keep_registration():
     lambda m: m.MaxPool2d(2, dilation=2),
     lambda m: m.AvgPool2d(3, stride=2, padding=1, count_include_pad=False, ceil_mode=True),
     lambda m: m.AvgPool2d(2, divisor_override=3),
+    lambda m: m.AdaptiveAvgPool2d((3, 4)),
     lambda m: m.Conv2d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2),
     lambda m: m.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1, groups=2,
                                 dilation=2),
@@ -338,3 +341,18 @@ def test_lenet_float32_training_steps_match_torch():
     for (name, p), tp in zip(m.named_parameters(), tm.parameters()):
         np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-4, atol=1e-5,
                                    err_msg=name)
+
+
+def test_apply_and_requires_grad():
+    m = nested()
+    seen = []
+    m.apply(lambda mod: seen.append(type(mod).__name__))
+    assert seen[-1] == "Sequential" and seen.count("Linear") == 3
+    m.apply(lambda mod: nnkern.init.zeros_(mod.weight) if isinstance(mod, nn.Linear) else None)
+    assert all(not mod.weight.data.any() for mod in m.modules() if isinstance(mod, nn.Linear))
+    m.stem.requires_grad_(False)
+    x = np.ones((2, 3), np.float32)
+    m(x)
+    m.backward(np.ones((2, 2), np.float32))
+    assert m.stem.weight.grad is None and m.stem.bias.grad is None
+    assert m.head[1].weight.grad is not None
