@@ -305,6 +305,13 @@ def compute_ratios(results):
     return ratios
 
 
+NOISY_SPREAD = 1.5
+
+
+def _noisy(r):
+    return bool(r) and r["p10_ms"] > 0 and r["p90_ms"] / r["p10_ms"] > NOISY_SPREAD
+
+
 def _peak_for(peak, unit, t):
     if not peak:
         return None
@@ -357,7 +364,8 @@ def markdown(data):
         L.append("")
     L.append("Times are medians in ms (p10–p90). Ratios = other's median time / nnkern's: "
              "> 1 means nnkern is faster. % peak = nnkern's rate / AVX2 FMA peak (GFLOP/s) or / copy bandwidth "
-             "(GB/s; above 100% when the data fits in cache).")
+             "(GB/s; above 100% when the data fits in cache). † = p90/p10 above "
+             f"{NOISY_SPREAD} for one of the two: a noisy measurement.")
     rat = {(r["family"], r["case"], r["op"], r["threads"], r["vs"]): r["ratio"] for r in ratios}
     by = {(r["family"], r["case"], r["op"], r["threads"], r["impl"]): r for r in res}
     families = []
@@ -395,7 +403,8 @@ def markdown(data):
                         line += f" {100 * r['rate'] / pk:.0f}% |" if (r and r["rate"] and pk) else " — |"
             for v in vs:
                 x = rat.get((fam, case, op, t, v))
-                line += f" {x:.2f}× |" if x else " — |"
+                noisy = any(_noisy(by.get((fam, case, op, t, i))) for i in ("nnkern", v))
+                line += (f" {x:.2f}×{' †' if noisy else ''} |") if x else " — |"
             L.append(line)
     if data.get("gil"):
         L += ["", "### GIL release: a convolution from two Python threads, every library at 1 thread", "",
