@@ -627,8 +627,11 @@ def _write_outputs(data, args):
             json.dump(data, f, indent=1, default=float)
         log(f"wrote {args.json}")
     if args.plot:
-        plot(data, args.plot)
-        log(f"wrote {args.plot}")
+        try:
+            plot(data, args.plot)
+            log(f"wrote {args.plot}")
+        except ImportError as e:
+            log(f"no plot: {e} (pip install matplotlib)")
 
 
 def main(argv=None):
