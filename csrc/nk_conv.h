@@ -111,6 +111,13 @@ void nk_conv_pack_im2col_t_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int
 void nk_conv_pack_im2col_t_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
                                     int64_t kc, int64_t w, double *dst);
 
+/* Internal: direct float32 forward for small layers (nk_conv_direct_avx2.c).
+ * Returns 0 when it does not apply (ISA, shape); else 1 with *status set.
+ * Accepts negative padding (used by the gather form of bwd_data). */
+int nk_conv_direct_ok(const nk_conv2d_shape *s);
+int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                           const float *bias, float *y, int nthreads, nk_status *status);
+
 /* y = conv(x, w) + bias; bias may be NULL. */
 nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                             const float *bias, float *y, int nthreads);

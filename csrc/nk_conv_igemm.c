@@ -53,7 +53,9 @@ typedef struct nk_conv_seg {
 #define NK_CONV_T float
 #define NK_CONV_S(name) name##_f32
 #define NK_CONV_PACK_FN nk_pack_f32_fn
+#define NK_CONV_IS_F32 1
 #include "nk_conv_igemm.c"
+#undef NK_CONV_IS_F32
 #undef NK_CONV_T
 #undef NK_CONV_S
 #undef NK_CONV_PACK_FN
@@ -61,7 +63,9 @@ typedef struct nk_conv_seg {
 #define NK_CONV_T double
 #define NK_CONV_S(name) name##_f64
 #define NK_CONV_PACK_FN nk_pack_f64_fn
+#define NK_CONV_IS_F32 0
 #include "nk_conv_igemm.c"
+#undef NK_CONV_IS_F32
 #undef NK_CONV_T
 #undef NK_CONV_S
 #undef NK_CONV_PACK_FN
@@ -205,6 +209,12 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
             }
         return NK_OK;
     }
+#if NK_CONV_IS_F32
+    { /* small layers: direct AVX2 kernel (nk_conv_direct_avx2.c) */
+        nk_status dst;
+        if (nk_conv_fwd_direct_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
+    }
+#endif
     const int64_t J = s->N * P;
     int64_t PB, nblk, per_img = 0;
     if (P >= NK_CONV_BIG_P) {

@@ -113,25 +113,18 @@ nk_status nk_pool_adaptive_avg_bwd_ref_f64(const nk_pool2d_shape *s, const doubl
                                            double *dx);
 
 
-/* ---- internal: AVX2 row kernels (nk_pool_avx2.c), used by the drivers ---
- * Forward row kernels compute all OW outputs of one output row from rows
- * hs, hs+dh, ... (nr of them) of the plane x, for stride sw in {1, 2} and
- * OW >= the vector width; they return 0 (and do nothing) otherwise.  rowf
- * is the row part of the average divisor (padded extent with
- * count_include_pad, valid rows otherwise).  Max indices use 32-bit lanes
- * for float: callers use these kernels only when H*W and W fit in int32. */
-int nk_pool_max_row_avx2_f32(const float *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
-                             int64_t kw, int64_t sw, int64_t pw, int64_t dw, int64_t OW,
-                             float *y, int64_t *ind);
-int nk_pool_max_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
-                             int64_t kw, int64_t sw, int64_t pw, int64_t dw, int64_t OW,
-                             double *y, int64_t *ind);
-int nk_pool_avg_row_avx2_f32(const float *x, int64_t W, int64_t hs, int64_t nr, int64_t kw,
-                             int64_t sw, int64_t pw, int64_t OW, int64_t rowf, int cip,
-                             int64_t dov, float *y);
-int nk_pool_avg_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t nr, int64_t kw,
-                             int64_t sw, int64_t pw, int64_t OW, int64_t rowf, int cip,
-                             int64_t dov, double *y);
+/* ---- internal: AVX2 kernels (nk_pool_avx2.c, nk_pool_bwd_avx2.c) --------
+ * Forward planes: one (n, c) plane, for stride sw in {1, 2} and OW >= the
+ * vector width; they return 0 (and do nothing) otherwise.  Max indices are
+ * formed in 32-bit lanes: callers use them only when W and H*W fit. */
+int nk_pool_max_plane_avx2_f32(const nk_pool2d_shape *s, const float *x, float *y,
+                               int64_t *ind);
+int nk_pool_max_plane_avx2_f64(const nk_pool2d_shape *s, const double *x, double *y,
+                               int64_t *ind);
+int nk_pool_avg_plane_avx2_f32(const nk_pool2d_shape *s, int cip, int64_t dov, const float *x,
+                               float *y);
+int nk_pool_avg_plane_avx2_f64(const nk_pool2d_shape *s, int cip, int64_t dov, const double *x,
+                               double *y);
 
 /* Backward helpers (AVX2).  avg_grad_row: g[i] = 0 + dy[i] / (rf * cf[i]).
  * avg_hrow: one dx row from the summed gradient row S (zero-padded on both

@@ -133,8 +133,21 @@ static int64_t F(avg_ws_layout)(const nk_pool2d_shape *s, int64_t *pad) {
     return s->OH * s->OW + (s->OW + s->W + s->pw + 2 * *pad) + s->OW + 16;
 }
 
-static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, const T *dy, T *dx,
-                             T *ws, int avx2) {
+/* One dx column from the summed row S (zero-padded): the j = r, r+sw, ...
+ * window columns of residue r = (iw + pw) mod sw, j increasing. */
+static inline T F(avg_col)(const T *S, int64_t iw, int64_t kw, int64_t sw, int64_t pw) {
+    const int64_t t = iw + pw;
+    const int64_t r = sw == 2 ? (t & 1) : (sw == 1 ? 0 : t % sw);
+    const int64_t q = sw == 2 ? (t >> 1) : (sw == 1 ? t : t / sw);
+    T acc = 0;
+    for (int64_t j = r, qq = q; j < kw; j += sw, qq--) acc += S[qq];
+    return acc;
+}
+
+/* Body of the plane; inlined into a portable and an AVX2-target wrapper so
+ * that the compiler vectorizes the row sums for each. */
+static inline __attribute__((always_inline)) void F(avg_bwd_plane_impl)(
+    const nk_pool2d_shape *s, int cip, int64_t dov, const T *dy, T *dx, T *ws, int avx2) {
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     const int64_t kh = s->kh, kw = s->kw, sh = s->sh, sw = s->sw, ph = s->ph, pw = s->pw;
     int64_t pad;
@@ -197,10 +210,7 @@ static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, con
             for (int64_t iw = 0; iw < W; iw++) {
                 if (iw == a) iw = b;
                 if (iw >= W) break;
-                const int64_t t = iw + pw;
-                T acc = 0;
-                for (int64_t j = t % sw; j < kw; j += sw) acc += S[(t - j) / sw];
-                d[iw] = acc;
+                d[iw] = F(avg_col)(S, iw, kw, sw, pw);
             }
         } else {
             /* same per-element order (j increasing from 0), by residue class
@@ -218,6 +228,18 @@ static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, con
         }
     }
 }
+
+static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, const T *dy, T *dx,
+                             T *ws) {
+    F(avg_bwd_plane_impl)(s, cip, dov, dy, dx, ws, 0);
+}
+
+#if NK_X86_DISPATCH
+NK_TARGET_AVX2 static void F(avg_bwd_plane_avx2)(const nk_pool2d_shape *s, int cip, int64_t dov,
+                                                 const T *dy, T *dx, T *ws) {
+    F(avg_bwd_plane_impl)(s, cip, dov, dy, dx, ws, 1);
+}
+#endif
 
 nk_status F(nk_pool_avg_bwd)(const nk_pool2d_shape *s, int cip, int64_t dov, const T *dy, T *dx,
                              int nthreads) {
@@ -248,8 +270,15 @@ nk_status F(nk_pool_avg_bwd)(const nk_pool2d_shape *s, int cip, int64_t dov, con
 #endif
         T *mine = ws + (size_t)tid * (size_t)elems;
 #pragma omp for schedule(static)
-        for (int64_t p = 0; p < P; p++)
-            F(avg_bwd_plane)(s, cip, dov, dy + p * OHW, dx + p * HW, mine, avx2);
+        for (int64_t p = 0; p < P; p++) {
+#if NK_X86_DISPATCH
+            if (avx2) {
+                F(avg_bwd_plane_avx2)(s, cip, dov, dy + p * OHW, dx + p * HW, mine);
+                continue;
+            }
+#endif
+            F(avg_bwd_plane)(s, cip, dov, dy + p * OHW, dx + p * HW, mine);
+        }
     }
     nk_aligned_free(ws);
     return NK_OK;

@@ -6,12 +6,7 @@ import pytest
 import nnkern
 from nnkern import nn
 from _nn_check import check_module_grad
-import _nn_standins
 
-
-@pytest.fixture(autouse=True)
-def kernels(monkeypatch):
-    return _nn_standins.install(monkeypatch)
 
 
 def rng(seed=0):

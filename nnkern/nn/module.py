@@ -8,6 +8,8 @@ PyTorch; ``zero_grad()`` resets them to ``None``).  A forward caches only
 what its backward needs, for one call: calling a module twice before
 ``backward`` keeps the second call's cache.
 """
+import functools
+import inspect
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -147,6 +149,28 @@ class Module:
         self.__dict__[name] = module
 
     # -- computation -----------------------------------------------------
+    def __init_subclass__(cls, **kwargs):
+        # A layer's backward(grad_output) gets a TypeError naming the layer for
+        # a grad_output that is not an ndarray (None, a string, ...), instead
+        # of an AttributeError from deep inside it.  Losses, whose
+        # grad_output defaults to a scalar 1.0, check their own.
+        super().__init_subclass__(**kwargs)
+        bw = cls.__dict__.get("backward")
+        if bw is None or getattr(bw, "_nk_checked", False):
+            return
+        param = inspect.signature(bw).parameters.get("grad_output")
+        if param is None or param.default is not inspect.Parameter.empty:
+            return
+
+        @functools.wraps(bw)
+        def backward(self, grad_output, *args, **kw):
+            if not isinstance(grad_output, np.ndarray):
+                raise TypeError(f"{_layer_name(self)}: backward expects grad_output as a "
+                                f"numpy.ndarray, got {type(grad_output).__name__}")
+            return bw(self, grad_output, *args, **kw)
+        backward._nk_checked = True
+        cls.backward = backward
+
     def forward(self, *args):
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
