@@ -253,3 +253,48 @@ def test_nan_propagates(isa):
     x[0, 0, 1, 1] = np.nan
     y = F.conv2d(x, np.ones((1, 1, 2, 2), dtype=np.float32))
     assert np.isnan(y[0, 0, :2, :2]).all() and not np.isnan(y[0, 0, 2:, 2:]).any()
+
+
+@pytest.mark.parametrize("case", [
+    # small layers take the direct AVX2 kernels (6x16 pixel-vector, 8x12, 16x6)
+    # N, Cin, H, W, Cout, k, stride, pad, dil, groups
+    (3, 1, 28, 28, 6, 5, 1, 2, 1, 1),       # LeNet c1: 6 channels x 16 pixels
+    (2, 6, 14, 14, 16, 5, 1, 0, 1, 1),      # LeNet c2: 16 x 6
+    (2, 3, 17, 19, 8, (3, 2), (2, 1), (1, 2), (1, 2), 1),   # 8 x 12, strided
+    (2, 4, 15, 20, 12, 3, 2, 3, 2, 2),      # 16 x 6 with groups, dilation
+    (1, 2, 9, 33, 5, (1, 3), 1, (2, 0), 1, 1),
+    (2, 4, 12, 12, 6, 3, 1, 3, 1, 1),       # bwd_data gather form: negative padding
+    (2, 16, 7, 7, 4, 1, 1, 0, 1, 1),        # 1x1
+])
+def test_direct_and_wide_paths(isa, case):
+    N, Cin, H, W, Cout, k, s, p, d, g = case
+    k = (k, k) if isinstance(k, int) else k
+    rng = np.random.default_rng(8)
+    for dtype in (np.float32, np.float64):
+        x = rng.standard_normal((N, Cin, H, W)).astype(dtype)
+        w = rng.standard_normal((Cout, Cin // g) + k).astype(dtype)
+        b = rng.standard_normal(Cout).astype(dtype)
+        y = F.conv2d(x, w, b, s, p, d, g)
+        dy = rng.standard_normal(y.shape).astype(dtype)
+        got = (y,) + F.conv2d_backward(dy, x, w, s, p, d, g)
+        ref = _ref_all(x, w, b, dy, _C_pair(s), _C_pair(p), _C_pair(d), g)
+        for a, r in zip(got, ref):
+            _close(a, r, dtype)
+
+
+def test_wide_rows_reference(isa):
+    """Rows of 32+ pixels use contiguous row copies instead of gathers."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 5, 9, 70)).astype(np.float32)
+    w = rng.standard_normal((24, 5, 3, 3)).astype(np.float32)
+    for s, p, d in ((1, 1, 1), (1, 2, 2), (1, 0, 1)):
+        y = F.conv2d(x, w, None, s, p, d)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        got = (y,) + F.conv2d_backward(dy, x, w, s, p, d)
+        ref = _ref_all(x, w, None, dy, _C_pair(s), _C_pair(p), _C_pair(d), 1)
+        for a, r in zip(got[:3], ref[:3]):
+            _close(a, r, np.float32)
+
+
+def _C_pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)

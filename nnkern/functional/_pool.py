@@ -54,6 +54,8 @@ def _pair_arg(v, fn, name, default=None):
         raise ValueError(f"{fn}: kernel_size must either be a single int, or a tuple of two ints")
     if name == "stride":
         raise ValueError(f"{fn}: stride must either be omitted, a single int, or a tuple of two ints")
+    if name == "dilation":
+        raise ValueError(f"{fn}: dilation must be either a single int, or a tuple of two ints")
     raise ValueError(f"{fn}: {name} must either be a single int, or a tuple of two ints")
 
 

@@ -240,7 +240,24 @@ class Module:
     def num_parameters(self):
         return sum(p.data.size for p in self.parameters())
 
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module (children first) and on
+        self, as torch's ``Module.apply`` (e.g. for a custom initialisation);
+        returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
     # -- modes and gradients ---------------------------------------------
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter: frozen parameters get
+        no gradient (their weight-gradient GEMMs are skipped) and optimizers
+        leave them alone; returns self."""
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
+
     def train(self, mode=True):
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
@@ -334,8 +351,11 @@ class Module:
         for key, (m, name, p) in own.items():
             if key not in state_dict:
                 continue
+            value = state_dict[key]
+            if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensors
+                value = value.detach().cpu().numpy()
             try:
-                value = np.asarray(state_dict[key])
+                value = np.asarray(value)
             except Exception as exc:  # e.g. a torch tensor that requires grad
                 raise TypeError(f"load_state_dict: value for {key!r} cannot be converted "
                                 f"to an array ({exc})") from exc

@@ -1,0 +1,246 @@
+/* nk_conv_direct_avx2.c -- direct float32 forward convolution for small
+ * layers (few output channels and a short reduction: LeNet's c1/c2), AVX2.
+ *
+ * Why: with Cog <= 16 and Cig*kH*kW <= 256, implicit GEMM spends more time
+ * building im2col panels than multiplying (each packed value feeds only
+ * Cog*2 flops).  Here nothing is packed per pixel: the register tile is
+ * 16 output channels x 6 output pixels (12 accumulators; 8 x 12 for
+ * Cog <= 8), and every tap does 2 (1) weight loads, 6 (12) broadcasts of
+ * input values read straight from a zero-padded copy of the image, and
+ * 12 FMAs -- the same instruction mix as the GEMM micro-kernel.
+ *
+ * Memory: per thread one padded image group, Cig * Hp * Wp (+ slack)
+ * floats, Hp = (OH-1)*sh + (kH-1)*dh + 1 (Wp likewise), and a 6 x 16 tile;
+ * plus the weights repacked once, Cout rounded up to 16 x Cig*kH*kW.
+ * Tasks are (image, group) pairs; each output value is one fixed sum, so
+ * the result does not depend on the thread count.
+ */
+#include <string.h>
+#include "nk_conv.h"
+#include "nk_runtime.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define NK_DIRECT_MAX_K 256
+#define NK_DIRECT_MAX_K_PX 512 /* 6-channel pixel-vector kernel: weights stay small */
+#define NK_DIRECT_MAX_COG 16
+
+int nk_conv_direct_ok(const nk_conv2d_shape *s) {
+    const int64_t Cig = s->C_in / s->groups, Cog = s->C_out / s->groups;
+    const int64_t K = Cig * s->kH * s->kW;
+    const int px = s->stride_w == 1 && Cog <= 6;
+    if (Cog > NK_DIRECT_MAX_COG || K > (px ? NK_DIRECT_MAX_K_PX : NK_DIRECT_MAX_K)) return 0;
+    if (s->OW < 6) return 0;
+    /* padded-image bound: keep the per-thread copy modest */
+    const int64_t Hp = (s->OH - 1) * s->stride_h + (s->kH - 1) * s->dil_h + 1;
+    const int64_t Wp = (s->OW - 1) * s->stride_w + (s->kW - 1) * s->dil_w + 1;
+    if (Hp > ((int64_t)1 << 14) || Wp > ((int64_t)1 << 14) || Cig * Hp * Wp > ((int64_t)1 << 24))
+        return 0;
+    return 1;
+}
+
+#if NK_X86_DISPATCH
+#include <immintrin.h>
+
+/* 16 channels x 6 pixels.  xr: padded input at (row of oh, column of the
+ * first pixel), wp: [c][kh][kw][16]; out: tile[6][16]. */
+NK_TARGET_AVX2 static void nk_direct_16x6(const float *xr, int64_t Wp, int64_t HWp, int64_t sw,
+                                          int64_t dh, int64_t dw, int64_t Cig, int64_t kH,
+                                          int64_t kW, const float *wp, const float *bias,
+                                          float *out) {
+    __m256 a00 = _mm256_loadu_ps(bias), a01 = _mm256_loadu_ps(bias + 8);
+    __m256 a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
+    __m256 a40 = a00, a41 = a01, a50 = a00, a51 = a01;
+    const int64_t s1 = sw, s2 = 2 * sw, s3 = 3 * sw, s4 = 4 * sw, s5 = 5 * sw;
+    for (int64_t c = 0; c < Cig; c++) {
+        for (int64_t kh = 0; kh < kH; kh++) {
+            const float *xk = xr + c * HWp + kh * dh * Wp;
+            for (int64_t kw = 0; kw < kW; kw++, xk += dw, wp += 16) {
+                const __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
+                __m256 b = _mm256_broadcast_ss(xk);
+                a00 = _mm256_fmadd_ps(w0, b, a00); a01 = _mm256_fmadd_ps(w1, b, a01);
+                b = _mm256_broadcast_ss(xk + s1);
+                a10 = _mm256_fmadd_ps(w0, b, a10); a11 = _mm256_fmadd_ps(w1, b, a11);
+                b = _mm256_broadcast_ss(xk + s2);
+                a20 = _mm256_fmadd_ps(w0, b, a20); a21 = _mm256_fmadd_ps(w1, b, a21);
+                b = _mm256_broadcast_ss(xk + s3);
+                a30 = _mm256_fmadd_ps(w0, b, a30); a31 = _mm256_fmadd_ps(w1, b, a31);
+                b = _mm256_broadcast_ss(xk + s4);
+                a40 = _mm256_fmadd_ps(w0, b, a40); a41 = _mm256_fmadd_ps(w1, b, a41);
+                b = _mm256_broadcast_ss(xk + s5);
+                a50 = _mm256_fmadd_ps(w0, b, a50); a51 = _mm256_fmadd_ps(w1, b, a51);
+            }
+        }
+    }
+    _mm256_storeu_ps(out + 0, a00); _mm256_storeu_ps(out + 8, a01);
+    _mm256_storeu_ps(out + 16, a10); _mm256_storeu_ps(out + 24, a11);
+    _mm256_storeu_ps(out + 32, a20); _mm256_storeu_ps(out + 40, a21);
+    _mm256_storeu_ps(out + 48, a30); _mm256_storeu_ps(out + 56, a31);
+    _mm256_storeu_ps(out + 64, a40); _mm256_storeu_ps(out + 72, a41);
+    _mm256_storeu_ps(out + 80, a50); _mm256_storeu_ps(out + 88, a51);
+}
+
+/* 8 channels x 12 pixels; out: tile[12][8]. */
+NK_TARGET_AVX2 static void nk_direct_8x12(const float *xr, int64_t Wp, int64_t HWp, int64_t sw,
+                                          int64_t dh, int64_t dw, int64_t Cig, int64_t kH,
+                                          int64_t kW, const float *wp, const float *bias,
+                                          float *out) {
+    __m256 acc[12];
+    const __m256 b0 = _mm256_loadu_ps(bias);
+    for (int i = 0; i < 12; i++) acc[i] = b0;
+    for (int64_t c = 0; c < Cig; c++) {
+        for (int64_t kh = 0; kh < kH; kh++) {
+            const float *xk = xr + c * HWp + kh * dh * Wp;
+            for (int64_t kw = 0; kw < kW; kw++, xk += dw, wp += 8) {
+                const __m256 w0 = _mm256_loadu_ps(wp);
+                for (int i = 0; i < 12; i++)
+                    acc[i] = _mm256_fmadd_ps(w0, _mm256_broadcast_ss(xk + i * sw), acc[i]);
+            }
+        }
+    }
+    for (int i = 0; i < 12; i++) _mm256_storeu_ps(out + 8 * i, acc[i]);
+}
+
+/* Stride-1 variant vectorised over output pixels: 6 channels x 16 pixels
+ * (12 accumulators), per tap 2 contiguous input loads, 6 weight broadcasts,
+ * 12 FMAs; rows are stored directly (masked at the row end).  xr: padded
+ * input at (row of oh, column ow0); wq: [c][kh][kw][6]; bias: [6]. */
+NK_TARGET_AVX2 static void nk_direct_px6x16(const float *xr, int64_t Wp, int64_t HWp, int64_t dh,
+                                            int64_t dw, int64_t Cig, int64_t kH, int64_t kW,
+                                            const float *wq, const float *bias, float *y,
+                                            int64_t P, int64_t nch, int64_t np) {
+    __m256 a[6][2];
+    for (int o = 0; o < 6; o++) a[o][0] = a[o][1] = _mm256_set1_ps(bias[o]);
+    for (int64_t c = 0; c < Cig; c++) {
+        for (int64_t kh = 0; kh < kH; kh++) {
+            const float *xk = xr + c * HWp + kh * dh * Wp;
+            for (int64_t kw = 0; kw < kW; kw++, xk += dw, wq += 6) {
+                const __m256 x0 = _mm256_loadu_ps(xk), x1 = _mm256_loadu_ps(xk + 8);
+                for (int o = 0; o < 6; o++) {
+                    const __m256 wv = _mm256_broadcast_ss(wq + o);
+                    a[o][0] = _mm256_fmadd_ps(wv, x0, a[o][0]);
+                    a[o][1] = _mm256_fmadd_ps(wv, x1, a[o][1]);
+                }
+            }
+        }
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)np), lane);
+    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)np - 8), lane);
+    for (int64_t o = 0; o < nch; o++) {
+        _mm256_maskstore_ps(y + o * P, m0, a[o][0]);
+        _mm256_maskstore_ps(y + o * P + 8, m1, a[o][1]);
+    }
+}
+
+/* Zero-padded copy of one image group: xp[c][r][q] = x[c][r - ph][q - pw]
+ * (padding may be negative: the gather form of bwd_data), then `slack`
+ * zeros for the reads past the last row. */
+static void nk_direct_pad_copy(const nk_conv2d_shape *s, const float *xg, int64_t Cig,
+                               int64_t Hp, int64_t Wp, int64_t slack, float *xp) {
+    const int64_t HW = s->H * s->W;
+    for (int64_t c = 0; c < Cig; c++)
+        for (int64_t r = 0; r < Hp; r++) {
+            float *d = xp + (c * Hp + r) * Wp;
+            const int64_t ih = r - s->pad_h;
+            if (ih < 0 || ih >= s->H) {
+                memset(d, 0, (size_t)Wp * sizeof(float));
+                continue;
+            }
+            const float *src = xg + c * HW + ih * s->W;
+            const int64_t lo = nk_min_i64(Wp, nk_max_i64(0, s->pad_w));
+            const int64_t hi = nk_min_i64(Wp, nk_max_i64(lo, s->W + s->pad_w));
+            memset(d, 0, (size_t)lo * sizeof(float));
+            memcpy(d + lo, src + (lo - s->pad_w), (size_t)(hi - lo) * sizeof(float));
+            memset(d + hi, 0, (size_t)(Wp - hi) * sizeof(float));
+        }
+    memset(xp + Cig * Hp * Wp, 0, (size_t)slack * sizeof(float));
+}
+
+int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                           const float *bias, float *y, int nthreads, nk_status *status) {
+    if (nk_isa_active() != NK_ISA_AVX2 || !nk_conv_direct_ok(s)) return 0;
+    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
+    const int64_t kk = s->kH * s->kW, K = Cig * kk, P = s->OH * s->OW, HW = s->H * s->W;
+    const int64_t sh = s->stride_h, sw = s->stride_w, dh = s->dil_h, dw = s->dil_w;
+    /* kernel: 0 = 6 channels x 16 pixels (stride 1, Cog <= 6), 1 = 8 x 12, 2 = 16 x 6 */
+    const int kind = (sw == 1 && Cog <= 6) ? 0 : Cog <= 8 ? 1 : 2;
+    const int64_t OCB = kind == 0 ? 6 : kind == 1 ? 8 : 16;
+    const int64_t NPIX = kind == 0 ? 16 : kind == 1 ? 12 : 6;
+    const int64_t Hp = (s->OH - 1) * sh + (s->kH - 1) * dh + 1;
+    const int64_t Wp = (s->OW - 1) * sw + (s->kW - 1) * dw + 1;
+    /* slack: the last pixel block may read up to NPIX-1 strides past a row */
+    const int64_t slack = NPIX * sw + 16;
+    const int64_t xpe = Cig * Hp * Wp + slack;
+    const int64_t wpe = G * OCB * K;
+    int64_t flops = 0;
+    if (nk_mul_i64(2 * s->N * s->C_out * P, K, &flops)) flops = INT64_MAX;
+    const int64_t ntasks = s->N * G;
+    int nt = nk_threads_for(nthreads, flops, (int64_t)1 << 20);
+    if (nt > ntasks) nt = (int)ntasks;
+    size_t per = (size_t)((xpe + NPIX * OCB + 16) * (int64_t)sizeof(float) + 63) & ~(size_t)63;
+    size_t wbytes = (size_t)((wpe + 2 * OCB * G) * (int64_t)sizeof(float) + 63) & ~(size_t)63;
+    char *ws = nk_aligned_alloc(wbytes + (size_t)nt * per);
+    if (!ws) {
+        *status = NK_ERR_NOMEM;
+        return 1;
+    }
+    /* weights: wp[g][c][kh][kw][OCB] (zero lanes past Cog); bias: [g][OCB] */
+    float *wp = (float *)ws, *bp = wp + wpe;
+    for (int64_t g = 0; g < G; g++) {
+        for (int64_t q = 0; q < K; q++)
+            for (int64_t l = 0; l < OCB; l++)
+                wp[(g * K + q) * OCB + l] = l < Cog ? w[((g * Cog) + l) * K + q] : 0.0f;
+        for (int64_t l = 0; l < OCB; l++)
+            bp[g * OCB + l] = (bias && l < Cog) ? bias[g * Cog + l] : 0.0f;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num();
+#else
+        const int tid = 0;
+#endif
+        float *xp = (float *)(ws + wbytes + (size_t)tid * per);
+        float *tile = xp + xpe;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < ntasks; t++) {
+            const int64_t n = t / G, g = t % G;
+            nk_direct_pad_copy(s, x + (n * s->C_in + g * Cig) * HW, Cig, Hp, Wp, slack, xp);
+            const float *wg = wp + g * K * OCB, *bg = bp + g * OCB;
+            float *yg = y + (n * s->C_out + g * Cog) * P;
+            for (int64_t oh = 0; oh < s->OH; oh++) {
+                const float *xrow = xp + oh * sh * Wp;
+                for (int64_t ow0 = 0; ow0 < s->OW; ow0 += NPIX) {
+                    const int64_t np = nk_min_i64(NPIX, s->OW - ow0);
+                    float *yo = yg + oh * s->OW + ow0;
+                    if (kind == 0) {
+                        nk_direct_px6x16(xrow + ow0, Wp, Hp * Wp, dh, dw, Cig, s->kH, s->kW, wg,
+                                         bg, yo, P, Cog, np);
+                        continue;
+                    }
+                    if (kind == 2)
+                        nk_direct_16x6(xrow + ow0 * sw, Wp, Hp * Wp, sw, dh, dw, Cig, s->kH,
+                                       s->kW, wg, bg, tile);
+                    else
+                        nk_direct_8x12(xrow + ow0 * sw, Wp, Hp * Wp, sw, dh, dw, Cig, s->kH,
+                                       s->kW, wg, bg, tile);
+                    for (int64_t l = 0; l < Cog; l++)
+                        for (int64_t i = 0; i < np; i++) yo[l * P + i] = tile[i * OCB + l];
+                }
+            }
+        }
+    }
+    nk_aligned_free(ws);
+    *status = NK_OK;
+    return 1;
+}
+
+#else
+int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                           const float *bias, float *y, int nthreads, nk_status *status) {
+    (void)s; (void)x; (void)w; (void)bias; (void)y; (void)nthreads; (void)status;
+    return 0;
+}
+#endif
