@@ -741,6 +741,8 @@ def _layer_factories():
     if HAS_POOL:
         L["MaxPool2d"] = lambda: nn.MaxPool2d(2)
         L["AvgPool2d"] = lambda: nn.AvgPool2d(2)
+    if hasattr(nn, "AdaptiveAvgPool2d"):
+        L["AdaptiveAvgPool2d"] = lambda: nn.AdaptiveAvgPool2d((3, 2))
     return L
 
 
@@ -812,7 +814,9 @@ def test_fuzz_losses(data, name, dt):
 @examples(25)
 @given(st.data(), st.sampled_from(["Linear", "Conv2d", "ConvTranspose2d", "LeakyReLU",
                                    "Flatten", "Unflatten", "Upsample"]
-                                  + (["MaxPool2d", "AvgPool2d"] if HAS_POOL else [])))
+                                  + (["MaxPool2d", "AvgPool2d"] if HAS_POOL else [])
+                                  + (["AdaptiveAvgPool2d"] if hasattr(nn, "AdaptiveAvgPool2d")
+                                     else [])))
 def test_fuzz_layer_constructors(data, name):
     cls = getattr(nn, name)
     n = len([p for p in inspect.signature(cls.__init__).parameters.values()
