@@ -45,9 +45,12 @@ _STATS = {"calls": 0, "t0": time.perf_counter()}
 
 def examples(n):
     env = os.environ.get("NNKERN_FUZZ_EXAMPLES")
+    # CI: derandomized, no example database.  Long: random, failures saved in
+    # the default database (.hypothesis/) and printed with a reproduce blob.
+    extra = {} if LONG else {"database": None}
     return settings(max_examples=int(env) if env else n * SCALE, deadline=None,
-                    derandomize=not LONG, database=None,
-                    suppress_health_check=list(HealthCheck))
+                    derandomize=not LONG, print_blob=True,
+                    suppress_health_check=list(HealthCheck), **extra)
 
 
 @pytest.fixture(autouse=True)
