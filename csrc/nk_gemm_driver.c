@@ -87,6 +87,7 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_KC NK_GEMM_KC_F32
 #define NK_NC NK_GEMM_NC
 #define NK_UKR_AVX2 nk_gemm_ukr_f32_6x16_avx2
+#define NK_UKR_AVX512 nk_gemm_ukr_f32_12x32_avx512
 #define NK_UKR_GENERIC nk_gemm_ukr_f32_generic
 #define NK_SMALL_JOB nk_gemm_small_f32
 #define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f32_avx2
@@ -105,6 +106,7 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #undef NK_KC
 #undef NK_NC
 #undef NK_UKR_AVX2
+#undef NK_UKR_AVX512
 #undef NK_UKR_GENERIC
 #undef NK_SMALL_JOB
 #undef NK_SMALL_AXPY_FN
@@ -123,6 +125,7 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_KC NK_GEMM_KC_F64
 #define NK_NC NK_GEMM_NC
 #define NK_UKR_AVX2 nk_gemm_ukr_f64_6x8_avx2
+#define NK_UKR_AVX512 nk_gemm_ukr_f64_12x16_avx512
 #define NK_UKR_GENERIC nk_gemm_ukr_f64_generic
 #define NK_SMALL_JOB nk_gemm_small_f64
 #define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f64_avx2
