@@ -386,3 +386,20 @@ def test_inplace_paths_in_sequential_match_standalone(act):
         np.testing.assert_array_equal(p, q.grad)
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(g, g0)
+
+
+def test_no_inplace_on_a_view_of_the_previous_input():
+    class ViewLayer(nn.Module):
+        _fresh_output = True  # claims a new array, but returns a view
+
+        def forward(self, x):
+            return x[:, ::-1]
+
+        def backward(self, g):
+            return g[:, ::-1]
+
+    seq = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Sigmoid(), ViewLayer(), nn.ReLU())
+    x = rng(26).standard_normal((2, 3)).astype(np.float32)
+    h = seq[1](seq[0](x)).copy()
+    seq(x)
+    np.testing.assert_array_equal(seq[1]._t, h)  # Sigmoid's cached output intact
