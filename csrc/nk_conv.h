@@ -26,11 +26,11 @@
  *                W^T . dy into a bounded column tile, then col2im into the
  *                channel planes that task owns (no two tasks share a plane).
  *   bwd_weight   dW[Cog, Cig*kH*kW] = dy . im2col(x)^T with depth = (image,
- *                pixel), both operands packed by callbacks; tasks are blocks of
- *                dW columns, each reducing over the whole batch in order.  When
- *                there are few column blocks the batch is cut into a fixed
- *                number (<= 4) of chunks whose partial sums are added in a fixed
- *                order.
+ *                pixel), both operands packed by callbacks.  Tasks: up to 4
+ *                fixed batch chunks (while their partial dW sums stay within
+ *                2^18 elements; they are added in chunk order), times a few
+ *                wide blocks of dW columns when that leaves < 4 tasks; each
+ *                task reduces over its images in order.
  *   bwd_bias     db[o] = sum over n, then pixels, in that order (f32 sums in
  *                double).
  * Every task grid depends only on the shape, never on the thread count, so
@@ -40,9 +40,9 @@
  *   forward     T * gemm_ws(Cog, PB, Cig*kH*kW), PB <= OH*OW pixels/chunk
  *   bwd_data    gather form: a copy of w + the forward's bound;
  *               column form: T * (cb*kH*kW*PBc + gemm_ws), cb*kH*kW*PBc <= 2^16 (or 64 pixels)
- *   bwd_weight  T * gemm_ws(Cog, CB, KD) with CB ~ (Cig*kH*kW)/4 columns of dW,
+ *   bwd_weight  T * gemm_ws(Cog, CB, KD), CB <= Cig*kH*kW columns of dW,
  *               KD = depth block (GEMM blocks depth itself), plus at most
- *               4 * |w| partial sums
+ *               min(4, N) * |w| <= 2^18 partial sums (batch chunks)
  * where T = threads used and gemm_ws = nk_gemm_workspace_<dtype>.
  *
  * Drivers return NK_ERR_ARG for invalid geometry (non-positive stride or
@@ -106,6 +106,9 @@ void nk_conv_pack_im2col_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64
                                   int64_t kc, int64_t w, float *dst);
 void nk_conv_pack_im2col_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
                                   int64_t kc, int64_t w, double *dst);
+/* Stride-1 float32 forward operand from masked row loads (w == 16). */
+void nk_conv_pack_im2col_rows_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                                       int64_t kc, int64_t w, float *dst);
 void nk_conv_pack_im2col_t_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
                                     int64_t kc, int64_t w, float *dst);
 void nk_conv_pack_im2col_t_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,

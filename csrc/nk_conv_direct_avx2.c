@@ -23,11 +23,14 @@
 #endif
 
 #define NK_DIRECT_MAX_K 256
+#define NK_DIRECT_MAX_K_PX 512 /* 6-channel pixel-vector kernel: weights stay small */
 #define NK_DIRECT_MAX_COG 16
 
 int nk_conv_direct_ok(const nk_conv2d_shape *s) {
     const int64_t Cig = s->C_in / s->groups, Cog = s->C_out / s->groups;
-    if (Cog > NK_DIRECT_MAX_COG || Cig * s->kH * s->kW > NK_DIRECT_MAX_K) return 0;
+    const int64_t K = Cig * s->kH * s->kW;
+    const int px = s->stride_w == 1 && Cog <= 6;
+    if (Cog > NK_DIRECT_MAX_COG || K > (px ? NK_DIRECT_MAX_K_PX : NK_DIRECT_MAX_K)) return 0;
     if (s->OW < 6) return 0;
     /* padded-image bound: keep the per-thread copy modest */
     const int64_t Hp = (s->OH - 1) * s->stride_h + (s->kH - 1) * s->dil_h + 1;

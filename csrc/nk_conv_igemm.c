@@ -19,11 +19,10 @@
  * chunks of <= NK_CONV_FWD_PB pixels; smaller ones are grouped into blocks of
  * <= NK_CONV_FWD_PB pixels (and <= NK_CONV_TILE output elements). */
 #define NK_CONV_BIG_P 1024
-#define NK_CONV_FWD_PB 2048
+#define NK_CONV_FWD_PB 1024
 #define NK_CONV_TILE ((int64_t)1 << 19)
-/* Forward packing: rows narrower than this use AVX2 gathers, wider ones
- * contiguous copies. */
-#define NK_CONV_GATHER_OW 32
+/* bwd_weight: at most this many elements of per-chunk partial sums of dW. */
+#define NK_CONV_DW_PART ((int64_t)1 << 18)
 /* Keep the compiler from turning the short copy / fill loops of the packing
  * callbacks into memcpy/memset calls (they are 4..64 elements long). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -54,8 +53,10 @@ typedef struct nk_conv_seg {
 #define NK_CONV_S(name) name##_f32
 #define NK_CONV_PACK_FN nk_pack_f32_fn
 #define NK_CONV_IS_F32 1
+#define NK_CONV_ROWS_PACK nk_conv_pack_im2col_rows_avx2_f32
 #include "nk_conv_igemm.c"
 #undef NK_CONV_IS_F32
+#undef NK_CONV_ROWS_PACK
 #undef NK_CONV_T
 #undef NK_CONV_S
 #undef NK_CONV_PACK_FN
@@ -64,8 +65,10 @@ typedef struct nk_conv_seg {
 #define NK_CONV_S(name) name##_f64
 #define NK_CONV_PACK_FN nk_pack_f64_fn
 #define NK_CONV_IS_F32 0
+#define NK_CONV_ROWS_PACK nk_conv_pack_im2col_avx2_f64
 #include "nk_conv_igemm.c"
 #undef NK_CONV_IS_F32
+#undef NK_CONV_ROWS_PACK
 #undef NK_CONV_T
 #undef NK_CONV_S
 #undef NK_CONV_PACK_FN
@@ -256,9 +259,9 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
         nk_conv_pack_ctx probe = {x, s->C_in * HW, s->H, s->W, s->OH, s->OW, s->stride_h,
                                   s->stride_w, s->pad_h, s->pad_w, s->dil_h, s->dil_w,
                                   s->kH, s->kW, 0, 0};
-        if (nk_isa_active() == NK_ISA_AVX2 && nk_conv_gather_ok(&probe, s->N, Cig) &&
-            (s->OW < NK_CONV_GATHER_OW || s->stride_w > 1))
-            pack = S(nk_conv_pack_im2col_avx2);
+        if (nk_isa_active() == NK_ISA_AVX2 && nk_conv_gather_ok(&probe, s->N, Cig))
+            pack = (NK_CONV_IS_F32 && s->stride_w == 1) ? NK_CONV_ROWS_PACK
+                                                        : S(nk_conv_pack_im2col_avx2);
     }
 #endif
     nk_status status = NK_OK;
@@ -418,26 +421,10 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
     if (!dy || !w) return NK_ERR_ARG;
     /* Column form for strides, and when dy has many more channels than dx:
      * the gather form packs Cog*kH*kW values per input pixel, the column form
-     * writes and adds back Cig*kH*kW (and packs Cog). */
-    {
-        const int64_t Cig = s->C_in / s->groups, Cog = s->C_out / s->groups;
-        if (s->stride_h > 1 || s->stride_w > 1 || Cog > 2 * Cig)
-            return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
-    }
-
-    /* stride 1: dx = conv(dy, flip(w)^T) with padding d*(k-1) - p. */
+     * writes and adds back Cig*kH*kW (and packs Cog) -- unless the gather
+     * form is a small layer the direct kernel takes (float32, >= 4 dx
+     * channels per group, e.g. LeNet c2). */
     const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G, kk = s->kH * s->kW;
-    const int64_t nw = s->C_out * Cig * kk;
-    size_t wb;
-    if ((st = nk_bytes(nw, sizeof(T), &wb))) return st;
-    T *wt = nk_aligned_alloc(wb);
-    if (!wt) return NK_ERR_NOMEM;
-    for (int64_t g = 0; g < G; g++)
-        for (int64_t c = 0; c < Cig; c++)
-            for (int64_t o = 0; o < Cog; o++)
-                for (int64_t r = 0; r < kk; r++)
-                    wt[((g * Cig + c) * Cog + o) * kk + r] =
-                        w[((g * Cog + o) * Cig + c) * kk + (kk - 1 - r)];
     nk_conv2d_shape t = {s->N,
                          s->C_out,
                          s->OH,
@@ -454,6 +441,27 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
                          s->dil_h,
                          s->dil_w,
                          G};
+    if (s->stride_h > 1 || s->stride_w > 1) return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
+    if (Cog > 2 * Cig) {
+        int direct = 0;
+#if NK_CONV_IS_F32
+        direct = Cig >= 4 && nk_isa_active() == NK_ISA_AVX2 && nk_conv_direct_ok(&t);
+#endif
+        if (!direct) return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
+    }
+
+    /* stride 1: dx = conv(dy, flip(w)^T) with padding d*(k-1) - p. */
+    const int64_t nw = s->C_out * Cig * kk;
+    size_t wb;
+    if ((st = nk_bytes(nw, sizeof(T), &wb))) return st;
+    T *wt = nk_aligned_alloc(wb);
+    if (!wt) return NK_ERR_NOMEM;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t c = 0; c < Cig; c++)
+            for (int64_t o = 0; o < Cog; o++)
+                for (int64_t r = 0; r < kk; r++)
+                    wt[((g * Cig + c) * Cog + o) * kk + r] =
+                        w[((g * Cog + o) * Cig + c) * kk + (kk - 1 - r)];
     st = nk_conv2d_check_geometry(&t, 1);
     if (!st) st = S(nk_conv_fwd_impl)(&t, dy, wt, NULL, dx, nthreads);
     nk_aligned_free(wt);
@@ -534,14 +542,17 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
     }
     if (!dy || !x) return NK_ERR_ARG;
     /* Fixed grid: (batch chunk, group, block of dW columns). */
-    /* Few, wide column blocks: each block packs all of dy again. */
-    int64_t ncol = nk_max_i64(1, nk_min_i64(nk_ceil_div(4, G), nk_ceil_div(Kcol, 16)));
-    const int64_t CB = nk_ceil_div(nk_ceil_div(Kcol, ncol), 16) * 16;
-    ncol = nk_ceil_div(Kcol, CB);
-    int64_t nbc = 1;
-    if (G * ncol < 4 && s->N > 1) nbc = nk_min_i64(s->N, 4);
+    /* Fixed grid (shape only): batch chunks first -- dy is packed once --
+     * while their partial sums stay small (<= NK_CONV_DW_PART elements),
+     * then a few wide column blocks (each packs all of its chunk of dy). */
+    int64_t nbc = nk_min_i64(s->N, 4);
+    while (nbc > 1 && nbc * nw > NK_CONV_DW_PART) nbc--;
     const int64_t ipc = nk_ceil_div(s->N, nbc);
     nbc = nk_ceil_div(s->N, ipc);
+    int64_t ncol = 1;
+    if (G * nbc < 4) ncol = nk_max_i64(1, nk_min_i64(nk_ceil_div(4, G * nbc), nk_ceil_div(Kcol, 16)));
+    const int64_t CB = nk_ceil_div(nk_ceil_div(Kcol, ncol), 16) * 16;
+    ncol = nk_ceil_div(Kcol, CB);
     const int64_t ntasks = nbc * G * ncol;
     int64_t flops = 0;
     if (nk_mul_i64(2 * s->N * s->C_out * P, Kcol, &flops)) flops = INT64_MAX;

@@ -151,6 +151,83 @@ NK_TARGET_AVX2 void nk_conv_pack_im2col_avx2_f64(const void *vctx, int64_t i0, i
     }
 }
 
+/* Stride-1 forward panels of 16 pixels: the pixels of a panel fall in a
+ * few runs along output rows, and for one tap each run reads consecutive
+ * input values.  Per tap and run: two masked loads, shifted so that lane k
+ * of the panel reads input column iw - ii + k (masked to the run's lanes and
+ * the row's bounds, so nothing outside the row is read), OR-ed into the two
+ * row registers, which are then stored whole.  Cheaper than a gather. */
+NK_TARGET_AVX2 void nk_conv_pack_im2col_rows_avx2_f32(const void *vctx, int64_t i0, int64_t mn,
+                                                      int64_t p0, int64_t kc, int64_t w,
+                                                      float *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    if (w != 16 || cx->sw != 1) {
+        nk_conv_pack_im2col_avx2_f32(vctx, i0, mn, p0, kc, w, dst);
+        return;
+    }
+    const float *X = (const float *)cx->x;
+    const int64_t HW = cx->H * cx->W, kk = cx->kH * cx->kW, P = cx->OH * cx->OW;
+    const int64_t H = cx->H, W = cx->W;
+    const __m256i lane0 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i lane1 = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
+    int64_t seg_ih[16], seg_iw[16], seg_ii[16];
+    __m256i seg_m0[16], seg_m1[16];
+    const float *seg_x[16];
+    for (int64_t ii0 = 0; ii0 < mn; ii0 += 16) {
+        float *pd = dst + (ii0 / 16) * kc * 16;
+        const int64_t np = nk_min_i64(16, mn - ii0);
+        int64_t j = cx->off + i0 + ii0, ii = 0, ns = 0;
+        while (ii < np) {
+            const int64_t n = j / P, pix = j % P, oh = pix / cx->OW, ow = pix % cx->OW;
+            const int64_t len = nk_min_i64(np - ii, cx->OW - ow);
+            seg_ii[ns] = ii;
+            seg_ih[ns] = oh * cx->sh - cx->ph;
+            seg_iw[ns] = ow - cx->pw;
+            seg_x[ns] = X + n * cx->xs_n;
+            const __m256i lo = _mm256_set1_epi32((int32_t)ii - 1);
+            const __m256i hi = _mm256_set1_epi32((int32_t)(ii + len));
+            seg_m0[ns] = _mm256_and_si256(_mm256_cmpgt_epi32(lane0, lo), _mm256_cmpgt_epi32(hi, lane0));
+            seg_m1[ns] = _mm256_and_si256(_mm256_cmpgt_epi32(lane1, lo), _mm256_cmpgt_epi32(hi, lane1));
+            ns++;
+            ii += len;
+            j += len;
+        }
+        int64_t c = p0 / kk, r = p0 % kk;
+        int64_t kh = r / cx->kW, kw = r % cx->kW;
+        for (int64_t p = 0; p < kc; p++) {
+            __m256 v0 = _mm256_setzero_ps(), v1 = _mm256_setzero_ps();
+            const int64_t khd = kh * cx->dh, kwd = kw * cx->dw, xo = c * HW;
+            for (int64_t q = 0; q < ns; q++) {
+                const int64_t ih = seg_ih[q] + khd;
+                if (ih < 0 || ih >= H) continue;
+                /* lane k reads column col0 + k; valid when 0 <= col0 + k < W */
+                const int64_t col0 = seg_iw[q] + kwd - seg_ii[q];
+                const __m256i lo = _mm256_set1_epi32((int32_t)(-col0 - 1));
+                const __m256i hi = _mm256_set1_epi32((int32_t)(W - col0));
+                const __m256i m0 = _mm256_and_si256(
+                    seg_m0[q], _mm256_and_si256(_mm256_cmpgt_epi32(lane0, lo), _mm256_cmpgt_epi32(hi, lane0)));
+                const __m256i m1 = _mm256_and_si256(
+                    seg_m1[q], _mm256_and_si256(_mm256_cmpgt_epi32(lane1, lo), _mm256_cmpgt_epi32(hi, lane1)));
+                const float *row = seg_x[q] + xo + ih * W; /* valid row start */
+                /* base pointer row + col0 may lie outside the row; only
+                 * unmasked lanes, all inside the row, are read */
+                const float *b = (const float *)((uintptr_t)row + (uintptr_t)(col0 * (int64_t)sizeof(float)));
+                v0 = _mm256_or_ps(v0, _mm256_maskload_ps(b, m0));
+                v1 = _mm256_or_ps(v1, _mm256_maskload_ps(b + 8, m1));
+            }
+            _mm256_storeu_ps(pd + p * 16, v0);
+            _mm256_storeu_ps(pd + p * 16 + 8, v1);
+            if (++kw == cx->kW) {
+                kw = 0;
+                if (++kh == cx->kH) {
+                    kh = 0;
+                    c++;
+                }
+            }
+        }
+    }
+}
+
 /* Lane state of one panel of the bwd_weight operand (w taps). */
 static void nk_conv_dw_lanes(const nk_conv_pack_ctx *cx, int64_t q, int64_t np, int64_t w,
                              int32_t *khd, int32_t *kwd, int32_t *toff) {
@@ -263,6 +340,10 @@ NK_TARGET_AVX2 void nk_conv_pack_im2col_t_avx2_f64(const void *vctx, int64_t i0,
 }
 
 #else /* no x86 dispatch: the portable callbacks */
+void nk_conv_pack_im2col_rows_avx2_f32(const void *c, int64_t i0, int64_t mn, int64_t p0,
+                                       int64_t kc, int64_t w, float *d) {
+    nk_conv_pack_im2col_f32(c, i0, mn, p0, kc, w, d);
+}
 void nk_conv_pack_im2col_avx2_f32(const void *c, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
                                   int64_t w, float *d) {
     nk_conv_pack_im2col_f32(c, i0, mn, p0, kc, w, d);

@@ -131,6 +131,9 @@ int nk_pool_avg_plane_avx2_f64(const nk_pool2d_shape *s, int cip, int64_t dov, c
  * sides by at least kw + 8 elements): d[iw] = sum over j = (iw+pw) mod sw,
  * +sw, ... < kw of S[(iw + pw - j) / sw], j increasing; writes a range
  * [a, b) of columns (returned in *a, *b) and leaves the rest to the caller.
+ * stream_copy: copy with non-temporal stores (the backward drivers build a
+ * dx plane in a cache-resident buffer and stream it out when dx is large, to
+ * save the read-for-ownership traffic of ordinary stores).
  * max_bwd_2x2: rows 2oh and 2oh+1 of dx for outputs [0, n), n >= the vector
  * width (the last chunk may overlap the previous one), dx = 0 + dy at the
  * index and 0 elsewhere in each 2x2 block; returns how many indices lay in
@@ -142,6 +145,9 @@ void nk_pool_avg_hrow_avx2_f32(const float *S, int64_t W, int64_t kw, int64_t sw
                                float *d, int64_t *a, int64_t *b);
 void nk_pool_avg_hrow_avx2_f64(const double *S, int64_t W, int64_t kw, int64_t sw, int64_t pw,
                                double *d, int64_t *a, int64_t *b);
+void nk_pool_stream_copy_f32(float *dst, const float *src, int64_t n);
+void nk_pool_stream_copy_f64(double *dst, const double *src, int64_t n);
+void nk_pool_store_fence(void);
 int64_t nk_pool_max_bwd_2x2_avx2_f32(const float *g, const int64_t *ind, int64_t W, int64_t oh,
                                      int64_t n, float *d0, float *d1);
 int64_t nk_pool_max_bwd_2x2_avx2_f64(const double *g, const int64_t *ind, int64_t W, int64_t oh,

@@ -132,7 +132,7 @@ def test_runner_tiny_json_fields(tmp_path, stand_in, capsys):
         assert "nnkern" in v["impls"] or cid.startswith("layers/lenet")
         assert all(e <= v["tol"] for e in v["max_rel_err"].values())
     assert {g["impl"] for g in js["gil"]} >= {"nnkern", "numpy"}
-    assert all(g["speedup"] > 0 for g in js["gil"])
+    assert all(g["speedup"] > 0 and g["stall_ms"] > 0 and g["call_ms_with_ticker"] > 0 for g in js["gil"])
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     out = capsys.readouterr().out

@@ -524,6 +524,24 @@ def test_fuzz_activations(data, name, shape, dt, nonfinite, inplace, slope):
 needs_pool = pytest.mark.skipif(not HAS_POOL, reason="pooling not merged yet")
 
 
+def _adaptive_ref(x, OH, OW):
+    N, C, H, W = x.shape
+    y = np.zeros((N, C, OH, OW))
+    for i in range(OH):
+        h0, h1 = (i * H) // OH, -(-((i + 1) * H) // OH)
+        for j in range(OW):
+            w0, w1 = (j * W) // OW, -(-((j + 1) * W) // OW)
+            y[:, :, i, j] = x[:, :, h0:h1, w0:w1].astype(np.float64).mean((2, 3))
+    return y
+
+
+def _padding_only_window(H, W, OH, OW, k, s, p, d):
+    """True when some window (dilation > 1) covers padding only."""
+    rows = {o for _, oh, _ in R._taps(H, OH, k[0], s[0], p[0], d[0]) for o in oh}
+    cols = {o for _, ow, _ in R._taps(W, OW, k[1], s[1], p[1], d[1]) for o in ow}
+    return len(rows) < OH or len(cols) < OW
+
+
 @needs_pool
 @examples(60)
 @given(st.data(), DTYPES, st.integers(0, 2), st.integers(1, 3), st.integers(1, 9),
@@ -540,7 +558,8 @@ def test_fuzz_pools(data, dt, N, C, H, W, ceil, nonfinite):
     res, err = call(F.max_pool2d, vx, k, s, p, d, ceil, True)
     if gx:
         gx.check_untouched("max_pool2d")
-    if OH < 1 or OW < 1:
+    if OH < 1 or OW < 1 or _padding_only_window(H, W, OH, OW, k, s, p, d):
+        # PyTorch returns -inf there; nnkern refuses such a geometry
         assert isinstance(err, ValueError), err
         return
     assert err is None, err
@@ -558,6 +577,11 @@ def test_fuzz_pools(data, dt, N, C, H, W, ceil, nonfinite):
     # average pooling (dilation 1)
     OH = R.pool_out(H, k[0], s[0], p[0], 1, ceil)
     OW = R.pool_out(W, k[1], s[1], p[1], 1, ceil)
+    if hasattr(F, "adaptive_avg_pool2d"):
+        out = (data.draw(st.integers(0, 2 * H)), data.draw(st.integers(0, 2 * W)))
+        y, err = call(F.adaptive_avg_pool2d, vx, out)
+        assert err is None, err
+        close(y, _adaptive_ref(x, *out), dt, H * W, "adaptive_avg_pool2d")
     cip = data.draw(st.booleans())
     y, err = call(F.avg_pool2d, vx, k, s, p, ceil, cip, None)
     if OH < 1 or OW < 1:
@@ -636,6 +660,8 @@ def _baseline(name, dt):
         "max_pool2d": [x4, 2, 2, 0, 1, False, True],
         "avg_pool2d": [x4, 2, 2, 0, False, True, None],
         "avg_pool2d_backward": [a(2, 4, 3, 2), (2, 4, 6, 5), 2, 2, 0, False, True, None],
+        "adaptive_avg_pool2d": [x4, (3, 2)],
+        "adaptive_avg_pool2d_backward": [a(2, 4, 3, 2), (2, 4, 6, 5)],
     }
     if name in table:
         return table[name]
@@ -850,6 +876,20 @@ def test_regression_conv_geometry_beyond_int64_is_value_error(kw):
         F.conv2d(x, w, **kw)
     with pytest.raises(ValueError):
         F.conv2d_backward(np.ones((1, 2, 3, 3)), x, w, **kw)
+
+
+@needs_pool
+@pytest.mark.parametrize("call_", [
+    lambda x: F.max_pool2d(x, 2**64), lambda x: F.max_pool2d(x, 2, stride=2**64),
+    lambda x: F.max_pool2d(x, 2, dilation=2**64), lambda x: F.avg_pool2d(x, (2, 2**70)),
+    lambda x: F.avg_pool2d(x, 2, divisor_override=2**64),
+    lambda x: F.max_pool2d_backward(x, np.zeros(x.shape, np.int64), (1, 1, 2**64, 1)),
+    lambda x: F.avg_pool2d_backward(x, (1, 1, 2**64, 2), 1),
+    lambda x: F.adaptive_avg_pool2d(x, 2**64)])
+def test_regression_pool_sizes_beyond_int64_is_value_error(call_):
+    """Pooling sizes outside int64 raised OverflowError from the binding."""
+    with pytest.raises(ValueError):
+        call_(np.ones((1, 1, 2, 2)))
 
 
 def test_regression_conv_transpose_output_beyond_int64_is_value_error():

@@ -429,3 +429,15 @@ def test_serial_workspace_is_monotone(isa, dtype):
     with pytest.raises(ValueError, match="smaller"):
         _C.gemm_into(np.zeros((2, 3), dtype), np.zeros((3, 4), dtype), np.zeros((2, 4), dtype),
                      impl="serial", ws_shape=(1, 4, 3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", [(40, 50, 37), (20, 33, 64), (64, 16, 9)])
+def test_depth_contiguous_operands_with_negative_row_steps(isa, dtype, m, n, k):
+    """Operands whose depth is contiguous but whose rows run backwards (e.g.
+    x @ W[::-1].T) go through the transposing packers."""
+    rng = np.random.default_rng(43)
+    x = rand(rng, (2 * m, k), dtype)[::-2]
+    w = rand(rng, (n, k), dtype)[::-1]
+    assert_gemm_close(F.matmul(x, w.T), x, w.T)
+    assert_gemm_close(F.linear(x, w), x, w.T)

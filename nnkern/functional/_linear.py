@@ -18,7 +18,7 @@ __all__ = ["matmul", "gemm", "linear", "linear_backward"]
 def _operand(x):
     """x as the C kernel can read it in place: aligned (hence element-strided,
     since float32/float64 alignment equals the item size), else an aligned
-    copy (np.ascontiguousarray alone keeps a misaligned contiguous array)."""
+    copy (np.ascontiguousarray would keep a contiguous misaligned array)."""
     return x if x.flags.aligned else c_contig(x)
 
 
