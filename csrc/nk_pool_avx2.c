@@ -1,4 +1,4 @@
-/* nk_pool_avx2.c -- AVX2 row kernels for pooling forward (see nk_pool.h).
+/* nk_pool_avx2.c -- AVX2 plane kernels for pooling forward (see nk_pool.h).
  *
  * Vectorized along the output width: one vector = VL consecutive outputs of
  * one output row; a row of OW >= VL outputs is covered by blocks starting at
@@ -15,7 +15,9 @@
  * cross-lane permute just before the store (indices carry the same order).
  *
  * Max gives exactly the values and indices of the scalar rule
- * m = (v > m || isnan(v)) ? v : m scanned rows then columns (see max_block).
+ * m = (v > m || isnan(v)) ? v : m scanned rows then columns (see max_block);
+ * stride-1 max pooling is computed separably (max_sep_plane), sharing each
+ * input row's horizontal maxima between the output rows that use it.
  * Avg: per-lane sums in the scalar order (masked lanes add +0, which never
  * changes a sum that started at +0), then one division: bitwise equal to
  * the scalar code.
