@@ -208,11 +208,15 @@ static inline __attribute__((always_inline)) void F(avg_bwd_plane_impl)(
         }
     }
     for (int64_t i = -pad; i < OW + W + pw + pad; i++) S[i] = 0;
-    for (int64_t h = 0; h < H; h++) {
+    /* output rows whose window covers h: oh*sh - ph <= h < oh*sh - ph + kh,
+     * i.e. floor((h+ph-kh)/sh) < oh <= floor((h+ph)/sh), kept incrementally */
+    int64_t qa = nk_floordiv(ph - kh, sh), ra = (ph - kh) - qa * sh;
+    int64_t qb = ph / sh, rb = ph - qb * sh;
+    for (int64_t h = 0; h < H; h++, ra++, rb++) {
+        if (ra == sh) ra = 0, qa++;
+        if (rb == sh) rb = 0, qb++;
         T *d = dx + h * W;
-        /* output rows whose window covers h: oh*sh - ph <= h < oh*sh - ph + kh */
-        const int64_t lo = nk_max_i64(nk_floordiv(h + ph - kh, sh) + 1, 0);
-        const int64_t hi = nk_min_i64((h + ph) / sh, OH - 1);
+        const int64_t lo = nk_max_i64(qa + 1, 0), hi = nk_min_i64(qb, OH - 1);
         if (lo > hi) {
             memset(d, 0, (size_t)W * sizeof(T));
             continue;
