@@ -109,6 +109,9 @@ void nk_conv_pack_im2col_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64
 /* Stride-1 float32 forward operand from masked row loads (w == 16). */
 void nk_conv_pack_im2col_rows_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
                                        int64_t kc, int64_t w, float *dst);
+/* Stride-1 float32 bwd_weight operand from row copies + 8x8 transposes (w == 16). */
+void nk_conv_pack_im2col_t_rows_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                                         int64_t kc, int64_t w, float *dst);
 void nk_conv_pack_im2col_t_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
                                     int64_t kc, int64_t w, float *dst);
 void nk_conv_pack_im2col_t_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,

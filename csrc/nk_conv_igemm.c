@@ -54,9 +54,11 @@ typedef struct nk_conv_seg {
 #define NK_CONV_PACK_FN nk_pack_f32_fn
 #define NK_CONV_IS_F32 1
 #define NK_CONV_ROWS_PACK nk_conv_pack_im2col_rows_avx2_f32
+#define NK_CONV_ROWS_PACK_T nk_conv_pack_im2col_t_rows_avx2_f32
 #include "nk_conv_igemm.c"
 #undef NK_CONV_IS_F32
 #undef NK_CONV_ROWS_PACK
+#undef NK_CONV_ROWS_PACK_T
 #undef NK_CONV_T
 #undef NK_CONV_S
 #undef NK_CONV_PACK_FN
@@ -66,9 +68,11 @@ typedef struct nk_conv_seg {
 #define NK_CONV_PACK_FN nk_pack_f64_fn
 #define NK_CONV_IS_F32 0
 #define NK_CONV_ROWS_PACK nk_conv_pack_im2col_avx2_f64
+#define NK_CONV_ROWS_PACK_T nk_conv_pack_im2col_t_avx2_f64
 #include "nk_conv_igemm.c"
 #undef NK_CONV_IS_F32
 #undef NK_CONV_ROWS_PACK
+#undef NK_CONV_ROWS_PACK_T
 #undef NK_CONV_T
 #undef NK_CONV_S
 #undef NK_CONV_PACK_FN
@@ -578,7 +582,9 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
                                   s->stride_h, s->stride_w, s->pad_h, s->pad_w, s->dil_h,
                                   s->dil_w, s->kH, s->kW, 0, 0};
         if (nk_isa_active() == NK_ISA_AVX2 && nk_conv_gather_ok(&probe, s->N, Cig))
-            packt = S(nk_conv_pack_im2col_t_avx2);
+            /* long rows: row copies + transposes; short rows: gathers (measured) */
+            packt = (NK_CONV_IS_F32 && s->stride_w == 1 && s->OW >= 32) ? NK_CONV_ROWS_PACK_T
+                                                         : S(nk_conv_pack_im2col_t_avx2);
     }
 #endif
     nk_status status = NK_OK;
