@@ -200,9 +200,24 @@ NK_TARGET_AVX2 void nk_conv_pack_im2col_rows_avx2_f32(const void *vctx, int64_t 
         }
         int64_t c = p0 / kk, r = p0 % kk;
         int64_t kh = r / cx->kW, kw = r % cx->kW;
+        const int full = ns == 1 && np == 16; /* one run covering the panel */
         for (int64_t p = 0; p < kc; p++) {
             __m256 v0 = _mm256_setzero_ps(), v1 = _mm256_setzero_ps();
             const int64_t khd = kh * cx->dh, kwd = kw * cx->dw, xo = c * HW;
+            if (full) { /* common case: 16 consecutive inputs, or a zero row */
+                const int64_t ih = seg_ih[0] + khd, col0 = seg_iw[0] + kwd;
+                if (ih < 0 || ih >= H) {
+                    _mm256_storeu_ps(pd + p * 16, v0);
+                    _mm256_storeu_ps(pd + p * 16 + 8, v1);
+                    goto next_tap;
+                }
+                if (col0 >= 0 && col0 + 16 <= W) {
+                    const float *b = seg_x[0] + xo + ih * W + col0;
+                    _mm256_storeu_ps(pd + p * 16, _mm256_loadu_ps(b));
+                    _mm256_storeu_ps(pd + p * 16 + 8, _mm256_loadu_ps(b + 8));
+                    goto next_tap;
+                }
+            }
             for (int64_t q = 0; q < ns; q++) {
                 const int64_t ih = seg_ih[q] + khd;
                 if (ih < 0 || ih >= H) continue;
@@ -223,6 +238,7 @@ NK_TARGET_AVX2 void nk_conv_pack_im2col_rows_avx2_f32(const void *vctx, int64_t 
             }
             _mm256_storeu_ps(pd + p * 16, v0);
             _mm256_storeu_ps(pd + p * 16 + 8, v1);
+        next_tap:
             if (++kw == cx->kW) {
                 kw = 0;
                 if (++kh == cx->kH) {
