@@ -40,7 +40,7 @@
  *   bwd_weight   dW[Cog, Cig*kH*kW] = dy . im2col(x)^T with depth = (image,
  *                pixel), both operands packed by callbacks.  Tasks: up to 4
  *                fixed batch chunks (while their partial dW sums stay within
- *                2^18 elements; they are added in chunk order), times a few
+ *                2^19 elements; they are added in chunk order), times a few
  *                wide blocks of dW columns when that leaves < 4 tasks; each
  *                task reduces over its images in order.
  *   bwd_bias     db[o] = sum over n, then pixels, in 8 fixed lanes (f32 sums
@@ -56,7 +56,7 @@
  *               column form: T * (gemm_ws + cb*kH*kW*PBc elements),
  *               cb*kH*kW*PBc <= 2^16 (or 64 pixels per chunk)
  *   bwd_weight  T * gemm_ws(Cog, CB, depth), CB <= Cig*kH*kW columns of dW
- *               (GEMM blocks the depth itself), plus min(4, N) * |w| <= 2^18
+ *               (GEMM blocks the depth itself), plus min(4, N) * |w| <= 2^19
  *               elements of partial sums
  * where T = threads used and gemm_ws = nk_gemm_workspace_<dtype> (bounded by
  * GEMM's cache blocks).  bench/bench_conv.py prints the estimate per case.
@@ -122,6 +122,14 @@ void nk_conv_pack_im2col_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64
                                   int64_t kc, int64_t w, float *dst);
 void nk_conv_pack_im2col_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
                                   int64_t kc, int64_t w, double *dst);
+/*   dy:       rows = output channels, depth = flattened pixels (bwd_weight A) */
+void nk_conv_pack_dy_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                         int64_t w, float *dst);
+void nk_conv_pack_dy_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                         int64_t w, double *dst);
+/* dy panels of 6 rows through 8x8 transposes (other widths: portable). */
+void nk_conv_pack_dy_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                              int64_t w, float *dst);
 /* Stride-1 float32 forward operand from masked row loads (w == 16). */
 void nk_conv_pack_im2col_rows_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
                                        int64_t kc, int64_t w, float *dst);

@@ -420,6 +420,50 @@ NK_TARGET_AVX2 NK_CONV_NO_LIBCALLS_AVX void nk_conv_pack_im2col_t_rows_avx2_f32(
     }
 }
 
+/* bwd_weight A operand (dy, rows = output channels) for 6-row panels: per
+ * 8 pixels, 6 row loads, one 8x8 transpose, 8 overlapping stores of 6. */
+NK_TARGET_AVX2 void nk_conv_pack_dy_avx2_f32(const void *vctx, int64_t i0, int64_t mn,
+                                             int64_t p0, int64_t kc, int64_t w, float *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    if (w != 6) {
+        nk_conv_pack_dy_f32(vctx, i0, mn, p0, kc, w, dst);
+        return;
+    }
+    const float *X = (const float *)cx->x;
+    const int64_t P = cx->OH * cx->OW;
+    for (int64_t ii0 = 0; ii0 < mn; ii0 += 6) {
+        float *pd = dst + (ii0 / 6) * kc * 6;
+        const int64_t np = nk_min_i64(6, mn - ii0);
+        const int64_t dd = cx->off + p0;
+        int64_t n = dd / P, pix = dd % P, p = 0;
+        while (p < kc) {
+            const int64_t len = nk_min_i64(kc - p, P - pix);
+            const float *src[6];
+            for (int64_t r = 0; r < 6; r++)
+                src[r] = r < np ? X + n * cx->xs_n + (i0 + ii0 + r) * P + pix : NULL;
+            int64_t t = 0;
+            for (; t + 8 <= len; t += 8) {
+                __m256 v[8];
+                for (int r = 0; r < 6; r++)
+                    v[r] = src[r] ? _mm256_loadu_ps(src[r] + t) : _mm256_setzero_ps();
+                v[6] = v[7] = _mm256_setzero_ps();
+                nk_conv_tr8x8(v);
+                float *o = pd + (p + t) * 6;
+                /* lanes 6, 7 of each store land on the next pixel's slots,
+                 * which the next store overwrites; the last one stores 6 */
+                for (int k = 0; k < 7; k++) _mm256_storeu_ps(o + 6 * k, v[k]);
+                _mm_storeu_ps(o + 42, _mm256_castps256_ps128(v[7]));
+                _mm_storel_pi((__m64 *)(o + 46), _mm256_extractf128_ps(v[7], 1));
+            }
+            for (; t < len; t++)
+                for (int64_t r = 0; r < 6; r++) pd[(p + t) * 6 + r] = src[r] ? src[r][t] : 0.0f;
+            p += len;
+            n++;
+            pix = 0;
+        }
+    }
+}
+
 NK_TARGET_AVX2 void nk_conv_pack_im2col_t_avx2_f64(const void *vctx, int64_t i0, int64_t mn,
                                                    int64_t p0, int64_t kc, int64_t w,
                                                    double *dst) {
@@ -467,6 +511,10 @@ NK_TARGET_AVX2 void nk_conv_pack_im2col_t_avx2_f64(const void *vctx, int64_t i0,
 }
 
 #else /* no x86 dispatch: the portable callbacks */
+void nk_conv_pack_dy_avx2_f32(const void *c, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                              int64_t w, float *d) {
+    nk_conv_pack_dy_f32(c, i0, mn, p0, kc, w, d);
+}
 void nk_conv_pack_im2col_t_rows_avx2_f32(const void *c, int64_t i0, int64_t mn, int64_t p0,
                                          int64_t kc, int64_t w, float *d) {
     nk_conv_pack_im2col_t_f32(c, i0, mn, p0, kc, w, d);
