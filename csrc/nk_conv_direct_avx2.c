@@ -25,12 +25,16 @@
 #define NK_DIRECT_MAX_K 256
 #define NK_DIRECT_MAX_K_PX 512 /* 6-channel pixel-vector kernel: weights stay small */
 #define NK_DIRECT_MAX_COG 16
+#define NK_DIRECT_MAX_COG_STRIDED 64
 
 int nk_conv_direct_ok(const nk_conv2d_shape *s) {
     const int64_t Cig = s->C_in / s->groups, Cog = s->C_out / s->groups;
     const int64_t K = Cig * s->kH * s->kW;
     const int px = s->stride_w == 1 && Cog <= 6;
-    if (Cog > NK_DIRECT_MAX_COG || K > (px ? NK_DIRECT_MAX_K_PX : NK_DIRECT_MAX_K)) return 0;
+    /* strided layers with a short reduction (the 7x7/s2 stem) also for more
+     * output channels, in blocks of 16: gathers would cost more there */
+    const int64_t max_cog = s->stride_w > 1 ? NK_DIRECT_MAX_COG_STRIDED : NK_DIRECT_MAX_COG;
+    if (Cog > max_cog || K > (px ? NK_DIRECT_MAX_K_PX : NK_DIRECT_MAX_K)) return 0;
     if (s->OW < 6) return 0;
     /* padded-image bound: keep the per-thread copy modest */
     const int64_t Hp = (s->OH - 1) * s->stride_h + (s->kH - 1) * s->dil_h + 1;
@@ -168,33 +172,40 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
     const int kind = (sw == 1 && Cog <= 6) ? 0 : Cog <= 8 ? 1 : 2;
     const int64_t OCB = kind == 0 ? 6 : kind == 1 ? 8 : 16;
     const int64_t NPIX = kind == 0 ? 16 : kind == 1 ? 12 : 6;
+    const int64_t NOB = nk_ceil_div(Cog, OCB); /* output-channel blocks (kind 2) */
     const int64_t Hp = (s->OH - 1) * sh + (s->kH - 1) * dh + 1;
     const int64_t Wp = (s->OW - 1) * sw + (s->kW - 1) * dw + 1;
     /* slack: the last pixel block may read up to NPIX-1 strides past a row */
     const int64_t slack = NPIX * sw + 16;
     const int64_t xpe = Cig * Hp * Wp + slack;
-    const int64_t wpe = G * OCB * K;
+    const int64_t wpe = G * NOB * OCB * K;
     int64_t flops = 0;
     if (nk_mul_i64(2 * s->N * s->C_out * P, K, &flops)) flops = INT64_MAX;
     const int64_t ntasks = s->N * G;
     int nt = nk_threads_for(nthreads, flops, (int64_t)1 << 20);
     if (nt > ntasks) nt = (int)ntasks;
     size_t per = (size_t)((xpe + NPIX * OCB + 16) * (int64_t)sizeof(float) + 63) & ~(size_t)63;
-    size_t wbytes = (size_t)((wpe + 2 * OCB * G) * (int64_t)sizeof(float) + 63) & ~(size_t)63;
+    size_t wbytes = (size_t)((wpe + 2 * NOB * OCB * G) * (int64_t)sizeof(float) + 63) & ~(size_t)63;
     char *ws = nk_aligned_alloc(wbytes + (size_t)nt * per);
     if (!ws) {
         *status = NK_ERR_NOMEM;
         return 1;
     }
-    /* weights: wp[g][c][kh][kw][OCB] (zero lanes past Cog); bias: [g][OCB] */
+    /* weights: wp[g][ob][c][kh][kw][OCB] (zero lanes past Cog); bias: [g][ob][OCB] */
     float *wp = (float *)ws, *bp = wp + wpe;
-    for (int64_t g = 0; g < G; g++) {
-        for (int64_t q = 0; q < K; q++)
-            for (int64_t l = 0; l < OCB; l++)
-                wp[(g * K + q) * OCB + l] = l < Cog ? w[((g * Cog) + l) * K + q] : 0.0f;
-        for (int64_t l = 0; l < OCB; l++)
-            bp[g * OCB + l] = (bias && l < Cog) ? bias[g * Cog + l] : 0.0f;
-    }
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t ob = 0; ob < NOB; ob++) {
+            float *wo = wp + (g * NOB + ob) * K * OCB, *bo = bp + (g * NOB + ob) * OCB;
+            for (int64_t q = 0; q < K; q++)
+                for (int64_t l = 0; l < OCB; l++) {
+                    const int64_t o = ob * OCB + l;
+                    wo[q * OCB + l] = o < Cog ? w[(g * Cog + o) * K + q] : 0.0f;
+                }
+            for (int64_t l = 0; l < OCB; l++) {
+                const int64_t o = ob * OCB + l;
+                bo[l] = (bias && o < Cog) ? bias[g * Cog + o] : 0.0f;
+            }
+        }
 #pragma omp parallel num_threads(nt)
     {
 #ifdef _OPENMP
@@ -208,26 +219,30 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
         for (int64_t t = 0; t < ntasks; t++) {
             const int64_t n = t / G, g = t % G;
             nk_direct_pad_copy(s, x + (n * s->C_in + g * Cig) * HW, Cig, Hp, Wp, slack, xp);
-            const float *wg = wp + g * K * OCB, *bg = bp + g * OCB;
             float *yg = y + (n * s->C_out + g * Cog) * P;
             for (int64_t oh = 0; oh < s->OH; oh++) {
                 const float *xrow = xp + oh * sh * Wp;
-                for (int64_t ow0 = 0; ow0 < s->OW; ow0 += NPIX) {
-                    const int64_t np = nk_min_i64(NPIX, s->OW - ow0);
-                    float *yo = yg + oh * s->OW + ow0;
-                    if (kind == 0) {
-                        nk_direct_px6x16(xrow + ow0, Wp, Hp * Wp, dh, dw, Cig, s->kH, s->kW, wg,
-                                         bg, yo, P, Cog, np);
-                        continue;
+                for (int64_t ob = 0; ob < NOB; ob++) {
+                    const float *wg = wp + (g * NOB + ob) * K * OCB, *bg = bp + (g * NOB + ob) * OCB;
+                    const int64_t nch = nk_min_i64(OCB, Cog - ob * OCB);
+                    float *yb = yg + ob * OCB * P + oh * s->OW;
+                    for (int64_t ow0 = 0; ow0 < s->OW; ow0 += NPIX) {
+                        const int64_t np = nk_min_i64(NPIX, s->OW - ow0);
+                        float *yo = yb + ow0;
+                        if (kind == 0) {
+                            nk_direct_px6x16(xrow + ow0, Wp, Hp * Wp, dh, dw, Cig, s->kH, s->kW,
+                                             wg, bg, yo, P, nch, np);
+                            continue;
+                        }
+                        if (kind == 2)
+                            nk_direct_16x6(xrow + ow0 * sw, Wp, Hp * Wp, sw, dh, dw, Cig, s->kH,
+                                           s->kW, wg, bg, tile);
+                        else
+                            nk_direct_8x12(xrow + ow0 * sw, Wp, Hp * Wp, sw, dh, dw, Cig, s->kH,
+                                           s->kW, wg, bg, tile);
+                        for (int64_t l = 0; l < nch; l++)
+                            for (int64_t i = 0; i < np; i++) yo[l * P + i] = tile[i * OCB + l];
                     }
-                    if (kind == 2)
-                        nk_direct_16x6(xrow + ow0 * sw, Wp, Hp * Wp, sw, dh, dw, Cig, s->kH,
-                                       s->kW, wg, bg, tile);
-                    else
-                        nk_direct_8x12(xrow + ow0 * sw, Wp, Hp * Wp, sw, dh, dw, Cig, s->kH,
-                                       s->kW, wg, bg, tile);
-                    for (int64_t l = 0; l < Cog; l++)
-                        for (int64_t i = 0; i < np; i++) yo[l * P + i] = tile[i * OCB + l];
                 }
             }
         }

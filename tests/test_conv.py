@@ -265,6 +265,8 @@ def test_nan_propagates(isa):
     (1, 2, 9, 33, 5, (1, 3), 1, (2, 0), 1, 1),
     (2, 4, 12, 12, 6, 3, 1, 3, 1, 1),       # bwd_data gather form: negative padding
     (2, 16, 7, 7, 4, 1, 1, 0, 1, 1),        # 1x1
+    (2, 3, 23, 20, 40, 7, 2, 3, 1, 1),      # stem-like: 16 x 6 in 3 channel blocks
+    (1, 2, 13, 26, 20, (3, 5), (2, 3), (1, 2), (2, 1), 1),
 ])
 def test_direct_and_wide_paths(isa, case):
     N, Cin, H, W, Cout, k, s, p, d, g = case
