@@ -90,19 +90,24 @@ NK_TARGET_AVX2 static void nk_direct_8x12(const float *xr, int64_t Wp, int64_t H
                                           int64_t dh, int64_t dw, int64_t Cig, int64_t kH,
                                           int64_t kW, const float *wp, const float *bias,
                                           float *out) {
-    __m256 acc[12];
     const __m256 b0 = _mm256_loadu_ps(bias);
-    for (int i = 0; i < 12; i++) acc[i] = b0;
+    __m256 c0 = b0, c1 = b0, c2 = b0, c3 = b0, c4 = b0, c5 = b0;
+    __m256 c6 = b0, c7 = b0, c8 = b0, c9 = b0, c10 = b0, c11 = b0;
     for (int64_t c = 0; c < Cig; c++) {
         for (int64_t kh = 0; kh < kH; kh++) {
             const float *xk = xr + c * HWp + kh * dh * Wp;
             for (int64_t kw = 0; kw < kW; kw++, xk += dw, wp += 8) {
                 const __m256 w0 = _mm256_loadu_ps(wp);
-                for (int i = 0; i < 12; i++)
-                    acc[i] = _mm256_fmadd_ps(w0, _mm256_broadcast_ss(xk + i * sw), acc[i]);
+#define NK_DIRECT_STEP(acc, i) acc = _mm256_fmadd_ps(w0, _mm256_broadcast_ss(xk + (i) * sw), acc)
+                NK_DIRECT_STEP(c0, 0); NK_DIRECT_STEP(c1, 1); NK_DIRECT_STEP(c2, 2);
+                NK_DIRECT_STEP(c3, 3); NK_DIRECT_STEP(c4, 4); NK_DIRECT_STEP(c5, 5);
+                NK_DIRECT_STEP(c6, 6); NK_DIRECT_STEP(c7, 7); NK_DIRECT_STEP(c8, 8);
+                NK_DIRECT_STEP(c9, 9); NK_DIRECT_STEP(c10, 10); NK_DIRECT_STEP(c11, 11);
+#undef NK_DIRECT_STEP
             }
         }
     }
+    const __m256 acc[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
     for (int i = 0; i < 12; i++) _mm256_storeu_ps(out + 8 * i, acc[i]);
 }
 
@@ -114,21 +119,31 @@ NK_TARGET_AVX2 static void nk_direct_px6x16(const float *xr, int64_t Wp, int64_t
                                             int64_t dw, int64_t Cig, int64_t kH, int64_t kW,
                                             const float *wq, const float *bias, float *y,
                                             int64_t P, int64_t nch, int64_t np) {
-    __m256 a[6][2];
-    for (int o = 0; o < 6; o++) a[o][0] = a[o][1] = _mm256_set1_ps(bias[o]);
+    /* twelve named accumulators: an array would be kept in memory */
+    __m256 a00 = _mm256_set1_ps(bias[0]), a01 = a00, a10 = _mm256_set1_ps(bias[1]), a11 = a10;
+    __m256 a20 = _mm256_set1_ps(bias[2]), a21 = a20, a30 = _mm256_set1_ps(bias[3]), a31 = a30;
+    __m256 a40 = _mm256_set1_ps(bias[4]), a41 = a40, a50 = _mm256_set1_ps(bias[5]), a51 = a50;
     for (int64_t c = 0; c < Cig; c++) {
         for (int64_t kh = 0; kh < kH; kh++) {
             const float *xk = xr + c * HWp + kh * dh * Wp;
             for (int64_t kw = 0; kw < kW; kw++, xk += dw, wq += 6) {
                 const __m256 x0 = _mm256_loadu_ps(xk), x1 = _mm256_loadu_ps(xk + 8);
-                for (int o = 0; o < 6; o++) {
-                    const __m256 wv = _mm256_broadcast_ss(wq + o);
-                    a[o][0] = _mm256_fmadd_ps(wv, x0, a[o][0]);
-                    a[o][1] = _mm256_fmadd_ps(wv, x1, a[o][1]);
-                }
+                __m256 wv = _mm256_broadcast_ss(wq);
+                a00 = _mm256_fmadd_ps(wv, x0, a00); a01 = _mm256_fmadd_ps(wv, x1, a01);
+                wv = _mm256_broadcast_ss(wq + 1);
+                a10 = _mm256_fmadd_ps(wv, x0, a10); a11 = _mm256_fmadd_ps(wv, x1, a11);
+                wv = _mm256_broadcast_ss(wq + 2);
+                a20 = _mm256_fmadd_ps(wv, x0, a20); a21 = _mm256_fmadd_ps(wv, x1, a21);
+                wv = _mm256_broadcast_ss(wq + 3);
+                a30 = _mm256_fmadd_ps(wv, x0, a30); a31 = _mm256_fmadd_ps(wv, x1, a31);
+                wv = _mm256_broadcast_ss(wq + 4);
+                a40 = _mm256_fmadd_ps(wv, x0, a40); a41 = _mm256_fmadd_ps(wv, x1, a41);
+                wv = _mm256_broadcast_ss(wq + 5);
+                a50 = _mm256_fmadd_ps(wv, x0, a50); a51 = _mm256_fmadd_ps(wv, x1, a51);
             }
         }
     }
+    const __m256 a[6][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)np), lane);
     const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)np - 8), lane);
