@@ -148,6 +148,12 @@ int nk_conv_direct_ok(const nk_conv2d_shape *s);
 int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                            const float *bias, float *y, int nthreads, nk_status *status);
 
+/* Internal: direct float32 weight gradient for small stride-1 layers
+ * (nk_conv_direct_avx2.c); same contract as nk_conv_fwd_direct_f32. */
+int nk_conv_bwd_weight_direct_ok(const nk_conv2d_shape *s);
+int nk_conv_bwd_weight_direct_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
+                                  float *dw, int nthreads, nk_status *status);
+
 /* y = conv(x, w) + bias; bias may be NULL. */
 nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                             const float *bias, float *y, int nthreads);

@@ -545,7 +545,12 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
         return NK_OK;
     }
     if (!dy || !x) return NK_ERR_ARG;
-    /* Fixed grid: (batch chunk, group, block of dW columns). */
+#if NK_CONV_IS_F32
+    { /* small stride-1 layers: direct AVX2 kernel (nk_conv_direct_avx2.c) */
+        nk_status dst;
+        if (nk_conv_bwd_weight_direct_f32(s, dy, x, dw, nthreads, &dst)) return dst;
+    }
+#endif
     /* Fixed grid (shape only): batch chunks first -- dy is packed once --
      * while their partial sums stay small (<= NK_CONV_DW_PART elements),
      * then a few wide column blocks (each packs all of its chunk of dy). */
