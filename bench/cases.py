@@ -70,8 +70,8 @@ POOL_CASES = {  # name: ((N, C, H, W), kernel, stride, pad)
 LENET_BATCH = {"full": 64, "quick": 64, "tiny": 4}
 # GIL-release scaling: a convolution run from two Python threads at once
 GIL_CASE = {
-    "full": ("res3x3-28-b1", (1, 128, 28, 28, 128, 3, 3, 1, 1, 1)),
-    "quick": ("res3x3-28-b1", (1, 128, 28, 28, 128, 3, 3, 1, 1, 1)),
+    "full": ("res3x3-28-b4", (4, 128, 28, 28, 128, 3, 3, 1, 1, 1)),
+    "quick": ("res3x3-28-b4", (4, 128, 28, 28, 128, 3, 3, 1, 1, 1)),
     "tiny": ("tiny-3x3", (2, 3, 9, 9, 4, 3, 3, 1, 1, 1)),
 }
 

@@ -16,6 +16,7 @@ median, p10, p90 and min of the per-call times.
 import contextlib
 import gc
 import math
+import sys
 import time
 from dataclasses import dataclass
 
@@ -40,11 +41,8 @@ class Unavailable(Exception):
 # ------------------------------------------------------------------ threads
 
 def _torch():
-    try:
-        import torch
-        return torch
-    except ImportError:
-        return None
+    """torch if some implementation has imported it (no import just to set threads)."""
+    return sys.modules.get("torch")
 
 
 @contextlib.contextmanager

@@ -116,12 +116,14 @@ def machine_info(args, threads):
         info["threadpool_info"] = threadpoolctl.threadpool_info()
     except ImportError:
         info["threadpoolctl"] = None
-    try:
-        import torch
-        info["torch"] = torch.__version__
-        info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
-    except ImportError:
-        info["torch"] = None
+    info["torch"] = None
+    if args.impls is None or "torch" in args.impls:
+        try:
+            import torch
+            info["torch"] = torch.__version__
+            info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        except ImportError:
+            pass
     return info
 
 
@@ -230,6 +232,43 @@ def _two_threads(fn, n):
     return time.perf_counter() - t0, results
 
 
+def gil_stall(fn, calls):
+    """Longest time another Python thread could not run (it spins on
+    perf_counter) while this thread makes `calls` calls of fn, and the median
+    call time.  A call that holds the GIL stalls the other thread for the
+    whole call; one that releases it, for about the switch interval (set to
+    0.5 ms here) or a scheduler time slice.  Robust to a busy machine, unlike
+    the two-thread speed-up."""
+    stop = threading.Event()
+    gaps = []
+
+    def ticker():
+        last = time.perf_counter()
+        worst = 0.0
+        while not stop.is_set():
+            now = time.perf_counter()
+            worst = max(worst, now - last)
+            last = now
+        gaps.append(worst)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    th = threading.Thread(target=ticker)
+    try:
+        th.start()
+        time.sleep(0.005)
+        times = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    finally:
+        stop.set()
+        th.join()
+        sys.setswitchinterval(old)
+    return gaps[0] * 1e3, float(np.median(times)) * 1e3
+
+
 def measure_gil(size, only_impls=None):
     """GIL release: one Python thread calling a convolution 2n times vs two
     Python threads calling it n times each, every library at 1 thread.
@@ -260,10 +299,11 @@ def measure_gil(size, only_impls=None):
                     if (impl == "nnkern" and err != 0.0) or err > 1e-3:
                         raise H.VerificationError(f"GIL test: {impl} gave a different result in two Python "
                                                   f"threads (max rel err {err:.3g})")
+            stall_ms, call_ms = gil_stall(fn, {"full": 7, "quick": 3, "tiny": 2}[size])
             out.append(dict(family="gil", case=name, op="fwd", impl=impl, params=params, calls_per_thread=n,
                             rounds=rounds, serial_ms_per_call=float(np.median(ts_all)) / (2 * n) * 1e3,
                             two_threads_ms_per_call=float(np.median(tp_all)) / (2 * n) * 1e3,
-                            speedup=float(np.median(ratios))))
+                            speedup=float(np.median(ratios)), stall_ms=stall_ms, call_ms_with_ticker=call_ms))
     return out
 
 
@@ -301,6 +341,13 @@ def compute_ratios(results):
                 ratios.append(dict(family=fam, case=case, op=op, threads=t, vs=other,
                                    ratio=o["median_ms"] / r["median_ms"]))
     return ratios
+
+
+NOISY_SPREAD = 1.5
+
+
+def _noisy(r):
+    return bool(r) and r["p10_ms"] > 0 and r["p90_ms"] / r["p10_ms"] > NOISY_SPREAD
 
 
 def _peak_for(peak, unit, t):
@@ -355,7 +402,8 @@ def markdown(data):
         L.append("")
     L.append("Times are medians in ms (p10–p90). Ratios = other's median time / nnkern's: "
              "> 1 means nnkern is faster. % peak = nnkern's rate / AVX2 FMA peak (GFLOP/s) or / copy bandwidth "
-             "(GB/s; above 100% when the data fits in cache).")
+             "(GB/s; above 100% when the data fits in cache). † = p90/p10 above "
+             f"{NOISY_SPREAD} for one of the two: a noisy measurement.")
     rat = {(r["family"], r["case"], r["op"], r["threads"], r["vs"]): r["ratio"] for r in ratios}
     by = {(r["family"], r["case"], r["op"], r["threads"], r["impl"]): r for r in res}
     families = []
@@ -393,15 +441,25 @@ def markdown(data):
                         line += f" {100 * r['rate'] / pk:.0f}% |" if (r and r["rate"] and pk) else " — |"
             for v in vs:
                 x = rat.get((fam, case, op, t, v))
-                line += f" {x:.2f}× |" if x else " — |"
+                noisy = any(_noisy(by.get((fam, case, op, t, i))) for i in ("nnkern", v))
+                line += (f" {x:.2f}×{' †' if noisy else ''} |") if x else " — |"
             L.append(line)
     if data.get("gil"):
         L += ["", "### GIL release: a convolution from two Python threads, every library at 1 thread", "",
-              "| case | impl | 1 Python thread ms/call | 2 Python threads ms/call (aggregate) | speed-up (2.0 ideal) |",
-              "|---|---|---:|---:|---:|"]
+              "Speed-up = one Python thread making 2n calls vs two making n each (2.0 ideal on 2 free cores). "
+              "Longest stall = the longest time a spinning Python thread could not run during the calls "
+              "(≈ the call time if the GIL is held, ≈ 1 ms if it is released).", "",
+              "| case | impl | 1 Python thread ms/call | 2 Python threads ms/call (aggregate) | speed-up | "
+              "call ms | longest stall ms | stall / call |",
+              "|---|---|---:|---:|---:|---:|---:|---:|"]
         for g in data["gil"]:
+            if "stall_ms" in g:
+                extra = (f"{g['call_ms_with_ticker']:.2f} | {g['stall_ms']:.2f} | "
+                         f"{100 * g['stall_ms'] / max(g['call_ms_with_ticker'], 1e-9):.0f}% |")
+            else:
+                extra = "— | — | — |"
             L.append(f"| {g['case']} {g['op']} | {g['impl']} | {g['serial_ms_per_call']:.3f} | "
-                     f"{g['two_threads_ms_per_call']:.3f} | {g['speedup']:.2f}× |")
+                     f"{g['two_threads_ms_per_call']:.3f} | {g['speedup']:.2f}× | " + extra)
     if data.get("memory"):
         L += ["", "### Peak memory of one call above the inputs (MiB; fresh process per measurement, "
               "outputs included)", "", "| case | op | t | outputs | nnkern | numpy | torch | nnkern / torch |",
@@ -560,7 +618,8 @@ def merge_runs(paths):
             out.append(m)
         return out
 
-    gil = merge_list("gil", ("serial_ms_per_call", "two_threads_ms_per_call", "speedup"), ("case", "impl"))
+    gil = merge_list("gil", ("serial_ms_per_call", "two_threads_ms_per_call", "speedup", "stall_ms",
+                             "call_ms_with_ticker"), ("case", "impl"))
     memory = merge_list("memory", ("peak_extra_mib",), ("family", "case", "op", "impl", "threads"))
     meta = dict(runs[0]["meta"], merged_from=list(paths), run_dates=[r["meta"]["date"] for r in runs])
     verification = {}
@@ -616,8 +675,11 @@ def _write_outputs(data, args):
             json.dump(data, f, indent=1, default=float)
         log(f"wrote {args.json}")
     if args.plot:
-        plot(data, args.plot)
-        log(f"wrote {args.plot}")
+        try:
+            plot(data, args.plot)
+            log(f"wrote {args.plot}")
+        except ImportError as e:
+            log(f"no plot: {e} (pip install matplotlib)")
 
 
 def main(argv=None):

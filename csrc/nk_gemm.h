@@ -22,8 +22,12 @@ extern "C" {
 
 /* Register-tile sizes of the micro-kernels (the same for the AVX2 and the
  * portable path, so packed panels have one layout).  A packing callback is
- * called with w == NK_GEMM_MR_<dtype> for operand A and w == NK_GEMM_NR_<dtype>
- * for operand B; it must nevertheless honour any w it is given. */
+ * normally called with w == NK_GEMM_MR_<dtype> for operand A and
+ * w == NK_GEMM_NR_<dtype> for operand B (the roles swap when C has a unit row
+ * stride and a non-unit column stride, since C^T = B^T A^T is computed then),
+ * with kc <= 256 and mn <= 4080; it must nevertheless honour any w, kc, mn.
+ * Each element of a callback operand is packed once per (column strip of at
+ * most 4080 of the other operand, per thread), i.e. usually exactly once. */
 #define NK_GEMM_MR_F32 6
 #define NK_GEMM_NR_F32 16
 #define NK_GEMM_MR_F64 6
@@ -85,7 +89,10 @@ nk_status nk_gemm_f64(int64_t M, int64_t N, int64_t K, double alpha,
 /* Serial variants for callers that parallelise themselves (e.g. conv over
  * images): no OpenMP inside, and the packing workspace comes from the caller
  * (at least nk_gemm_workspace_<dtype>(M, N, K) bytes, 64-byte aligned), so
- * nothing is allocated per call.  Same results as the drivers. */
+ * nothing is allocated per call.  Same results as the drivers.
+ * nk_gemm_workspace_<dtype> is monotone: a workspace sized for (M, N, K)
+ * serves every call with M' <= M, N' <= N, K' <= K.  It returns SIZE_MAX when
+ * the size overflows (the allocation then fails). */
 size_t nk_gemm_workspace_f32(int64_t M, int64_t N, int64_t K);
 size_t nk_gemm_workspace_f64(int64_t M, int64_t N, int64_t K);
 nk_status nk_gemm_serial_f32(int64_t M, int64_t N, int64_t K, float alpha,

@@ -33,7 +33,14 @@
  * thread packs its own A and B blocks into its own 64-byte aligned
  * workspace, allocated once per call: no barriers, no shared buffers.  The
  * price is that a thread packs all of the operand that was not split; that
- * is O(1/N) or O(1/M) of the FLOPs.  Never split over K. */
+ * is O(1/N) or O(1/M) of the FLOPs.  Never split over K.
+ *
+ * Small path (AVX2, strided operands only; nk_gemm_small_avx2.c): when one
+ * side of C has at most 16 rows, packing B would cost about as much as the
+ * multiply, so B is read in place by an axpy, direct (6 x 16 register tile)
+ * or dot-product kernel chosen from the shapes and strides -- never from the
+ * thread count, so the bits stay independent of it.  Callback operands
+ * always take the packed path. */
 #include "nk_gemm_internal.h"
 #include "nk_runtime.h"
 

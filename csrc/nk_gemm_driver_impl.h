@@ -284,28 +284,34 @@ static void NK_FN(maybe_transpose)(NK_FN(gemm_job) *j, NK_EPILOGUE *ep_t) {
     }
 }
 
+/* Bytes of packed A (rows m) and B (rows n) blocks for any problem with at
+ * most m, n rows and depth k: bounds, not exact sizes, so that the result is
+ * monotone in m, n and k. */
+static size_t NK_FN(packed_ws_bound)(int64_t m, int64_t n, int64_t k) {
+    const int64_t kc = nk_min_i64(k, NK_KC);
+    const int64_t a = nk_min_i64(nk_ceil_div(m, NK_MR) * NK_MR, NK_MC) * kc;
+    const int64_t b = nk_min_i64(nk_ceil_div(n, NK_NR) * NK_NR, NK_NC) * kc;
+    return (size_t)(((a * (int64_t)sizeof(NK_T) + 63) & ~(int64_t)63) +
+                    ((b * (int64_t)sizeof(NK_T) + 63) & ~(int64_t)63) + 64);
+}
+
+/* Monotone: a workspace for (M, N, K) serves every call with M' <= M,
+ * N' <= N, K' <= K (callers size it once for their largest block). */
 size_t NK_FN(nk_gemm_workspace)(int64_t M, int64_t N, int64_t K) {
-    NK_FN(gemm_job) j;
     if (M <= 0 || N <= 0 || K <= 0) return 64;
-    j.M = M; j.N = N; j.K = K;
-    j.kc = NK_FN(depth_block)(K);
-    NK_FN(plan_units)(&j, 1);
-    size_t a = NK_FN(thread_ws_bytes)(&j);
-    /* the transposed problem (column-major C) may need the other shape */
-    j.M = N; j.N = M;
-    NK_FN(plan_units)(&j, 1);
-    size_t b = NK_FN(thread_ws_bytes)(&j);
+    if (M > INT64_MAX / 2 || N > INT64_MAX / 2 || K > INT64_MAX / 2) return SIZE_MAX;
+    size_t a = NK_FN(packed_ws_bound)(M, N, K);
+    /* the transposed problem (column-major C) swaps the roles */
+    size_t b = NK_FN(packed_ws_bound)(N, M, K);
     if (b > a) a = b;
     /* the small path may copy an operand of <= NK_GEMM_SMALL rows */
     const int64_t rows = nk_min_i64(NK_GEMM_SMALL, nk_max_i64(M, N));
     size_t c;
     int64_t elems;
-    if (nk_min_i64(M, N) <= NK_GEMM_SMALL) {
-        if (nk_mul_i64(rows, K, &elems) || nk_bytes(elems, sizeof(NK_T), &c) != NK_OK ||
-            c > SIZE_MAX - 128)
-            return SIZE_MAX;
-        if (c + 128 > a) a = c + 128;
-    }
+    if (nk_mul_i64(rows, K, &elems) || nk_bytes(elems, sizeof(NK_T), &c) != NK_OK ||
+        c > SIZE_MAX - 128)
+        return SIZE_MAX;
+    if (c + 128 > a) a = c + 128;
     return a;
 }
 

@@ -119,6 +119,13 @@ void nk_gemm_small_axpy_f64_avx2(const nk_gemm_small_f64 *s, int64_t n0, int64_t
 void nk_gemm_small_dot_f64_avx2(const nk_gemm_small_f64 *s, int64_t n0, int64_t n1);
 #endif
 
+#if NK_X86_DISPATCH
+/* AVX2 packing of one full panel of w depth-contiguous rows (s + r * rs):
+ * d[p * w + r] = s[r * rs + p]; w a multiple of 8 (f32) / 4 (f64). */
+void nk_gemm_pack_rows_f32_avx2(const float *s, int64_t rs, int64_t kc, int64_t w, float *d);
+void nk_gemm_pack_rows_f64_avx2(const double *s, int64_t rs, int64_t kc, int64_t w, double *d);
+#endif
+
 /* Pack rows [i0, i0+mn) x depth [p0, p0+kc) of a strided or callback
  * operand into panels of width w (layout of nk_pack_<dtype>_fn), zero-padded
  * to a multiple of w rows (nk_gemm_pack.c). */

@@ -54,10 +54,19 @@ void NK_FN(nk_gemm_pack)(const NK_OPERAND *op, int64_t i0, int64_t mn, int64_t p
         NK_FN(pack_panel)(op->ptr + i0 + i + p0 * cs, 1, cs, mn - i, kc, w, dst + full * kc * w);
         return;
     }
+#if NK_X86_DISPATCH
+    const int rows_avx2 = cs == 1 && w % NK_PACK_VL == 0 && nk_isa_active() == NK_ISA_AVX2;
+#endif
     for (int64_t i = 0; i < mn; i += w) {
         int64_t m = nk_min_i64(w, mn - i);
         const NK_T *s = op->ptr + (i0 + i) * rs + p0 * cs;
         NK_T *d = dst + (i / w) * kc * w;
+#if NK_X86_DISPATCH
+        if (rows_avx2 && m == w) {
+            NK_PACK_ROWS_AVX2(s, rs, kc, w, d);
+            continue;
+        }
+#endif
         /* constant widths let the compiler unroll and vectorise */
         if (w == 16) NK_FN(pack_panel)(s, rs, cs, m, kc, 16, d);
         else if (w == 8) NK_FN(pack_panel)(s, rs, cs, m, kc, 8, d);

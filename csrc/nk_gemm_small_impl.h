@@ -41,37 +41,68 @@ NK_INLINE void NK_FN(small_store)(const NK_SMALL_JOB *s, int64_t r, int64_t col,
         }                                                                                   \
     } while (0)
 
+/* the same for one row r */
+#define NK_AXPY_ROW1(NQ)                                                                    \
+    do {                                                                                    \
+        for (int64_t v = 0; v < nfull; v++) {                                               \
+            const NK_T *bp = bc + v * NK_VL;                                                \
+            NK_V t0 = NK_VLOAD(t0p + v * NK_VL);                                            \
+            for (int q = 0; q < (NQ); q++) t0 = NK_VFMA(a0[q], NK_VLOAD(bp + q * ldb), t0); \
+            NK_VSTORE(t0p + v * NK_VL, t0);                                                 \
+        }                                                                                   \
+        if (ntail) {                                                                        \
+            const NK_T *bp = bc + nfull * NK_VL;                                            \
+            NK_V t0 = NK_VLOAD(t0p + nfull * NK_VL);                                        \
+            for (int q = 0; q < (NQ); q++)                                                  \
+                t0 = NK_VFMA(a0[q], NK_VMASKLOAD(bp + q * ldb, ntail), t0);                 \
+            NK_VSTORE(t0p + nfull * NK_VL, t0);                                             \
+        }                                                                                   \
+    } while (0)
+
 NK_TARGET_AVX2 void NK_FN(nk_gemm_small_axpy)(const NK_SMALL_JOB *s, int64_t n0, int64_t n1) {
-    _Alignas(64) NK_T tmp[NK_GEMM_SMALL + 1][NK_NB];
+    _Alignas(64) NK_T tmp[NK_GEMM_SMALL_AXPY * NK_NB];
     const int64_t M = s->M, K = s->K, ldb = s->ldb;
-    assert(M <= NK_GEMM_SMALL);
-    for (int64_t c0 = n0; c0 < n1; c0 += NK_NB) {
-        const int64_t nb = nk_min_i64(NK_NB, n1 - c0);
+    assert(M <= NK_GEMM_SMALL_AXPY);
+    /* column block: as wide as the tile budget allows (long contiguous runs
+     * of B rows for the prefetchers), the tile staying within ~16 KiB */
+    const int64_t nbmax = nk_min_i64(NK_NB * NK_GEMM_SMALL_AXPY / 2, NK_NB * 4 / (M + 1) * 2);
+    const int64_t ld = nk_ceil_div(nk_min_i64(nbmax, n1 - n0), NK_VL) * NK_VL;
+    assert(M * ld <= NK_GEMM_SMALL_AXPY * NK_NB); /* M * (2 * 4 NB / (M + 1) + VL) */
+    for (int64_t c0 = n0; c0 < n1; c0 += nbmax) {
+        const int64_t nb = nk_min_i64(nbmax, n1 - c0);
         const int64_t nfull = nb / NK_VL, ntail = nb % NK_VL;
         const int64_t nvec = nfull + (ntail != 0);
-        for (int64_t r = 0; r <= M; r++)
-            for (int64_t v = 0; v < nvec * NK_VL; v++) tmp[r][v] = 0;
+        for (int64_t r = 0; r < M; r++)
+            for (int64_t v = 0; v < nvec * NK_VL; v++) tmp[r * ld + v] = 0;
         for (int64_t p = 0; p < K; p += 4) {
             const int nq = (int)nk_min_i64(4, K - p);
             const NK_T *bc = s->b + c0 + p * ldb;
-            for (int64_t r = 0; r < M; r += 2) {
-                /* an odd last row pairs with the scratch row tmp[M] */
-                const int64_t r1 = r + 1 < M ? r + 1 : r;
+            int64_t r = 0;
+            for (; r + 2 <= M; r += 2) {
                 NK_V a0[4], a1[4];
                 for (int q = 0; q < 4; q++) {
                     a0[q] = NK_VSET1(q < nq ? s->a[r * s->rs_a + (p + q) * s->cs_a] : 0);
-                    a1[q] = NK_VSET1(q < nq ? s->a[r1 * s->rs_a + (p + q) * s->cs_a] : 0);
+                    a1[q] = NK_VSET1(q < nq ? s->a[(r + 1) * s->rs_a + (p + q) * s->cs_a] : 0);
                 }
-                NK_T *t0p = tmp[r], *t1p = tmp[r + 1 < M ? r + 1 : M];
+                NK_T *t0p = tmp + r * ld, *t1p = tmp + (r + 1) * ld;
                 if (nq == 4) NK_AXPY_ROWS2(4);
                 else NK_AXPY_ROWS2(nq);
             }
+            if (r < M) { /* odd last row */
+                NK_V a0[4];
+                for (int q = 0; q < 4; q++)
+                    a0[q] = NK_VSET1(q < nq ? s->a[r * s->rs_a + (p + q) * s->cs_a] : 0);
+                NK_T *t0p = tmp + r * ld;
+                if (nq == 4) NK_AXPY_ROW1(4);
+                else NK_AXPY_ROW1(nq);
+            }
         }
         for (int64_t r = 0; r < M; r++)
-            for (int64_t jj = 0; jj < nb; jj++) NK_FN(small_store)(s, r, c0 + jj, tmp[r][jj]);
+            for (int64_t jj = 0; jj < nb; jj++) NK_FN(small_store)(s, r, c0 + jj, tmp[r * ld + jj]);
     }
 }
 #undef NK_AXPY_ROWS2
+#undef NK_AXPY_ROW1
 
 /* Dot form: 2 rows of A x 4 rows of B per block, 8 vector accumulators.
  * Rows past the end are clamped to the last one (computed, not stored), so

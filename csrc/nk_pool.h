@@ -113,31 +113,27 @@ nk_status nk_pool_adaptive_avg_bwd_ref_f64(const nk_pool2d_shape *s, const doubl
                                            double *dx);
 
 
-/* ---- internal: AVX2 row kernels (nk_pool_avx2.c), used by the drivers ---
- * Forward row kernels compute all OW outputs of one output row from rows
- * hs, hs+dh, ... (nr of them) of the plane x, for stride sw in {1, 2} and
- * OW >= the vector width; they return 0 (and do nothing) otherwise.  rowf
- * is the row part of the average divisor (padded extent with
- * count_include_pad, valid rows otherwise).  Max indices use 32-bit lanes
- * for float: callers use these kernels only when H*W and W fit in int32. */
-int nk_pool_max_row_avx2_f32(const float *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
-                             int64_t kw, int64_t sw, int64_t pw, int64_t dw, int64_t OW,
-                             float *y, int64_t *ind);
-int nk_pool_max_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
-                             int64_t kw, int64_t sw, int64_t pw, int64_t dw, int64_t OW,
-                             double *y, int64_t *ind);
-int nk_pool_avg_row_avx2_f32(const float *x, int64_t W, int64_t hs, int64_t nr, int64_t kw,
-                             int64_t sw, int64_t pw, int64_t OW, int64_t rowf, int cip,
-                             int64_t dov, float *y);
-int nk_pool_avg_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t nr, int64_t kw,
-                             int64_t sw, int64_t pw, int64_t OW, int64_t rowf, int cip,
-                             int64_t dov, double *y);
+/* ---- internal: AVX2 kernels (nk_pool_avx2.c, nk_pool_bwd_avx2.c) --------
+ * Forward planes: one (n, c) plane, for stride sw in {1, 2} and OW >= the
+ * vector width; they return 0 (and do nothing) otherwise.  Max indices are
+ * formed in 32-bit lanes: callers use them only when W and H*W fit. */
+int nk_pool_max_plane_avx2_f32(const nk_pool2d_shape *s, const float *x, float *y,
+                               int64_t *ind);
+int nk_pool_max_plane_avx2_f64(const nk_pool2d_shape *s, const double *x, double *y,
+                               int64_t *ind);
+int nk_pool_avg_plane_avx2_f32(const nk_pool2d_shape *s, int cip, int64_t dov, const float *x,
+                               float *y);
+int nk_pool_avg_plane_avx2_f64(const nk_pool2d_shape *s, int cip, int64_t dov, const double *x,
+                               double *y);
 
 /* Backward helpers (AVX2).  avg_grad_row: g[i] = 0 + dy[i] / (rf * cf[i]).
  * avg_hrow: one dx row from the summed gradient row S (zero-padded on both
  * sides by at least kw + 8 elements): d[iw] = sum over j = (iw+pw) mod sw,
  * +sw, ... < kw of S[(iw + pw - j) / sw], j increasing; writes a range
  * [a, b) of columns (returned in *a, *b) and leaves the rest to the caller.
+ * stream_copy: copy with non-temporal stores (the backward drivers build a
+ * dx plane in a cache-resident buffer and stream it out when dx is large, to
+ * save the read-for-ownership traffic of ordinary stores).
  * max_bwd_2x2: rows 2oh and 2oh+1 of dx for outputs [0, n), n >= the vector
  * width (the last chunk may overlap the previous one), dx = 0 + dy at the
  * index and 0 elsewhere in each 2x2 block; returns how many indices lay in
@@ -149,6 +145,9 @@ void nk_pool_avg_hrow_avx2_f32(const float *S, int64_t W, int64_t kw, int64_t sw
                                float *d, int64_t *a, int64_t *b);
 void nk_pool_avg_hrow_avx2_f64(const double *S, int64_t W, int64_t kw, int64_t sw, int64_t pw,
                                double *d, int64_t *a, int64_t *b);
+void nk_pool_stream_copy_f32(float *dst, const float *src, int64_t n);
+void nk_pool_stream_copy_f64(double *dst, const double *src, int64_t n);
+void nk_pool_store_fence(void);
 int64_t nk_pool_max_bwd_2x2_avx2_f32(const float *g, const int64_t *ind, int64_t W, int64_t oh,
                                      int64_t n, float *d0, float *d1);
 int64_t nk_pool_max_bwd_2x2_avx2_f64(const double *g, const int64_t *ind, int64_t W, int64_t oh,

@@ -23,6 +23,7 @@
 #ifndef NK_POOL_AVX2_T
 
 #include <math.h>
+#include <stdint.h>
 #include "nk_pool.h"
 
 #if NK_X86_DISPATCH
@@ -165,18 +166,14 @@ NK_AI __m256i iord2off_f64(__m256i k, int64_t kw, int64_t rs, int64_t dw) {
 #include "nk_pool_avx2.c"
 
 #else /* !NK_X86_DISPATCH: never called (nk_isa_active() is generic) */
-int nk_pool_max_row_avx2_f32(const float *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
-                             int64_t kw, int64_t sw, int64_t pw, int64_t dw, int64_t OW,
-                             float *y, int64_t *ind) { return 0; }
-int nk_pool_max_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
-                             int64_t kw, int64_t sw, int64_t pw, int64_t dw, int64_t OW,
-                             double *y, int64_t *ind) { return 0; }
-int nk_pool_avg_row_avx2_f32(const float *x, int64_t W, int64_t hs, int64_t nr, int64_t kw,
-                             int64_t sw, int64_t pw, int64_t OW, int64_t rowf, int cip,
-                             int64_t dov, float *y) { return 0; }
-int nk_pool_avg_row_avx2_f64(const double *x, int64_t W, int64_t hs, int64_t nr, int64_t kw,
-                             int64_t sw, int64_t pw, int64_t OW, int64_t rowf, int cip,
-                             int64_t dov, double *y) { return 0; }
+int nk_pool_max_plane_avx2_f32(const nk_pool2d_shape *s, const float *x, float *y,
+                               int64_t *ind) { return 0; }
+int nk_pool_max_plane_avx2_f64(const nk_pool2d_shape *s, const double *x, double *y,
+                               int64_t *ind) { return 0; }
+int nk_pool_avg_plane_avx2_f32(const nk_pool2d_shape *s, int cip, int64_t dov, const float *x,
+                               float *y) { return 0; }
+int nk_pool_avg_plane_avx2_f64(const nk_pool2d_shape *s, int cip, int64_t dov, const double *x,
+                               double *y) { return 0; }
 #endif
 
 #else /* template body */
@@ -422,43 +419,51 @@ static int64_t F(footprint)(int64_t kw, int64_t sw, int64_t dw) {
         ow0 = nk_min_i64(ow0 + VL, (OW) - VL);                      \
     }
 
-NK_TARGET_AVX2
-int F(nk_pool_max_row_avx2)(const T *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
-                            int64_t kw, int64_t sw, int64_t pw, int64_t dw, int64_t OW, T *y,
-                            int64_t *ind) {
-    if ((sw != 1 && sw != 2) || OW < VL) return 0;
+/* All blocks of one output row, for one specialization of the window. */
+NK_AI void F(max_row)(const T *x, int64_t W, int64_t hs, int64_t nr, int64_t dh, int64_t kw,
+                      int64_t sw, int64_t pw, int64_t dw, int64_t OW, T *y, int64_t *ind,
+                      int want) {
     const int64_t foot = F(footprint)(kw, sw, dw);
-#define NK_MAXB(NR, KW, SW, DW, MASKED, WANT)                                                \
-    F(max_block)(x, W, hs, NR, dh, KW, SW, DW, c0, MASKED, y + ow0, (WANT) ? ind + ow0 : NULL, \
-                 WANT)
-#define NK_MAXB_ALL(MASKED, WANT)                                          \
-    if (sw == 2 && kw == 2 && dw == 1 && nr == 2)                          \
-        NK_MAXB(2, 2, 2, 1, MASKED, WANT);                                 \
-    else if (sw == 2 && kw == 3 && dw == 1 && nr == 3)                     \
-        NK_MAXB(3, 3, 2, 1, MASKED, WANT);                                 \
-    else if (sw == 1 && kw == 3 && dw == 1 && nr == 3)                     \
-        NK_MAXB(3, 3, 1, 1, MASKED, WANT);                                 \
-    else                                                                   \
-        NK_MAXB(nr, kw, sw, dw, MASKED, WANT);
     NK_FOR_BLOCKS(OW, {
         const int64_t c0 = ow0 * sw - pw;
-        const int masked = c0 < 0 || c0 + foot > W;
-        if (masked) {
-            if (ind) {
-                NK_MAXB_ALL(1, 1)
-            } else {
-                NK_MAXB_ALL(1, 0)
-            }
-        } else {
-            if (ind) {
-                NK_MAXB_ALL(0, 1)
-            } else {
-                NK_MAXB_ALL(0, 0)
-            }
-        }
+        if (c0 < 0 || c0 + foot > W)
+            F(max_block)(x, W, hs, nr, dh, kw, sw, dw, c0, 1, y + ow0, want ? ind + ow0 : NULL,
+                         want);
+        else
+            F(max_block)(x, W, hs, nr, dh, kw, sw, dw, c0, 0, y + ow0, want ? ind + ow0 : NULL,
+                         want);
     })
-#undef NK_MAXB_ALL
-#undef NK_MAXB
+}
+
+NK_TARGET_AVX2
+int F(nk_pool_max_plane_avx2)(const nk_pool2d_shape *s, const T *x, T *y, int64_t *ind) {
+    const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW, kh = s->kh, kw = s->kw;
+    const int64_t sh = s->sh, sw = s->sw, pw = s->pw, dh = s->dh, dw = s->dw;
+    if ((sw != 1 && sw != 2) || OW < VL) return 0;
+    if ((kw - 1) * dw + 2 * pw + W + 4 * VL > INT32_MAX / 2) return 0; /* 32-bit column lanes */
+    for (int64_t oh = 0; oh < OH; oh++) {
+        /* window rows clipped to the input: hs, hs+dh, ... (nr rows) */
+        const int64_t h0 = oh * sh - s->ph;
+        const int64_t hs = h0 >= 0 ? h0 : h0 + ((-h0 + dh - 1) / dh) * dh;
+        const int64_t nr = (nk_min_i64(h0 + (kh - 1) * dh + 1, H) - hs + dh - 1) / dh;
+        T *yr = y + oh * OW;
+        int64_t *ir = ind ? ind + oh * OW : NULL;
+#define NK_ROW(WANT)                                                                   \
+    if (sw == 2 && kw == 2 && dw == 1 && nr == 2)                                      \
+        F(max_row)(x, W, hs, 2, dh, 2, 2, pw, 1, OW, yr, ir, WANT);                    \
+    else if (sw == 2 && kw == 3 && dw == 1 && nr == 3)                                 \
+        F(max_row)(x, W, hs, 3, dh, 3, 2, pw, 1, OW, yr, ir, WANT);                    \
+    else if (sw == 1 && kw == 3 && dw == 1 && nr == 3)                                 \
+        F(max_row)(x, W, hs, 3, dh, 3, 1, pw, 1, OW, yr, ir, WANT);                    \
+    else                                                                               \
+        F(max_row)(x, W, hs, nr, dh, kw, sw, pw, dw, OW, yr, ir, WANT);
+        if (ind) {
+            NK_ROW(1)
+        } else {
+            NK_ROW(0)
+        }
+#undef NK_ROW
+    }
     return 1;
 }
 
@@ -498,31 +503,42 @@ NK_AI V F(avg_colf)(int64_t ow0, int64_t W, int64_t kw, int64_t sw, int64_t pw, 
     return vcolf(cf[0], cf[1]);
 }
 
-NK_TARGET_AVX2
-int F(nk_pool_avg_row_avx2)(const T *x, int64_t W, int64_t hs, int64_t nr, int64_t kw,
-                            int64_t sw, int64_t pw, int64_t OW, int64_t rowf, int cip,
-                            int64_t dov, T *y) {
-    if ((sw != 1 && sw != 2) || OW < VL) return 0;
-    if (!dov && rowf * kw >= (1 << 24)) return 0; /* rowf * colf must be exact in T */
+NK_AI void F(avg_row)(const T *x, int64_t W, int64_t hs, int64_t nr, int64_t kw, int64_t sw,
+                      int64_t pw, int64_t OW, int64_t rowf, int cip, int64_t dov, T *y) {
     const int64_t foot = F(footprint)(kw, sw, 1);
     const V vint = vset1(dov ? (T)dov : (T)(rowf * kw));
     NK_FOR_BLOCKS(OW, {
         const int64_t c0 = ow0 * sw - pw;
-        const int masked = c0 < 0 || c0 + foot > W;
-        V vd = vint;
-        if (masked && !dov) vd = vmul(vset1((T)rowf), F(avg_colf)(ow0, W, kw, sw, pw, cip));
-        if (masked) {
+        if (c0 < 0 || c0 + foot > W) {
+            const V vd = dov ? vint : vmul(vset1((T)rowf), F(avg_colf)(ow0, W, kw, sw, pw, cip));
             F(avg_block)(x, W, hs, nr, kw, sw, c0, 1, vd, y + ow0);
-        } else if (sw == 2 && kw == 2 && nr == 2) {
-            F(avg_block)(x, W, hs, 2, 2, 2, c0, 0, vd, y + ow0);
-        } else if (sw == 2 && kw == 3 && nr == 3) {
-            F(avg_block)(x, W, hs, 3, 3, 2, c0, 0, vd, y + ow0);
-        } else if (sw == 1 && kw == 3 && nr == 3) {
-            F(avg_block)(x, W, hs, 3, 3, 1, c0, 0, vd, y + ow0);
         } else {
-            F(avg_block)(x, W, hs, nr, kw, sw, c0, 0, vd, y + ow0);
+            F(avg_block)(x, W, hs, nr, kw, sw, c0, 0, vint, y + ow0);
         }
     })
+}
+
+NK_TARGET_AVX2
+int F(nk_pool_avg_plane_avx2)(const nk_pool2d_shape *s, int cip, int64_t dov, const T *x, T *y) {
+    const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW, kh = s->kh, kw = s->kw;
+    const int64_t sh = s->sh, sw = s->sw, ph = s->ph, pw = s->pw;
+    if ((sw != 1 && sw != 2) || OW < VL) return 0;
+    if (kw + 2 * pw + W + 4 * VL > INT32_MAX / 2) return 0; /* 32-bit column lanes */
+    if (!dov && (kh + ph) * kw >= (1 << 24)) return 0; /* rowf * colf must be exact in T */
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const int64_t h0 = oh * sh - ph, hend = nk_min_i64(h0 + kh, H + ph);
+        const int64_t hs = nk_max_i64(h0, 0), he = nk_min_i64(hend, H), nr = he - hs;
+        const int64_t rowf = cip ? hend - h0 : nr;
+        T *yr = y + oh * OW;
+        if (sw == 2 && kw == 2 && nr == 2)
+            F(avg_row)(x, W, hs, 2, 2, 2, pw, OW, rowf, cip, dov, yr);
+        else if (sw == 2 && kw == 3 && nr == 3)
+            F(avg_row)(x, W, hs, 3, 3, 2, pw, OW, rowf, cip, dov, yr);
+        else if (sw == 1 && kw == 3 && nr == 3)
+            F(avg_row)(x, W, hs, 3, 3, 1, pw, OW, rowf, cip, dov, yr);
+        else
+            F(avg_row)(x, W, hs, nr, kw, sw, pw, OW, rowf, cip, dov, yr);
+    }
     return 1;
 }
 

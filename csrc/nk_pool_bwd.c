@@ -27,6 +27,18 @@
 #include <omp.h>
 #endif
 
+/* dx planes are built in a per-thread buffer and streamed out with
+ * non-temporal stores when the whole dx is large (it would not stay in
+ * cache anyway) and a plane fits comfortably in L2. */
+#ifndef NK_POOL_STREAM_MIN_BYTES /* build-time override for tuning runs */
+#define NK_POOL_STREAM_MIN_BYTES ((int64_t)8 << 20)
+#endif
+#define NK_POOL_STREAM_MAX_PLANE ((int64_t)256 << 10)
+static int nk_pool_stream(int avx2, int64_t P, int64_t HW, size_t elem) {
+    return avx2 && P * HW * (int64_t)elem >= NK_POOL_STREAM_MIN_BYTES &&
+           HW * (int64_t)elem <= NK_POOL_STREAM_MAX_PLANE;
+}
+
 /* Floor division for a possibly negative numerator, b > 0. */
 static inline int64_t nk_floordiv(int64_t a, int64_t b) {
     return a >= 0 ? a / b : -((-a + b - 1) / b);
@@ -59,8 +71,10 @@ static int64_t F(max_tiled_row)(const T *g, const int64_t *ir, int64_t hW, int64
     return hits;
 }
 
+/* buf: NULL, or a cache-resident plane buffer through which the scatter
+ * case is streamed out (the one-pass tiled case writes dx directly). */
 static int F(max_bwd_plane)(int64_t H, int64_t W, int64_t OH, int64_t OW, const T *dy,
-                            const int64_t *ind, T *dx, int avx2) {
+                            const int64_t *ind, T *dx, int avx2, T *buf) {
     const int64_t HW = H * W, OHW = OH * OW;
     const int64_t th = OH ? H / OH : 0, tw = OW ? W / OW : 0;
     if (th >= 1 && tw >= 1) {
@@ -95,6 +109,8 @@ static int F(max_bwd_plane)(int64_t H, int64_t W, int64_t OH, int64_t OW, const 
      * then odd outputs of a row: neighbouring windows often share their
      * maximum, and alternating between them would chain every addition
      * through a store-to-load forward. */
+    T *const out = dx;
+    if (buf) dx = buf;
     memset(dx, 0, (size_t)HW * sizeof(T));
     for (int64_t oh = 0; oh < OH; oh++) {
         const int64_t *ir = ind + oh * OW;
@@ -106,6 +122,7 @@ static int F(max_bwd_plane)(int64_t H, int64_t W, int64_t OH, int64_t OW, const 
                 dx[k] += g[ow];
             }
     }
+    if (buf) F(nk_pool_stream_copy)(out, buf, HW);
     return 0;
 }
 
@@ -119,22 +136,49 @@ nk_status F(nk_pool_max_bwd)(const nk_pool2d_shape *s, const T *dy, const int64_
     if (!dx || (OHW && (!dy || !ind))) return NK_ERR_ARG;
     const int avx2 = nk_isa_active() == NK_ISA_AVX2;
     const int nt = nk_threads_for(nthreads, P * (HW + 2 * OHW), 1 << 15);
+    const int stream = nk_pool_stream(avx2, P, HW, sizeof(T));
+    const int64_t ld = (HW + 15) & ~(int64_t)15; /* keeps each buffer 64-byte aligned */
+    T *ws = NULL;
+    if (stream && !(ws = (T *)nk_aligned_alloc((size_t)(ld * nt) * sizeof(T)))) return NK_ERR_NOMEM;
     int bad = 0;
-    (void)nt;
-#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : bad)
-    for (int64_t p = 0; p < P; p++)
-        bad |= F(max_bwd_plane)(H, W, OH, OW, dy + p * OHW, ind + p * OHW, dx + p * HW, avx2);
+#pragma omp parallel num_threads(nt) reduction(| : bad)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        T *buf = stream ? ws + (size_t)tid * (size_t)ld : NULL;
+#pragma omp for schedule(static)
+        for (int64_t p = 0; p < P; p++)
+            bad |= F(max_bwd_plane)(H, W, OH, OW, dy + p * OHW, ind + p * OHW, dx + p * HW, avx2,
+                                    buf);
+        if (stream) nk_pool_store_fence();
+    }
+    nk_aligned_free(ws);
     return bad ? NK_ERR_INDEX : NK_OK;
 }
 
 /* Per-thread workspace of the average backward, in elements of T. */
 static int64_t F(avg_ws_layout)(const nk_pool2d_shape *s, int64_t *pad) {
     *pad = s->kw + 16;
-    return s->OH * s->OW + (s->OW + s->W + s->pw + 2 * *pad) + s->OW + 16;
+    return (s->OH * s->OW + (s->OW + s->W + s->pw + 2 * *pad) + s->OW + 16 + 15) & ~(int64_t)15;
 }
 
-static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, const T *dy, T *dx,
-                             T *ws, int avx2) {
+/* One dx column from the summed row S (zero-padded): the j = r, r+sw, ...
+ * window columns of residue r = (iw + pw) mod sw, j increasing. */
+static inline T F(avg_col)(const T *S, int64_t iw, int64_t kw, int64_t sw, int64_t pw) {
+    const int64_t t = iw + pw;
+    const int64_t r = sw == 2 ? (t & 1) : (sw == 1 ? 0 : t % sw);
+    const int64_t q = sw == 2 ? (t >> 1) : (sw == 1 ? t : t / sw);
+    T acc = 0;
+    for (int64_t j = r, qq = q; j < kw; j += sw, qq--) acc += S[qq];
+    return acc;
+}
+
+/* Body of the plane; inlined into a portable and an AVX2-target wrapper so
+ * that the compiler vectorizes the row sums for each. */
+static inline __attribute__((always_inline)) void F(avg_bwd_plane_impl)(
+    const nk_pool2d_shape *s, int cip, int64_t dov, const T *dy, T *dx, T *ws, int avx2) {
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     const int64_t kh = s->kh, kw = s->kw, sh = s->sh, sw = s->sw, ph = s->ph, pw = s->pw;
     int64_t pad;
@@ -177,7 +221,13 @@ static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, con
             continue;
         }
         if (avx2 && lo == hi && kw == sw && pw == 0 && OW * kw >= 2 * 8) {
-            /* windows tile the row: dx = G row expanded, no padding read */
+            /* windows tile the row: dx = G row expanded, no padding read;
+             * the next rows of the same block row are copies of the first */
+            if (kh == sh && ph == 0 && h > lo * kh) {
+                const T *prev = d - W;
+                for (int64_t iw = 0; iw < W; iw++) d[iw] = prev[iw];
+                continue;
+            }
             const int64_t Wc = nk_min_i64(W, OW * kw);
             int64_t a = 0, b = 0;
             F(nk_pool_avg_hrow_avx2)(G + lo * OW, Wc, kw, sw, 0, d, &a, &b);
@@ -197,10 +247,7 @@ static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, con
             for (int64_t iw = 0; iw < W; iw++) {
                 if (iw == a) iw = b;
                 if (iw >= W) break;
-                const int64_t t = iw + pw;
-                T acc = 0;
-                for (int64_t j = t % sw; j < kw; j += sw) acc += S[(t - j) / sw];
-                d[iw] = acc;
+                d[iw] = F(avg_col)(S, iw, kw, sw, pw);
             }
         } else {
             /* same per-element order (j increasing from 0), by residue class
@@ -219,6 +266,18 @@ static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, con
     }
 }
 
+static void F(avg_bwd_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, const T *dy, T *dx,
+                             T *ws) {
+    F(avg_bwd_plane_impl)(s, cip, dov, dy, dx, ws, 0);
+}
+
+#if NK_X86_DISPATCH
+NK_TARGET_AVX2 static void F(avg_bwd_plane_avx2)(const nk_pool2d_shape *s, int cip, int64_t dov,
+                                                 const T *dy, T *dx, T *ws) {
+    F(avg_bwd_plane_impl)(s, cip, dov, dy, dx, ws, 1);
+}
+#endif
+
 nk_status F(nk_pool_avg_bwd)(const nk_pool2d_shape *s, int cip, int64_t dov, const T *dy, T *dx,
                              int nthreads) {
     nk_status st = nk_pool2d_check(s);
@@ -233,9 +292,11 @@ nk_status F(nk_pool_avg_bwd)(const nk_pool2d_shape *s, int cip, int64_t dov, con
     }
     const int avx2 = nk_isa_active() == NK_ISA_AVX2;
     const int nt = nk_threads_for(nthreads, P * (HW + OHW * s->kh * s->kw), 1 << 15);
+    const int stream = nk_pool_stream(avx2, P, HW, sizeof(T));
     int64_t pad, per;
     size_t bytes;
-    const int64_t elems = F(avg_ws_layout)(s, &pad);
+    const int64_t base = F(avg_ws_layout)(s, &pad);
+    const int64_t elems = base + (stream ? (HW + 15) & ~(int64_t)15 : 0);
     if (nk_mul_i64(elems, nt, &per) || nk_bytes(per, sizeof(T), &bytes) != NK_OK)
         return NK_ERR_OVERFLOW;
     T *ws = (T *)nk_aligned_alloc(bytes);
@@ -246,10 +307,20 @@ nk_status F(nk_pool_avg_bwd)(const nk_pool2d_shape *s, int cip, int64_t dov, con
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        T *mine = ws + (size_t)tid * (size_t)elems;
+        T *mine = ws + (size_t)tid * (size_t)elems, *buf = mine + base;
 #pragma omp for schedule(static)
-        for (int64_t p = 0; p < P; p++)
-            F(avg_bwd_plane)(s, cip, dov, dy + p * OHW, dx + p * HW, mine, avx2);
+        for (int64_t p = 0; p < P; p++) {
+#if NK_X86_DISPATCH
+            if (avx2) {
+                F(avg_bwd_plane_avx2)(s, cip, dov, dy + p * OHW, stream ? buf : dx + p * HW,
+                                      mine);
+                if (stream) F(nk_pool_stream_copy)(dx + p * HW, buf, HW);
+                continue;
+            }
+#endif
+            F(avg_bwd_plane)(s, cip, dov, dy + p * OHW, dx + p * HW, mine);
+        }
+        if (stream) nk_pool_store_fence();
     }
     nk_aligned_free(ws);
     return NK_OK;

@@ -3,6 +3,7 @@
  * results as scalar), the dx row gather for average pooling (stride 1:
  * shifted loads; stride 2: even and odd columns summed separately and
  * interleaved), and the one-pass 2x2 max-pooling backward. */
+#include <stdint.h>
 #include "nk_pool.h"
 
 #if NK_X86_DISPATCH
@@ -12,22 +13,30 @@ NK_TARGET_AVX2
 void nk_pool_avg_grad_row_avx2_f32(const float *dy, const float *cf, float rf, int64_t n,
                                    float *g) {
     const __m256 vr = _mm256_set1_ps(rf), z = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
+    if (n < 8) {
+        for (int64_t i = 0; i < n; i++) g[i] = 0.0f + dy[i] / (rf * cf[i]);
+        return;
+    }
+    for (int64_t i = 0;; i = nk_min_i64(i + 8, n - 8)) { /* last chunk overlaps */
         _mm256_storeu_ps(g + i, _mm256_add_ps(z, _mm256_div_ps(_mm256_loadu_ps(dy + i),
                                                                _mm256_mul_ps(vr, _mm256_loadu_ps(cf + i)))));
-    for (; i < n; i++) g[i] = 0.0f + dy[i] / (rf * cf[i]);
+        if (i + 8 >= n) break;
+    }
 }
 
 NK_TARGET_AVX2
 void nk_pool_avg_grad_row_avx2_f64(const double *dy, const double *cf, double rf, int64_t n,
                                    double *g) {
     const __m256d vr = _mm256_set1_pd(rf), z = _mm256_setzero_pd();
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4)
+    if (n < 4) {
+        for (int64_t i = 0; i < n; i++) g[i] = 0.0 + dy[i] / (rf * cf[i]);
+        return;
+    }
+    for (int64_t i = 0;; i = nk_min_i64(i + 4, n - 4)) {
         _mm256_storeu_pd(g + i, _mm256_add_pd(z, _mm256_div_pd(_mm256_loadu_pd(dy + i),
                                                                _mm256_mul_pd(vr, _mm256_loadu_pd(cf + i)))));
-    for (; i < n; i++) g[i] = 0.0 + dy[i] / (rf * cf[i]);
+        if (i + 4 >= n) break;
+    }
 }
 
 /* Vector range of a dx row: chunks of `span` columns starting at a column
@@ -186,7 +195,31 @@ int64_t nk_pool_max_bwd_2x2_avx2_f64(const double *g, const int64_t *ind, int64_
     return -(h[0] + h[1] + h[2] + h[3]);
 }
 
+/* dst[0..n) = src[0..n) with non-temporal stores for the 32-byte aligned
+ * body (no read-for-ownership of dst).  The caller ends with
+ * nk_pool_store_fence() before the data is read by another thread. */
+NK_TARGET_AVX2
+void nk_pool_stream_copy_f32(float *dst, const float *src, int64_t n) {
+    int64_t i = 0;
+    for (; i < n && ((uintptr_t)(dst + i) & 31); i++) dst[i] = src[i];
+    for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+    for (; i < n; i++) dst[i] = src[i];
+}
+
+NK_TARGET_AVX2
+void nk_pool_stream_copy_f64(double *dst, const double *src, int64_t n) {
+    int64_t i = 0;
+    for (; i < n && ((uintptr_t)(dst + i) & 31); i++) dst[i] = src[i];
+    for (; i + 4 <= n; i += 4) _mm256_stream_pd(dst + i, _mm256_loadu_pd(src + i));
+    for (; i < n; i++) dst[i] = src[i];
+}
+
+void nk_pool_store_fence(void) { _mm_sfence(); }
+
 #else /* never called without x86 dispatch */
+void nk_pool_store_fence(void) {}
+void nk_pool_stream_copy_f32(float *dst, const float *src, int64_t n) {}
+void nk_pool_stream_copy_f64(double *dst, const double *src, int64_t n) {}
 void nk_pool_avg_grad_row_avx2_f32(const float *dy, const float *cf, float rf, int64_t n, float *g) {}
 void nk_pool_avg_grad_row_avx2_f64(const double *dy, const double *cf, double rf, int64_t n,
                                    double *g) {}

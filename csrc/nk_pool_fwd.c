@@ -79,16 +79,14 @@ static inline void F(max_one)(const T *x, int64_t W, int64_t hs, int64_t he, int
 }
 
 static void F(max_plane)(const nk_pool2d_shape *s, const T *x, T *y, int64_t *ind, int avx2) {
+    if (avx2 && F(nk_pool_max_plane_avx2)(s, x, y, ind)) return;
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     const int64_t kh = s->kh, kw = s->kw, sh = s->sh, sw = s->sw, dh = s->dh, dw = s->dw;
     for (int64_t oh = 0; oh < OH; oh++) {
         const int64_t h0 = oh * sh - s->ph, hs = nk_pool_first(h0, dh);
         const int64_t he = nk_min_i64(h0 + (kh - 1) * dh + 1, H);
-        const int64_t nr = (he - hs + dh - 1) / dh;
         T *yr = y + oh * OW;
         int64_t *ir = ind ? ind + oh * OW : NULL;
-        if (avx2 && F(nk_pool_max_row_avx2)(x, W, hs, nr, dh, kw, sw, s->pw, dw, OW, yr, ir))
-            continue;
         for (int64_t ow = 0; ow < OW; ow++) {
             const int64_t w0 = ow * sw - s->pw, ws = nk_pool_first(w0, dw);
             const int64_t we = nk_min_i64(w0 + (kw - 1) * dw + 1, W);
@@ -118,15 +116,13 @@ nk_status F(nk_pool_max_fwd)(const nk_pool2d_shape *s, const T *x, T *y, int64_t
 
 static void F(avg_plane)(const nk_pool2d_shape *s, int cip, int64_t dov, const T *x, T *y,
                          int avx2) {
+    if (avx2 && F(nk_pool_avg_plane_avx2)(s, cip, dov, x, y)) return;
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW;
     const int64_t kh = s->kh, kw = s->kw, sh = s->sh, sw = s->sw, ph = s->ph, pw = s->pw;
     for (int64_t oh = 0; oh < OH; oh++) {
         const int64_t h0 = oh * sh - ph, hend = nk_min_i64(h0 + kh, H + ph);
         const int64_t hs = nk_max_i64(h0, 0), he = nk_min_i64(hend, H);
         T *yr = y + oh * OW;
-        if (avx2 && F(nk_pool_avg_row_avx2)(x, W, hs, he - hs, kw, sw, pw, OW,
-                                            cip ? hend - h0 : he - hs, cip, dov, yr))
-            continue;
         for (int64_t ow = 0; ow < OW; ow++) {
             const int64_t w0 = ow * sw - pw, wend = nk_min_i64(w0 + kw, W + pw);
             const int64_t ws = nk_max_i64(w0, 0), we = nk_min_i64(wend, W);

@@ -97,7 +97,8 @@ def conv2d_fwd(x, w, bias, tuple stride, tuple padding, tuple dilation, int64_t 
         raise ValueError("conv2d: weight.shape[1] * groups must equal input.shape[1]")
     if bias is not None:
         if not isinstance(bias, np.ndarray) or bias.dtype != dt or bias.ndim != 1 \
-                or bias.shape[0] != w.shape[0] or not bias.flags.c_contiguous:
+                or bias.shape[0] != w.shape[0] or not bias.flags.c_contiguous \
+                or not bias.flags.aligned:
             raise ValueError("conv2d: bias must be a contiguous 1-D array of length C_out")
     y = np.empty((s.N, s.C_out, OH, OW), dtype=dt)
     cdef const void *px = cnp.PyArray_DATA(x)

@@ -7,6 +7,7 @@
 # copies.  The functional layer (nnkern/functional/_linear.py) builds on it.
 from libc.stdint cimport int64_t, intptr_t
 from libc.stddef cimport size_t
+from libc.string cimport memset
 
 cdef extern from "nk_gemm.h":
     ctypedef void (*nk_pack_f32_fn)(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
@@ -137,9 +138,21 @@ cdef int64_t _elem_stride(cnp.ndarray x, int axis, str name) except? -1:
     return s // isz
 
 
+cdef enum:
+    _GUARD = 256  # canary bytes after the serial workspace (test hook)
+
+
+cdef bint _guard_intact(const unsigned char *g) noexcept nogil:
+    cdef int i
+    for i in range(_GUARD):
+        if g[i] != 0xA5:
+            return False
+    return True
+
+
 def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
               double beta=0.0, cnp.ndarray bias=None, bint bias_per_row=False,
-              bint relu=False, str impl="fast"):
+              bint relu=False, str impl="fast", ws_shape=None):
     """c = relu?(alpha * a @ b + beta * c + bias), in place; returns c.
 
     a: (M, K), b: (K, N), c: (M, N), all float32 or all float64, any strides
@@ -150,6 +163,9 @@ def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
     caller-provided workspace), "callback" (the fast driver with both
     operands supplied through packing callbacks -- a test hook for conv's
     path) or "ref" (the naive reference).
+    ws_shape: for impl="serial", size the workspace with
+    nk_gemm_workspace(*ws_shape) instead of (M, N, K) (a test hook: it must
+    be at least the problem's shape); canary bytes after it are checked.
     """
     if impl not in _GEMM_IMPLS:
         raise ValueError(f"impl must be one of {_GEMM_IMPLS}, got {impl!r}")
@@ -177,7 +193,18 @@ def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
     cdef int64_t rs_a = _elem_stride(a, 0, "a"), cs_a = _elem_stride(a, 1, "a")
     cdef int64_t rs_b = _elem_stride(b, 1, "b"), cs_b = _elem_stride(b, 0, "b")
     cdef int64_t rs_c = _elem_stride(c, 0, "c"), cs_c = _elem_stride(c, 1, "c")
+    if M > 0 and N > 0 and ((M > 1 and rs_c == 0) or (N > 1 and cs_c == 0)):
+        raise ValueError("gemm_into: the output has a zero stride (its elements overlap)")
+    if not (a.flags.aligned and b.flags.aligned and c.flags.aligned
+            and (bias is None or bias.flags.aligned)):
+        raise ValueError("gemm_into: arrays must be aligned to their item size")
+    cdef int64_t wm = M, wn = N, wk = K
+    if ws_shape is not None:
+        wm, wn, wk = ws_shape
+        if wm < M or wn < N or wk < K:
+            raise ValueError(f"gemm_into: ws_shape {ws_shape} is smaller than the problem")
     cdef int nt = num_threads()
+    cdef bint guard_ok = True
     cdef int mode = _GEMM_IMPLS.index(impl)
     cdef void *ws = NULL
     cdef size_t wsz
@@ -208,13 +235,15 @@ def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
                 st = nk_gemm_f32(M, N, K, <float>alpha, &A32, &B32, <float>beta,
                                  <float *>pc, rs_c, cs_c, &E32, nt)
             elif mode == 1:
-                wsz = nk_gemm_workspace_f32(M, N, K)
-                ws = nk_aligned_alloc(wsz)
+                wsz = nk_gemm_workspace_f32(wm, wn, wk)
+                ws = nk_aligned_alloc(wsz + _GUARD) if wsz < (<size_t>1 << 40) else NULL
                 if ws == NULL:
                     st = NK_ERR_NOMEM
                 else:
+                    memset(<char *>ws + wsz, 0xA5, _GUARD)
                     st = nk_gemm_serial_f32(M, N, K, <float>alpha, &A32, &B32, <float>beta,
                                             <float *>pc, rs_c, cs_c, &E32, ws)
+                    guard_ok = _guard_intact(<unsigned char *>ws + wsz)
                     nk_aligned_free(ws)
             else:
                 st = nk_gemm_ref_f32(M, N, K, <float>alpha, &A32, &B32, <float>beta,
@@ -234,18 +263,22 @@ def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
                 st = nk_gemm_f64(M, N, K, alpha, &A64, &B64, beta,
                                  <double *>pc, rs_c, cs_c, &E64, nt)
             elif mode == 1:
-                wsz = nk_gemm_workspace_f64(M, N, K)
-                ws = nk_aligned_alloc(wsz)
+                wsz = nk_gemm_workspace_f64(wm, wn, wk)
+                ws = nk_aligned_alloc(wsz + _GUARD) if wsz < (<size_t>1 << 40) else NULL
                 if ws == NULL:
                     st = NK_ERR_NOMEM
                 else:
+                    memset(<char *>ws + wsz, 0xA5, _GUARD)
                     st = nk_gemm_serial_f64(M, N, K, alpha, &A64, &B64, beta,
                                             <double *>pc, rs_c, cs_c, &E64, ws)
+                    guard_ok = _guard_intact(<unsigned char *>ws + wsz)
                     nk_aligned_free(ws)
             else:
                 st = nk_gemm_ref_f64(M, N, K, alpha, &A64, &B64, beta,
                                      <double *>pc, rs_c, cs_c, &E64)
     check_status(st, "gemm")
+    if not guard_ok:
+        raise AssertionError("gemm: nk_gemm_serial wrote past nk_gemm_workspace bytes")
     if bad:
         raise AssertionError("gemm: a packing callback was asked for rows or depth outside "
                              "its operand")

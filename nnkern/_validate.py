@@ -55,7 +55,9 @@ def pair(v, name):
 
 
 def c_contig(x):
-    """C-contiguous, aligned, native-order view or copy of x."""
+    """C-contiguous, aligned, native-order view or copy of x (shape kept,
+    0-d included).  np.ascontiguousarray alone is not enough: it returns a
+    contiguous but misaligned array (np.frombuffer at an odd offset) as is."""
     if x.flags.c_contiguous and x.flags.aligned and x.dtype.isnative:
         return x
-    return np.ascontiguousarray(x)
+    return np.require(x, x.dtype.newbyteorder("="), ["C", "A"])

@@ -240,17 +240,17 @@ def _run(args):
     files["summary"] = os.path.join(out, "summary.json")
 
     dx = summary["depth_experiment"]
-    lines = [
-        "",
-        "Summary",
-        "-------",
-        f"CNN test accuracy       {100 * ev['accuracy']:.2f}%  (target >= 97%; {hist.stop_epoch} epochs, "
-        f"stopped by {hist.stop_reason}, best epoch {hist.best_epoch})",
-        f"Autoencoder (2-D code)  test reconstruction MSE {recon_mse:.4f}",
-        f"Depth {dx['depths'][0]} -> {dx['depths'][-1]}         first-layer gradient x{dx['plain_decay_factor']:.2g} "
-        f"plain, x{dx['residual_decay_factor']:.2g} residual",
-        f"Loss landscape          centre {land['center_loss']:.4f}, grid max {np.max(land['losses']):.3g}",
-        f"Time                    {total:.1f} s on {cfg_info['num_threads']} thread(s)",
+    rows = [
+        ("CNN test accuracy", f"{100 * ev['accuracy']:.2f}%  (target >= 97%; {hist.stop_epoch} epochs, "
+                              f"stopped by {hist.stop_reason}, best epoch {hist.best_epoch})"),
+        ("Autoencoder (2-D code)", f"test reconstruction MSE {recon_mse:.4f}"),
+        (f"Depth {dx['depths'][0]} -> {dx['depths'][-1]}",
+         f"first-layer gradient x{dx['plain_decay_factor']:.2g} plain, "
+         f"x{dx['residual_decay_factor']:.2g} residual"),
+        ("Loss landscape", f"centre {land['center_loss']:.4f}, grid max {np.max(land['losses']):.3g}"),
+        ("Time", f"{total:.1f} s on {cfg_info['num_threads']} thread(s)"),
+    ]
+    lines = ["", "Summary", "-------"] + [f"{k:<24}{v}" for k, v in rows] + [
         f"Files in {out}:",
     ] + [f"  {os.path.basename(p)}" for p in files.values()]
     print("\n".join(lines), flush=True)

@@ -171,7 +171,7 @@ class EarlyStopping:
     loaded back at the end of :func:`fit` (also when the epochs run out, or
     on Ctrl-C).  ``patience=None`` never stops (it only tracks the best).
 
-    Use a fresh instance per :func:`fit` call (or call :meth:`reset`).
+    :func:`fit` calls :meth:`reset` at its start, so an instance can be reused.
     """
 
     def __init__(self, patience=5, min_delta=0.0, restore_best=True):

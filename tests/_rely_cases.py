@@ -169,6 +169,16 @@ def _avg_pool_backward(dt):
     return [F.avg_pool2d_backward(g, x.shape, 3, 2, 1, False, True, None)]
 
 
+def _adaptive(dt):
+    (x,) = _arrays(dt, (4, 16, 41, 37))
+    return [F.adaptive_avg_pool2d(x, (5, 7)), F.adaptive_avg_pool2d(x, 1)]
+
+
+def _adaptive_backward(dt):
+    (g,) = _arrays(dt, (4, 16, 5, 7))
+    return [F.adaptive_avg_pool2d_backward(g, (4, 16, 41, 37))]
+
+
 CASES = {
     "matmul": _matmul, "gemm": _gemm, "linear": _linear, "linear_backward": _linear_backward,
     "conv2d": _conv2d, "conv2d_1x1": _conv2d_1x1, "conv2d_backward": _conv2d_backward,
@@ -184,6 +194,9 @@ if hasattr(F, "max_pool2d"):
     CASES.update({"max_pool2d": _max_pool, "max_pool2d_ceil_dilation": _max_pool_ceil_dil,
                   "max_pool2d_backward": _max_pool_backward, "avg_pool2d": _avg_pool,
                   "avg_pool2d_backward": _avg_pool_backward})
+if hasattr(F, "adaptive_avg_pool2d"):
+    CASES.update({"adaptive_avg_pool2d": _adaptive,
+                  "adaptive_avg_pool2d_backward": _adaptive_backward})
 
 DTYPES = (np.float32, np.float64)
 

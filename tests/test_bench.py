@@ -132,7 +132,7 @@ def test_runner_tiny_json_fields(tmp_path, stand_in, capsys):
         assert "nnkern" in v["impls"] or cid.startswith("layers/lenet")
         assert all(e <= v["tol"] for e in v["max_rel_err"].values())
     assert {g["impl"] for g in js["gil"]} >= {"nnkern", "numpy"}
-    assert all(g["speedup"] > 0 for g in js["gil"])
+    assert all(g["speedup"] > 0 and g["stall_ms"] > 0 and g["call_ms_with_ticker"] > 0 for g in js["gil"])
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     out = capsys.readouterr().out
@@ -249,7 +249,8 @@ def test_runner_cli_exit_status_on_mismatch(tmp_path):
     code = ("import sys, numpy as np; sys.path.insert(0, %r); sys.argv[0] = 'run.py'\n"
             "import baselines as B, run\n"
             "B.matmul = lambda a, b: np.matmul(a, b) + 1\n"
-            "sys.argv[1:] = ['--tiny', '--no-progress', '--no-peak', '--only', 'gemm', '--threads', '1']\n"
+            "sys.argv[1:] = ['--tiny', '--no-progress', '--no-peak', '--only', 'gemm', '--threads', '1', "
+            "'--impls', 'nnkern,numpy']\n"
             "exec(compile(open(run.__file__).read(), run.__file__, 'exec'), {'__name__': '__main__', "
             "'__file__': run.__file__})\n") % BENCH
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_child_env(),

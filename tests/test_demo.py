@@ -4,18 +4,8 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 import nnkern
 from nnkern.__main__ import main
-
-import _nn_standins
-
-# Kernels not merged yet (conv, pooling) are patched in from the nn tests'
-# temporary stand-ins; once merged, the real ones are used automatically.
-@pytest.fixture(autouse=True)
-def kernels(monkeypatch):
-    return _nn_standins.install(monkeypatch)
 
 PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(nnkern.__file__)))
 

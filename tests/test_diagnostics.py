@@ -7,14 +7,6 @@ from nnkern import nn
 from nnkern.models import mlp, small_cnn
 from nnkern.train import evaluate
 
-import _nn_standins
-
-# Kernels not merged yet (conv, pooling) are patched in from the nn tests'
-# temporary stand-ins; once merged, the real ones are used automatically.
-@pytest.fixture(autouse=True)
-def kernels(monkeypatch):
-    return _nn_standins.install(monkeypatch)
-
 
 def small_problem(seed=0):
     rng = np.random.default_rng(seed)

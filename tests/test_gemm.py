@@ -297,6 +297,12 @@ def test_matmul_out_and_errors():
     out = np.empty((4, 3), np.float32)
     assert F.matmul(a, b, out=out) is out
     assert_gemm_close(out, a, b)
+    big = np.full((8, 9), 7.0, np.float32)
+    view = big[::-2, 1::3]  # strided, negative-step out: rows 7, 5, 3, 1
+    assert view.shape == (4, 3)
+    assert F.matmul(a, b, out=view) is view
+    assert_gemm_close(view, a, b)
+    assert (big[0::2] == 7).all() and (big[:, 0::3] == 7).all()
     with pytest.raises(ValueError, match=r"mat1 and mat2 shapes cannot be multiplied \(4x5 and 3x5\)"):
         F.matmul(a, b.T)
     with pytest.raises(TypeError, match="float32 and float64"):
@@ -378,6 +384,10 @@ def test_gemm_into_binding_errors():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         _C.gemm_into(a, b, ro)
+    self_overlap = np.lib.stride_tricks.as_strided(np.zeros(5, np.float32), (3, 5), (0, 4),
+                                                   writeable=True)
+    with pytest.raises(ValueError, match="zero stride"):
+        _C.gemm_into(a, b, self_overlap)
     # byte strides that are not a multiple of the item size: the binding
     # refuses them, the functional layer copies
     buf = np.zeros(200, np.uint8)
@@ -398,3 +408,36 @@ def test_c_driver_status_codes():
     assert st["workspace_empty"] >= 64
     assert st["workspace_huge"] == 2 ** 64 - 1  # overflow -> SIZE_MAX, allocation then fails
     assert st["workspace_huge2"] == 2 ** 64 - 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_serial_workspace_is_monotone(isa, dtype):
+    """A workspace sized for (M, N, K) serves any smaller problem (conv sizes
+    it once for its largest block); canaries after it stay intact."""
+    rng = np.random.default_rng(41)
+    bound = (40, 300, 600)
+    for m, n, k in [(40, 300, 600), (40, 300, 256), (7, 300, 257), (40, 5, 513), (3, 17, 600),
+                    (16, 16, 600), (40, 299, 1), (33, 64, 512)]:
+        for ta, tb in [(False, False), (True, True), (False, True)]:
+            a = rand(rng, (k, m) if ta else (m, k), dtype)
+            b = rand(rng, (n, k) if tb else (k, n), dtype)
+            opa, opb = (a.T if ta else a), (b.T if tb else b)
+            for order in "CF":
+                c = np.zeros((m, n), dtype, order=order)
+                _C.gemm_into(opa, opb, c, impl="serial", ws_shape=bound)
+                assert_gemm_close(c, opa, opb)
+    with pytest.raises(ValueError, match="smaller"):
+        _C.gemm_into(np.zeros((2, 3), dtype), np.zeros((3, 4), dtype), np.zeros((2, 4), dtype),
+                     impl="serial", ws_shape=(1, 4, 3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", [(40, 50, 37), (20, 33, 64), (64, 16, 9)])
+def test_depth_contiguous_operands_with_negative_row_steps(isa, dtype, m, n, k):
+    """Operands whose depth is contiguous but whose rows run backwards (e.g.
+    x @ W[::-1].T) go through the transposing packers."""
+    rng = np.random.default_rng(43)
+    x = rand(rng, (2 * m, k), dtype)[::-2]
+    w = rand(rng, (n, k), dtype)[::-1]
+    assert_gemm_close(F.matmul(x, w.T), x, w.T)
+    assert_gemm_close(F.linear(x, w), x, w.T)

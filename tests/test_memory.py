@@ -83,6 +83,15 @@ if hasattr(F, "max_pool2d"):
     })
 
 
+if hasattr(F, "adaptive_avg_pool2d"):
+    GAD = _a(2, 3, 4, 3)
+    CALLS.update({
+        "adaptive_avg_pool2d": (lambda: F.adaptive_avg_pool2d(XP, (4, 3)), (XP,)),
+        "adaptive_avg_pool2d_backward": (lambda: F.adaptive_avg_pool2d_backward(GAD, XP.shape),
+                                         (GAD,)),
+    })
+
+
 def _error(fn):
     def call():
         try:
@@ -104,6 +113,11 @@ ERRORS = {
     "relu_int": (_error(lambda: F.relu(np.arange(4))), ()),
     "linear_bias": (_error(lambda: F.linear(XL, WL, BL[:3])), (XL, WL, BL)),
 }
+if hasattr(F, "max_pool2d"):
+    BAD_IDX = IP.copy()
+    BAD_IDX.flat[3] = 10**6
+    ERRORS["max_pool2d_backward_index"] = (
+        _error(lambda: F.max_pool2d_backward(GP, BAD_IDX, XP.shape)), (GP, BAD_IDX))
 
 
 def rss_bytes():

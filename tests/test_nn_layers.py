@@ -6,12 +6,7 @@ import pytest
 import nnkern
 from nnkern import nn
 from _nn_check import check_module_grad
-import _nn_standins
 
-
-@pytest.fixture(autouse=True)
-def kernels(monkeypatch):
-    return _nn_standins.install(monkeypatch)
 
 
 def rng(seed=0):
@@ -36,6 +31,8 @@ def rng(seed=0):
     (lambda: nn.MaxPool2d(3, stride=2, padding=1), (1, 2, 5, 5)),
     (lambda: nn.AvgPool2d(2), (2, 3, 4, 6)),
     (lambda: nn.AvgPool2d(3, stride=2, padding=1), (1, 2, 5, 5)),
+    (lambda: nn.AdaptiveAvgPool2d(1), (2, 3, 4, 5)),
+    (lambda: nn.AdaptiveAvgPool2d((3, None)), (1, 2, 5, 4)),
     (lambda: nn.Upsample(scale_factor=2), (2, 3, 3, 2)),
     (lambda: nn.Upsample(scale_factor=(1, 3)), (1, 2, 2, 3)),
     (lambda: nn.Upsample(size=(5, 4)), (1, 2, 3, 3)),
@@ -227,7 +224,8 @@ def test_shape_errors_name_layer_and_shapes():
 
 def test_backward_before_forward_raises():
     for m in [nn.Linear(2, 2), nn.Conv2d(1, 1, 1), nn.ConvTranspose2d(1, 1, 1), nn.MaxPool2d(2),
-              nn.AvgPool2d(2), nn.ReLU(), nn.LeakyReLU(), nn.Sigmoid(), nn.Tanh(), nn.Identity(),
+              nn.AvgPool2d(2), nn.AdaptiveAvgPool2d(1), nn.ReLU(), nn.LeakyReLU(), nn.Sigmoid(),
+              nn.Tanh(), nn.Identity(),
               nn.Flatten(), nn.Unflatten(1, (1, 1)), nn.Upsample(scale_factor=2),
               nn.Sequential(nn.Linear(2, 2))]:
         with pytest.raises(RuntimeError, match="before forward"):

@@ -7,12 +7,7 @@ import pytest
 
 import nnkern
 from nnkern import nn
-import _nn_standins
 
-
-@pytest.fixture(autouse=True)
-def kernels(monkeypatch):
-    return _nn_standins.install(monkeypatch)
 
 
 def lenet(rng=0):
@@ -192,7 +187,7 @@ def test_default_init_statistics_match_torch_bounds():
     np.testing.assert_array_equal(nn.Linear(5, 5).weight.data, w1)
 
 
-def test_torch_state_dict_loads_and_matches_outputs_and_gradients(kernels):
+def test_torch_state_dict_loads_and_matches_outputs_and_gradients():
     torch = pytest.importorskip("torch")
     tn = torch.nn
     torch.manual_seed(0)
@@ -223,6 +218,8 @@ def test_torch_state_dict_loads_and_matches_outputs_and_gradients(kernels):
     t32 = tn.Sequential(tn.Linear(3, 2))
     m32.load_state_dict(t32.state_dict())
     np.testing.assert_array_equal(m32[0].weight.data, t32[0].weight.detach().numpy())
+    m32.load_state_dict(dict(t32.named_parameters()))  # tensors that require grad
+    np.testing.assert_array_equal(m32[0].bias.data, t32[0].bias.detach().numpy())
 
 
 def test_conv_transpose_and_upsample_match_torch():
@@ -286,3 +283,76 @@ def test_deepcopy_and_pickle_keep_registration():
         np.testing.assert_array_equal(c(x), m(x))
         c.stem.weight.data[...] = 0
         assert m.stem.weight.data.any()
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+    lambda m: m.MaxPool2d(2, dilation=2),
+    lambda m: m.AvgPool2d(3, stride=2, padding=1, count_include_pad=False, ceil_mode=True),
+    lambda m: m.AvgPool2d(2, divisor_override=3),
+    lambda m: m.AdaptiveAvgPool2d((3, 4)),
+    lambda m: m.Conv2d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2),
+    lambda m: m.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1, groups=2,
+                                dilation=2),
+])
+def test_layer_options_match_torch(make):
+    torch = pytest.importorskip("torch")
+    tm, m = make(torch.nn).double(), make(nn).double()
+    m.load_state_dict(tm.state_dict())
+    x = np.random.default_rng(5).standard_normal((2, 4, 7, 9))
+    tx = torch.tensor(x, requires_grad=True)
+    ty = tm(tx)
+    g = np.random.default_rng(6).standard_normal(ty.shape)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(m(x), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(m.backward(g), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    for p, tp in zip(m.parameters(), tm.parameters()):
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_lenet_float32_training_steps_match_torch():
+    """End to end on the real kernels: LeNet-5 in float32, same weights and
+    data, three SGD+momentum steps (in-place activations, input_grad=False)."""
+    torch = pytest.importorskip("torch")
+    tn = torch.nn
+    torch.manual_seed(0)
+    tm = tn.Sequential(
+        tn.Conv2d(1, 6, 5, padding=2), tn.ReLU(), tn.MaxPool2d(2),
+        tn.Conv2d(6, 16, 5), tn.ReLU(), tn.MaxPool2d(2), tn.Flatten(),
+        tn.Linear(400, 120), tn.ReLU(), tn.Linear(120, 84), tn.ReLU(), tn.Linear(84, 10))
+    m = lenet()
+    m.load_state_dict(tm.state_dict())
+    opt = nnkern.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+    topt = torch.optim.SGD(tm.parameters(), lr=0.05, momentum=0.9)
+    loss, tloss = nn.CrossEntropyLoss(), tn.CrossEntropyLoss()
+    r = np.random.default_rng(7)
+    for _ in range(3):
+        x = r.standard_normal((8, 1, 28, 28)).astype(np.float32)
+        y = r.integers(0, 10, 8)
+        opt.zero_grad()
+        topt.zero_grad()
+        v = loss(m(x), y)
+        assert m.backward(loss.backward(), input_grad=False) is None
+        tv = tloss(tm(torch.from_numpy(x)), torch.from_numpy(y))
+        tv.backward()
+        assert v == pytest.approx(tv.item(), rel=1e-5)
+        opt.step()
+        topt.step()
+    for (name, p), tp in zip(m.named_parameters(), tm.parameters()):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
+
+
+def test_apply_and_requires_grad():
+    m = nested()
+    seen = []
+    m.apply(lambda mod: seen.append(type(mod).__name__))
+    assert seen[-1] == "Sequential" and seen.count("Linear") == 3
+    m.apply(lambda mod: nnkern.init.zeros_(mod.weight) if isinstance(mod, nn.Linear) else None)
+    assert all(not mod.weight.data.any() for mod in m.modules() if isinstance(mod, nn.Linear))
+    m.stem.requires_grad_(False)
+    x = np.ones((2, 3), np.float32)
+    m(x)
+    m.backward(np.ones((2, 2), np.float32))
+    assert m.stem.weight.grad is None and m.stem.bias.grad is None
+    assert m.head[1].weight.grad is not None

@@ -472,3 +472,23 @@ def test_generic_and_avx2_paths_bitwise_identical(case, dt):
         _C.set_isa(before)
     for a, b in zip(res["generic"], res["avx2"]):
         assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("dt,shape", [(np.float32, (2, 64, 130, 128)), (np.float64, (2, 32, 130, 128))])
+def test_large_backward_streamed_out(isa, dt, shape):
+    """dx above 8 MB: the backward planes are built in a buffer and streamed
+    out with non-temporal stores (AVX2 path); same results as the oracle."""
+    x = rand(shape, dt, seed=31)
+    for k, s, p in [(3, 2, 1), (2, 2, 0)]:
+        y, ind = F.max_pool2d(x, k, s, p, return_indices=True)
+        g = rand(y.shape, dt, seed=32)
+        np.testing.assert_allclose(F.max_pool2d_backward(g, ind, shape),
+                                   _C.pool_max_bwd(g, ind, shape[2], shape[3], True), **tol(dt))
+        win = (k, k, s, s, p, p, 1, 1)
+        np.testing.assert_allclose(F.avg_pool2d_backward(g, shape, k, s, p),
+                                   _C.pool_avg_bwd(g, shape[2], shape[3], win, True, 0, True),
+                                   **tol(dt))
+    bad = ind.copy()
+    bad[1, 3, 5, 7] = shape[2] * shape[3]
+    with pytest.raises(ValueError, match="out of range"):
+        F.max_pool2d_backward(g, bad, shape)

@@ -7,12 +7,7 @@ import pytest
 
 import nnkern
 from nnkern import nn, optim
-import _nn_standins
 
-
-@pytest.fixture(autouse=True)
-def kernels(monkeypatch):
-    return _nn_standins.install(monkeypatch)
 
 
 def model(seed=0):

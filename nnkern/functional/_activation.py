@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 
 from .. import _C
-from .._validate import as_float_array, common_dtype
+from .._validate import as_float_array, c_contig, common_dtype
 
 __all__ = ["relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh",
            "relu_backward", "leaky_relu_backward", "sigmoid_backward", "tanh_backward"]
@@ -29,10 +29,8 @@ def _unary(x, name, inplace):
         if x.flags.c_contiguous and x.flags.aligned and x.dtype.isnative:
             return x, x
         # Non-contiguous target: compute into a contiguous copy, write back.
-        return np.ascontiguousarray(x), x
-    if not (x.flags.c_contiguous and x.flags.aligned and x.dtype.isnative):
-        x = np.ascontiguousarray(x)
-    return x, None
+        return c_contig(x), x
+    return c_contig(x), None
 
 
 def _finish(out, target):
@@ -96,11 +94,7 @@ def _pair(grad_output, other, name, other_name):
     if g.shape != o.shape:
         raise ValueError(f"{name}: grad_output shape {g.shape} does not match "
                          f"{other_name} shape {o.shape}")
-    if not (g.flags.c_contiguous and g.flags.aligned and g.dtype.isnative):
-        g = np.ascontiguousarray(g)
-    if not (o.flags.c_contiguous and o.flags.aligned and o.dtype.isnative):
-        o = np.ascontiguousarray(o)
-    return g, o
+    return c_contig(g), c_contig(o)
 
 
 def relu_backward(grad_output, output):

@@ -97,6 +97,20 @@ def _check_common(stride, dilation, padding, groups, w):
     return groups
 
 
+_I64 = 2**63
+
+
+def _geometry(stride, pad, dilation, groups, out):
+    """The C core takes int64 geometry: a value outside it (e.g. stride=2**64,
+    or an output size past 2**63) is a ValueError, not an OverflowError from
+    the binding's int conversion."""
+    if any(not -_I64 <= v < _I64 for v in (*stride, *pad, *dilation, *out)):
+        raise ValueError("conv2d: the requested sizes overflow 64-bit arithmetic "
+                         f"(stride={stride}, padding={pad}, dilation={dilation}, "
+                         f"output size={out})")
+    return stride, pad, dilation, groups, out
+
+
 def _conv_geometry(x, w, stride, padding, dilation, groups):
     """Validates a conv2d call; returns (stride, top/left padding, dilation,
     groups, (OH, OW))."""
@@ -122,7 +136,7 @@ def _conv_geometry(x, w, stride, padding, dilation, groups):
             raise ValueError("padding='same' is not supported for strided convolutions")
         total = [dilation[i] * (k[i] - 1) for i in range(2)]
         pad = (total[0] // 2, total[1] // 2)
-        return stride, pad, dilation, groups, (x.shape[2], x.shape[3])
+        return _geometry(stride, pad, dilation, groups, (x.shape[2], x.shape[3]))
     eff = [dilation[i] * (k[i] - 1) + 1 for i in range(2)]
     padded = [x.shape[2 + i] + 2 * pad[i] for i in range(2)]
     if padded[0] < eff[0] or padded[1] < eff[1]:
@@ -130,7 +144,7 @@ def _conv_geometry(x, w, stride, padding, dilation, groups):
                          f"{padded[1]}). Kernel size: ({eff[0]} x {eff[1]}). Kernel size "
                          "can't be greater than actual input size")
     out = tuple((padded[i] - eff[i]) // stride[i] + 1 for i in range(2))
-    return stride, pad, dilation, groups, out
+    return _geometry(stride, pad, dilation, groups, out)
 
 
 def _check_bias(b, n, w, transposed=False):
@@ -231,7 +245,7 @@ def _transpose_args(x, w, stride, padding, output_padding, groups, dilation):
         raise ValueError(f"Given input size per channel: ({x.shape[2]} x {x.shape[3]}). "
                          f"Calculated output size per channel: ({out[0]} x {out[1]}). "
                          "Output size is too small")
-    return stride, pad, dilation, groups, out
+    return _geometry(stride, pad, dilation, groups, out)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,

@@ -10,15 +10,16 @@ import math
 import numpy as np
 
 from .. import _C
-from .._validate import as_float_array, common_dtype
+from .._validate import as_float_array, c_contig, common_dtype
 
 __all__ = ["matmul", "gemm", "linear", "linear_backward"]
 
 
 def _operand(x):
     """x as the C kernel can read it in place: aligned (hence element-strided,
-    since float32/float64 alignment equals the item size), else a copy."""
-    return x if x.flags.aligned else np.ascontiguousarray(x)
+    since float32/float64 alignment equals the item size), else an aligned
+    copy (np.ascontiguousarray would keep a contiguous misaligned array)."""
+    return x if x.flags.aligned else c_contig(x)
 
 
 def _shape_str(shape):
@@ -35,6 +36,8 @@ def _run(a, b, c, alpha=1.0, beta=0.0, bias=None, fresh=True):
     is not `fresh` (user memory), go through a temporary if it overlaps an
     input or is not element-strided."""
     a, b = _operand(a), _operand(b)
+    if bias is not None:
+        bias = c_contig(bias)
     if fresh:
         _C.gemm_into(a, b, c, alpha, beta, bias)
         return c

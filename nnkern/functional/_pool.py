@@ -54,7 +54,20 @@ def _pair_arg(v, fn, name, default=None):
         raise ValueError(f"{fn}: kernel_size must either be a single int, or a tuple of two ints")
     if name == "stride":
         raise ValueError(f"{fn}: stride must either be omitted, a single int, or a tuple of two ints")
+    if name == "dilation":
+        raise ValueError(f"{fn}: dilation must be either a single int, or a tuple of two ints")
     raise ValueError(f"{fn}: {name} must either be a single int, or a tuple of two ints")
+
+
+_I64 = 2**63
+
+
+def _int64(fn, *values):
+    """The C core takes int64 sizes: a value outside that range (kernel_size
+    2**64, an output size past 2**63, ...) is a ValueError, not an
+    OverflowError from the binding's int conversion."""
+    if any(not -_I64 <= v < _I64 for v in values):
+        raise ValueError(f"{fn}: the requested sizes overflow 64-bit arithmetic")
 
 
 def _trunc_div(a, b):
@@ -115,6 +128,7 @@ def _output_hw(shape, k, s, p, d, ceil_mode):
     oh = _out_size(shape[-2], k[0], p[0], s[0], d[0], ceil_mode)
     ow = _out_size(shape[-1], k[1], p[1], s[1], d[1], ceil_mode)
     _shape_check(shape, k, s, p, d, (oh, ow))
+    _int64("pooling", *k, *s, *p, *d, oh, ow)
     return oh, ow
 
 
@@ -156,6 +170,7 @@ def _check_grad_shape(fn, g, input_shape):
     if not isinstance(input_shape, (tuple, list)) or not all(_is_int(v) for v in input_shape):
         raise TypeError(f"{fn}: input_shape must be a tuple of ints, got {input_shape!r}")
     input_shape = tuple(int(v) for v in input_shape)
+    _int64(fn, *input_shape)
     if g.ndim not in (3, 4) or len(input_shape) != g.ndim:
         raise ValueError(f"{fn}: expected grad_output with 3 or 4 dimensions matching "
                          f"input_shape {input_shape}, got shape {g.shape}")
@@ -204,6 +219,7 @@ def _avg_args(fn, shape, kernel_size, stride, padding, ceil_mode, divisor_overri
                          f"size for input, but got:{list(shape)}")
     oh, ow = _output_hw(shape, k, s, p, d, ceil_mode)
     dov = 0 if divisor_override is None else int(divisor_override)
+    _int64(fn, dov)
     return (k[0], k[1], s[0], s[1], p[0], p[1], 1, 1), oh, ow, dov
 
 
@@ -261,6 +277,7 @@ def _adaptive_size(shape, output_size):
                          f"equal to 0 but received {{{size[0]}, {size[1]}}}")
     if len(shape) not in (3, 4):
         raise ValueError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(shape)}")
+    _int64("adaptive_avg_pool2d", *size)
     for i in range(len(shape) - 3, len(shape)):
         if shape[i] == 0:
             raise ValueError("adaptive_avg_pool2d(): Expected input to have non-zero size for "

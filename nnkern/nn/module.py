@@ -8,6 +8,8 @@ PyTorch; ``zero_grad()`` resets them to ``None``).  A forward caches only
 what its backward needs, for one call: calling a module twice before
 ``backward`` keeps the second call's cache.
 """
+import functools
+import inspect
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -147,6 +149,28 @@ class Module:
         self.__dict__[name] = module
 
     # -- computation -----------------------------------------------------
+    def __init_subclass__(cls, **kwargs):
+        # A layer's backward(grad_output) gets a TypeError naming the layer for
+        # a grad_output that is not an ndarray (None, a string, ...), instead
+        # of an AttributeError from deep inside it.  Losses, whose
+        # grad_output defaults to a scalar 1.0, check their own.
+        super().__init_subclass__(**kwargs)
+        bw = cls.__dict__.get("backward")
+        if bw is None or getattr(bw, "_nk_checked", False):
+            return
+        param = inspect.signature(bw).parameters.get("grad_output")
+        if param is None or param.default is not inspect.Parameter.empty:
+            return
+
+        @functools.wraps(bw)
+        def backward(self, grad_output, *args, **kw):
+            if not isinstance(grad_output, np.ndarray):
+                raise TypeError(f"{_layer_name(self)}: backward expects grad_output as a "
+                                f"numpy.ndarray, got {type(grad_output).__name__}")
+            return bw(self, grad_output, *args, **kw)
+        backward._nk_checked = True
+        cls.backward = backward
+
     def forward(self, *args):
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
@@ -216,7 +240,24 @@ class Module:
     def num_parameters(self):
         return sum(p.data.size for p in self.parameters())
 
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module (children first) and on
+        self, as torch's ``Module.apply`` (e.g. for a custom initialisation);
+        returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
     # -- modes and gradients ---------------------------------------------
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter: frozen parameters get
+        no gradient (their weight-gradient GEMMs are skipped) and optimizers
+        leave them alone; returns self."""
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
+
     def train(self, mode=True):
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
@@ -310,8 +351,11 @@ class Module:
         for key, (m, name, p) in own.items():
             if key not in state_dict:
                 continue
+            value = state_dict[key]
+            if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensors
+                value = value.detach().cpu().numpy()
             try:
-                value = np.asarray(state_dict[key])
+                value = np.asarray(value)
             except Exception as exc:  # e.g. a torch tensor that requires grad
                 raise TypeError(f"load_state_dict: value for {key!r} cannot be converted "
                                 f"to an array ({exc})") from exc

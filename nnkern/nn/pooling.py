@@ -1,11 +1,11 @@
-"""Pooling layers: MaxPool2d and AvgPool2d (C kernels, NCHW)."""
+"""Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (C kernels, NCHW)."""
 import numpy as np
 
 from .. import functional as F
 from .._validate import pair
 from .module import _NCHWModule, _kernel_error, _layer_name
 
-__all__ = ["MaxPool2d", "AvgPool2d"]
+__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
 
 
 class _Pool2d(_NCHWModule):
@@ -115,3 +115,34 @@ class AvgPool2d(_Pool2d):
         return self._unbatch(F.avg_pool2d_backward(
             g, self._in_shape, self.kernel_size, self.stride, self.padding, self.ceil_mode,
             self.count_include_pad, self.divisor_override))
+
+
+class AdaptiveAvgPool2d(_Pool2d):
+    """Adaptive average pooling to a fixed ``output_size`` (an int, or a
+    pair whose None entries keep the input size), as
+    torch.nn.AdaptiveAvgPool2d; output cell ``(i, j)`` averages input rows
+    ``[floor(i*H/OH), ceil((i+1)*H/OH))`` and likewise columns.
+    ``AdaptiveAvgPool2d(1)`` is global average pooling."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+        self._in_shape = None
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+    def forward(self, x):
+        x, unbatched = self._input(x)
+        try:
+            y = F.adaptive_avg_pool2d(x, self.output_size)
+        except (TypeError, ValueError) as exc:
+            raise _kernel_error(self, exc, x) from exc
+        self.__dict__["_in_shape"] = x.shape
+        return self._cache_shapes(unbatched, y)
+
+    def backward(self, grad_output, input_grad=True):
+        g = self._nchw_grad(grad_output)
+        if not input_grad:
+            return None
+        return self._unbatch(F.adaptive_avg_pool2d_backward(g, self._in_shape))
