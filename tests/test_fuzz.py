@@ -739,6 +739,7 @@ def _layer_factories():
     if HAS_POOL:
         L["MaxPool2d"] = lambda: nn.MaxPool2d(2)
         L["AvgPool2d"] = lambda: nn.AvgPool2d(2)
+        L["AdaptiveAvgPool2d"] = lambda: nn.AdaptiveAvgPool2d((2, 3))
     return L
 
 
