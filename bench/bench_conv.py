@@ -31,12 +31,70 @@ CASES = [  # name, N, C, H, W, K, R, S, stride, pad, dil
 ]
 
 
+def _cdiv(a, b):
+    return -(-a // b)
+
+
+def _gemm_ws(M, N, K, e=4):
+    """Approximate nk_gemm_workspace (packed A block MC x kc + B block NB x kc)."""
+    if min(M, N, K) <= 0:
+        return 64
+    kc = _cdiv(K, _cdiv(K, 256))
+    one = lambda m, n: e * (min(_cdiv(m, 6) * 6, 144) * kc + min(_cdiv(n, 16) * 16, 4080) * kc) + 192
+    return max(one(M, N), one(N, M))
+
+
+def extra_memory(N, C, H, W, K, R, S, st, pd, dl, threads, e=4):
+    """Estimated peak extra bytes (workspace) of nnkern's forward and
+    backward (dx + dw + db) for one conv, mirroring csrc/nk_conv_igemm.c's
+    sizing (GEMM workspace approximated).  Independent of N by design."""
+    OH = (H + 2 * pd - dl * (R - 1) - 1) // st + 1
+    OW = (W + 2 * pd - dl * (S - 1) - 1) // st + 1
+    P, Kc = OH * OW, C * R * S
+
+    def fwd(N, Ci, Hh, Ww, Co, OH, OW, s, Kd):
+        P = OH * OW
+        if Co <= 16 and Kd <= (512 if (s == 1 and Co <= 6) else 256) and OW >= 6:   # direct
+            ocb, npix = (6, 16) if (s == 1 and Co <= 6) else ((8, 12) if Co <= 8 else (16, 6))
+            Hp, Wp = (OH - 1) * s + (R - 1) * dl + 1, (OW - 1) * s + (S - 1) * dl + 1
+            return e * (ocb * Kd + threads * (Ci * Hp * Wp + npix * ocb + npix * s + 48))
+        J = N * P
+        if P >= 1024:
+            PB, tile = _cdiv(P, _cdiv(P, 1024)), 0
+        else:
+            PB = min(J, max(256, min(1024, (1 << 19) // Co)))
+            tile = Co * PB if N > 1 else 0
+        return threads * (_gemm_ws(Co, PB, Kd) + e * tile)
+
+    f = fwd(N, C, H, W, K, OH, OW, st, Kc)
+    # bwd data
+    if st == 1 and (K <= 2 * C or (C >= 4 and C <= 16 and K * R * S <= 512)):
+        dx = e * K * Kc + fwd(N, K, OH, OW, C, H, W, 1, K * R * S)
+    else:
+        ncb = 1 if N >= 4 else min(C, _cdiv(4, N))
+        M = _cdiv(C, ncb) * R * S
+        PBc = min(P, max(64, (1 << 16) // M))
+        dx = threads * (_gemm_ws(M, PBc, K) + e * M * PBc)
+    nw = K * Kc
+    nbc = min(N, 4)
+    while nbc > 1 and nbc * nw > (1 << 18):
+        nbc -= 1
+    ipc = _cdiv(N, nbc)
+    nbc = _cdiv(N, ipc)
+    ncol = 1 if nbc >= 4 else max(1, min(_cdiv(4, nbc), _cdiv(Kc, 16)))
+    CB = _cdiv(_cdiv(Kc, ncol), 16) * 16
+    dw = threads * _gemm_ws(K, min(Kc, CB), ipc * P) + (e * nbc * nw if nbc > 1 else 0)
+    return f, max(dx, dw)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--cases", nargs="*")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--no-numpy", action="store_true")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with process CPU time (robust on a loaded machine; 1 thread only)")
     args = ap.parse_args()
     try:
         import torch
@@ -96,9 +154,10 @@ def main():
                     f()
                 for _ in range(args.reps):
                     for k, f in impls.items():
-                        t0 = time.perf_counter()
+                        clock = time.process_time if args.cpu_time else time.perf_counter
+                        t0 = clock()
                         f()
-                        times[k].append(time.perf_counter() - t0)
+                        times[k].append(clock() - t0)
             med = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
             rows.append((name, t, flops, med))
             line = f"{name:11s} t={t} "
@@ -109,6 +168,8 @@ def main():
                     line += f" torch {med[f'torch_{ph}']:8.3f} ({med[f'torch_{ph}'] / nk:4.2f}x)"
                 if f"np_{ph}" in med:
                     line += f" np {med[f'np_{ph}']:8.3f} ({med[f'np_{ph}'] / nk:4.2f}x) "
+            mf, mb = extra_memory(N, C, H, W, K, R, S, st, pd, dl, t)
+            line += f"| extra mem fwd {mf / 2**20:.2f} MiB bwd {mb / 2**20:.2f} MiB"
             print(line, flush=True)
 
 
