@@ -59,7 +59,7 @@ def extra_memory(N, C, H, W, K, R, S, st, pd, dl, threads, e=4):
             Hp, Wp = (OH - 1) * s + (R - 1) * dl + 1, (OW - 1) * s + (S - 1) * dl + 1
             return e * (ocb * Kd + threads * (Ci * Hp * Wp + npix * ocb + npix * s + 48))
         J = N * P
-        if P >= 1024:
+        if P >= 512 or (R == S == 1 and st == 1 and pd == 0):
             PB, tile = _cdiv(P, _cdiv(P, 1024)), 0
         else:
             PB = min(J, max(256, min(1024, (1 << 19) // Co)))
