@@ -19,8 +19,9 @@
  *   forward      Y[Cog, pixels] = W[Cog, Cig*kH*kW] . im2col(x) per group,
  *                bias fused in the GEMM epilogue (per row).  Tasks are blocks
  *                of the flattened (image, output pixel) space: images with
- *                >= 1024 output pixels are cut into chunks of <= 1024 pixels
- *                (written in place); smaller images are grouped into blocks of
+ *                >= 512 output pixels (and all 1x1/stride-1/pad-0 layers) are
+ *                cut into chunks of <= 1024 pixels (written in place); smaller
+ *                images are grouped into blocks of
  *                <= 1024 pixels spanning images, computed into a per-thread
  *                Cog x PB tile and copied out, so GEMM sees a wide N and packs
  *                the weights rarely.  im2col exists only as GEMM's packed B

@@ -15,10 +15,11 @@
 
 /* Smallest amount of work (flops) worth a thread of its own. */
 #define NK_CONV_MIN_WORK ((int64_t)1 << 20)
-/* Forward: images of at least NK_CONV_BIG_P output pixels are cut into
+/* Forward: images of at least NK_CONV_BIG_P output pixels (and 1x1 layers,
+ * whose operand is then x itself) are cut into
  * chunks of <= NK_CONV_FWD_PB pixels; smaller ones are grouped into blocks of
  * <= NK_CONV_FWD_PB pixels (and <= NK_CONV_TILE output elements). */
-#define NK_CONV_BIG_P 1024
+#define NK_CONV_BIG_P 512
 #define NK_CONV_FWD_PB 1024
 #define NK_CONV_TILE ((int64_t)1 << 19)
 /* bwd_weight: at most this many elements of per-chunk partial sums of dW. */
@@ -223,8 +224,10 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
     }
 #endif
     const int64_t J = s->N * P;
+    const int is1x1 = s->kH == 1 && s->kW == 1 && s->stride_h == 1 && s->stride_w == 1 &&
+                      s->pad_h == 0 && s->pad_w == 0 && s->OH == s->H && s->OW == s->W;
     int64_t PB, nblk, per_img = 0;
-    if (P >= NK_CONV_BIG_P) {
+    if (P >= NK_CONV_BIG_P || is1x1) {
         per_img = nk_ceil_div(P, NK_CONV_FWD_PB);
         if (s->N * G * per_img < 4) per_img = nk_min_i64(nk_ceil_div(4, s->N * G), nk_ceil_div(P, 256));
         PB = nk_ceil_div(P, per_img);
@@ -254,8 +257,6 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
     char *ws = nk_aligned_alloc(total);
     if (!ws) return NK_ERR_NOMEM;
 
-    const int is1x1 = s->kH == 1 && s->kW == 1 && s->stride_h == 1 && s->stride_w == 1 &&
-                      s->pad_h == 0 && s->pad_w == 0 && s->OH == s->H && s->OW == s->W;
     /* AVX2 gathers for short rows, strides, and whenever the index fits */
     NK_CONV_PACK_FN pack = S(nk_conv_pack_im2col);
 #if NK_X86_DISPATCH

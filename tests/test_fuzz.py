@@ -45,9 +45,12 @@ _STATS = {"calls": 0, "t0": time.perf_counter()}
 
 def examples(n):
     env = os.environ.get("NNKERN_FUZZ_EXAMPLES")
+    # CI: derandomized, no example database.  Long: random, failures saved in
+    # the default database (.hypothesis/) and printed with a reproduce blob.
+    extra = {} if LONG else {"database": None}
     return settings(max_examples=int(env) if env else n * SCALE, deadline=None,
-                    derandomize=not LONG, database=None,
-                    suppress_health_check=list(HealthCheck))
+                    derandomize=not LONG, print_blob=True,
+                    suppress_health_check=list(HealthCheck), **extra)
 
 
 @pytest.fixture(autouse=True)
@@ -741,7 +744,8 @@ def _layer_factories():
     if HAS_POOL:
         L["MaxPool2d"] = lambda: nn.MaxPool2d(2)
         L["AvgPool2d"] = lambda: nn.AvgPool2d(2)
-        L["AdaptiveAvgPool2d"] = lambda: nn.AdaptiveAvgPool2d((2, 3))
+    if hasattr(nn, "AdaptiveAvgPool2d"):
+        L["AdaptiveAvgPool2d"] = lambda: nn.AdaptiveAvgPool2d((3, 2))
     return L
 
 
@@ -813,7 +817,9 @@ def test_fuzz_losses(data, name, dt):
 @examples(25)
 @given(st.data(), st.sampled_from(["Linear", "Conv2d", "ConvTranspose2d", "LeakyReLU",
                                    "Flatten", "Unflatten", "Upsample"]
-                                  + (["MaxPool2d", "AvgPool2d"] if HAS_POOL else [])))
+                                  + (["MaxPool2d", "AvgPool2d"] if HAS_POOL else [])
+                                  + (["AdaptiveAvgPool2d"] if hasattr(nn, "AdaptiveAvgPool2d")
+                                     else [])))
 def test_fuzz_layer_constructors(data, name):
     cls = getattr(nn, name)
     n = len([p for p in inspect.signature(cls.__init__).parameters.values()

@@ -179,6 +179,8 @@ def test_layers_training_loop_flat():
               nn.ConvTranspose2d(6, 4, 2, stride=2), nn.Sigmoid(), nn.Tanh()]
     if hasattr(F, "max_pool2d"):
         layers += [nn.MaxPool2d(2), nn.AvgPool2d(2)]
+    if hasattr(nn, "AdaptiveAvgPool2d"):
+        layers.append(nn.AdaptiveAvgPool2d((3, 2)))
     layers.append(nn.Flatten())
     features = nn.Sequential(*layers)(X4).shape[1]
     model = nn.Sequential(*layers, nn.Linear(features, 5))
