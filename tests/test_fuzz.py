@@ -783,6 +783,9 @@ def test_fuzz_layers(data, name, dt):
         g.check_untouched(name)
     if err is not None:
         return
+    if name == "Identity":          # passes anything through, as torch's
+        assert y is (g.view if g else x)
+        return
     assert isinstance(y, np.ndarray)
     if not use_junk and name in ("Linear", "Dense", "Conv2d", "ReLU", "Sigmoid", "Tanh"):
         if name in ("Linear", "Dense"):
@@ -797,17 +800,21 @@ def test_fuzz_layers(data, name, dt):
         else:
             key = name.lower()
             close(y, ACT_REF[key](x.astype(np.float64), 0), dt, 1, name)
-    gy = data.draw(junk()) if data.draw(st.booleans()) else np.ones_like(y)
+    gy = data.draw(junk()) if data.draw(st.booleans()) else \
+        np.broadcast_to(np.ones((), y.dtype), y.shape)    # y may be a huge zero-copy view
     call(layer.backward, gy)
 
 
 @examples(20)
 @given(st.data(), st.sampled_from(LOSSES), DTYPES)
 def test_fuzz_losses(data, name, dt):
+    """Losses are NumPy code: a 2**42-element zero-stride pred is a legitimate
+    (if endless) reduction for them, so the junk here has no huge views."""
     loss = getattr(nn, name)()
-    pred = data.draw(st.one_of(junk(), st.just(np.zeros((3, 4), dt)),
+    small = junk().filter(lambda v: not (isinstance(v, np.ndarray) and v.size > 10**6))
+    pred = data.draw(st.one_of(small, st.just(np.zeros((3, 4), dt)),
                                st.just(np.full((3, 4), np.nan, dt))))
-    target = data.draw(st.one_of(junk(), st.just(np.zeros((3, 4), dt)),
+    target = data.draw(st.one_of(small, st.just(np.zeros((3, 4), dt)),
                                  st.just(np.array([0, 1, 3])), st.just(np.array([0, 9, -1]))))
     v, err = call(loss, pred, target)
     if err is None:
@@ -971,3 +978,23 @@ def test_fuzz_bindings_explicit_geometry(seed, dt):
             call(c)
         for g in guards:
             g.check_untouched("binding")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Linear(float("inf"), 2), lambda: nn.Linear(2.7, 2), lambda: nn.Linear("3", 2),
+    lambda: nn.Conv2d(float("inf"), 1, 1), lambda: nn.Conv2d(2, 2, 1, groups=2.0),
+    lambda: nn.ConvTranspose2d(1, float("nan"), 1), lambda: nn.Flatten(float("inf")),
+    lambda: nn.Unflatten(1, (2, 2.5)), lambda: nn.Concat(nn.ReLU(), float("inf")),
+    lambda: nn.Upsample(size=(2.5, 2)), lambda: nn.CrossEntropyLoss(ignore_index=float("inf"))])
+def test_regression_layer_sizes_must_be_ints(make):
+    """int(inf) raised OverflowError, int(2.7) truncated silently and
+    int("3") accepted a string: layer sizes are TypeError unless ints."""
+    with pytest.raises(TypeError):
+        make()
+
+
+@pytest.mark.parametrize("sf", [float("inf"), (2.0, float("inf")), float("nan")])
+def test_regression_upsample_scale_factor_must_be_finite(sf):
+    """Upsample(scale_factor=inf) raised OverflowError in forward."""
+    with pytest.raises(ValueError):
+        nn.Upsample(scale_factor=sf)(np.ones((1, 1, 2, 2), np.float32))

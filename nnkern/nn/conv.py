@@ -6,7 +6,7 @@ from .. import init
 from .._validate import pair
 from .linear import _factory_dtype
 from .module import (Parameter, _NCHWModule, _accumulate_grad, _check_dtype, _kernel_error,
-                     _layer_name)
+                     _layer_name, _size_arg)
 
 __all__ = ["Conv2d", "ConvTranspose2d"]
 
@@ -20,12 +20,12 @@ class _ConvNd(_NCHWModule):
     def _setup(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                bias, padding_mode, dtype, rng):
         name = type(self).__name__
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
+        self.in_channels = _size_arg(name, "in_channels", in_channels)
+        self.out_channels = _size_arg(name, "out_channels", out_channels)
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = pair(stride, "stride")
         self.dilation = pair(dilation, "dilation")
-        self.groups = int(groups)
+        self.groups = _size_arg(name, "groups", groups)
         if self.groups <= 0:
             raise ValueError(f"{name}: groups must be a positive integer")
         if self.in_channels % self.groups:

@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import init
-from .module import (Module, Parameter, _accumulate_grad, _as_input, _check_dtype,
+from .module import (Module, Parameter, _accumulate_grad, _as_input, _check_dtype, _size_arg,
                      _kernel_error, _layer_name)
 
 __all__ = ["Linear", "Dense", "Identity"]
@@ -34,8 +34,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=None, *, rng=None):
         super().__init__()
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = _size_arg("Linear", "in_features", in_features)
+        self.out_features = _size_arg("Linear", "out_features", out_features)
         if self.in_features < 0 or self.out_features < 0:
             raise ValueError(f"Linear: in_features and out_features must be >= 0, got "
                              f"{in_features} and {out_features}")

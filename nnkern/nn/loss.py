@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 from .. import functional as F
-from .module import Module
+from .module import Module, _size_arg
 
 __all__ = ["MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]
 
@@ -124,7 +124,7 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
         self.weight = None if weight is None else np.asarray(weight, dtype=np.float64)
-        self.ignore_index = int(ignore_index)
+        self.ignore_index = _size_arg("CrossEntropyLoss", "ignore_index", ignore_index)
         self.label_smoothing = float(label_smoothing)
         if not 0.0 <= self.label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, "

@@ -469,6 +469,16 @@ def _accumulate_grad(p, g):
         p.grad += g
 
 
+def _size_arg(module_name, name, v):
+    """A layer size (features, channels, groups) as a Python int: ints only
+    (int(inf) raised OverflowError, int(2.7) silently truncated, and
+    int("3") accepted a string)."""
+    import numbers
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{module_name}: {name} must be an int, got {v!r}")
+    return int(v)
+
+
 def _as_input(module, x):
     """Check that x is a float ndarray of the module's parameter dtype."""
     if not isinstance(x, np.ndarray):

@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from .module import Module, _as_input, _layer_name
+from .module import Module, _as_input, _layer_name, _size_arg
 
 __all__ = ["Flatten", "Unflatten", "Upsample"]
 
@@ -24,8 +24,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim = int(start_dim)
-        self.end_dim = int(end_dim)
+        self.start_dim = _size_arg("Flatten", "start_dim", start_dim)
+        self.end_dim = _size_arg("Flatten", "end_dim", end_dim)
         self._shape = None
 
     def extra_repr(self):
@@ -61,8 +61,9 @@ class Unflatten(Module):
 
     def __init__(self, dim, unflattened_size):
         super().__init__()
-        self.dim = int(dim)
-        self.unflattened_size = tuple(int(s) for s in unflattened_size)
+        self.dim = _size_arg("Unflatten", "dim", dim)
+        self.unflattened_size = tuple(_size_arg("Unflatten", "unflattened_size", s)
+                                      for s in unflattened_size)
         self._shape = None
 
     def extra_repr(self):
@@ -149,7 +150,8 @@ class Upsample(Module):
         self.recompute_scale_factor = recompute_scale_factor
         if size is not None:
             size = (size, size) if isinstance(size, numbers.Integral) else tuple(size)
-            if len(size) != 2 or any(int(s) <= 0 for s in size):
+            size = tuple(_size_arg("Upsample", "size", s) for s in size)
+            if len(size) != 2 or any(s <= 0 for s in size):
                 raise ValueError(f"Upsample: size must be a positive int or pair, got {size}")
             size = tuple(int(s) for s in size)
             self.size = size
@@ -157,8 +159,9 @@ class Upsample(Module):
         else:
             sf = (scale_factor, scale_factor) if isinstance(scale_factor, numbers.Real) \
                 else tuple(scale_factor)
-            if len(sf) != 2 or any(float(s) <= 0 for s in sf):
-                raise ValueError(f"Upsample: scale_factor must be positive, got {scale_factor}")
+            if len(sf) != 2 or any(not 0 < float(s) < float("inf") for s in sf):
+                raise ValueError(f"Upsample: scale_factor must be positive and finite, "
+                                 f"got {scale_factor}")
             self.scale_factor = tuple(float(s) for s in sf)
             self.size = None
         self._cache = None

@@ -1,7 +1,7 @@
 """Skip connections: Residual (additive) and Concat (concatenating)."""
 import numpy as np
 
-from .module import Module, _as_input, _layer_name
+from .module import Module, _as_input, _layer_name, _size_arg
 
 __all__ = ["Residual", "Concat"]
 
@@ -136,7 +136,7 @@ class Concat(Module):
         if not isinstance(block, Module):
             raise TypeError(f"Concat: block must be a Module, got {type(block).__name__}")
         self.block = block
-        self.dim = int(dim)
+        self.dim = _size_arg("Concat", "dim", dim)
         self._cache = None
 
     def extra_repr(self):
