@@ -14,36 +14,53 @@
  * but every OH, OW >= 0 is accepted and well defined (reads are bounds
  * checked), which conv_transpose2d (whose forward is bwd_data) relies on.
  *
- * Algorithm: implicit GEMM on nk_gemm.h.
- *   forward      per (image, group, pixel chunk):
- *                Y[Cog, pix] = W[Cog, Cig*kH*kW] . im2col(x)   (bias fused in
- *                the GEMM epilogue); im2col is produced inside GEMM's B-packing
- *                callback, so no im2col matrix exists.  1x1/stride-1/pad-0
- *                passes x to GEMM as a plain strided operand.
- *   bwd_data     stride 1 and Cog <= 2*Cig: a forward convolution of dy with the flipped,
- *                transposed weights (gather form, writes dx once, no atomics);
- *                otherwise: per (image, group, channel block), GEMM
- *                W^T . dy into a bounded column tile, then col2im into the
- *                channel planes that task owns (no two tasks share a plane).
+ * Algorithm: implicit GEMM on nk_gemm.h (nk_conv_igemm.c), plus direct
+ * AVX2 kernels for small float32 layers (nk_conv_direct_avx2.c).
+ *   forward      Y[Cog, pixels] = W[Cog, Cig*kH*kW] . im2col(x) per group,
+ *                bias fused in the GEMM epilogue (per row).  Tasks are blocks
+ *                of the flattened (image, output pixel) space: images with
+ *                >= 512 output pixels (and all 1x1/stride-1/pad-0 layers) are
+ *                cut into chunks of <= 1024 pixels (written in place); smaller
+ *                images are grouped into blocks of
+ *                <= 1024 pixels spanning images, computed into a per-thread
+ *                Cog x PB tile and copied out, so GEMM sees a wide N and packs
+ *                the weights rarely.  im2col exists only as GEMM's packed B
+ *                panels, written by a packing callback (nk_conv_pack_avx2.c:
+ *                masked row loads for stride 1, masked gathers otherwise;
+ *                portable row copies on the generic path).  1x1/stride-1/pad-0
+ *                blocks inside one image pass x as a plain strided operand.
+ *                Cog <= 16 and Cig*kH*kW <= 256 (512 for Cog <= 6, stride 1),
+ *                float32 on AVX2: direct kernel, no packing (LeNet c1/c2).
+ *   bwd_data     gather form (stride 1, and Cog <= 2*Cig or the direct kernel
+ *                takes it): a forward convolution of dy with the flipped,
+ *                transposed weights and padding d*(k-1) - p (may be negative);
+ *                writes dx once, no atomics.
+ *                column form (strides, Cog > 2*Cig): per (image, group,
+ *                channel block), GEMM W^T . dy into a bounded column tile,
+ *                then col2im into the channel planes that task owns.
  *   bwd_weight   dW[Cog, Cig*kH*kW] = dy . im2col(x)^T with depth = (image,
  *                pixel), both operands packed by callbacks.  Tasks: up to 4
  *                fixed batch chunks (while their partial dW sums stay within
- *                2^18 elements; they are added in chunk order), times a few
+ *                2^19 elements; they are added in chunk order), times a few
  *                wide blocks of dW columns when that leaves < 4 tasks; each
  *                task reduces over its images in order.
- *   bwd_bias     db[o] = sum over n, then pixels, in that order (f32 sums in
- *                double).
+ *   bwd_bias     db[o] = sum over n, then pixels, in 8 fixed lanes (f32 sums
+ *                in double).
  * Every task grid depends only on the shape, never on the thread count, so
  * the results are bitwise identical for any nthreads.
  *
- * Extra memory (all allocated once per call, none grows with N):
- *   forward     T * gemm_ws(Cog, PB, Cig*kH*kW), PB <= OH*OW pixels/chunk
+ * Extra memory (allocated once per call; none of it grows with N):
+ *   forward     T * (gemm_ws(Cog, PB, Cig*kH*kW) + Cog*PB elements of tile),
+ *               PB <= 1024 pixels, Cog*PB <= 2^19 unless PB = 256;
+ *               direct: 16*Cig*kH*kW weights + T * Cig*Hp*Wp padded image
  *   bwd_data    gather form: a copy of w + the forward's bound;
- *               column form: T * (cb*kH*kW*PBc + gemm_ws), cb*kH*kW*PBc <= 2^16 (or 64 pixels)
- *   bwd_weight  T * gemm_ws(Cog, CB, KD), CB <= Cig*kH*kW columns of dW,
- *               KD = depth block (GEMM blocks depth itself), plus at most
- *               min(4, N) * |w| <= 2^18 partial sums (batch chunks)
- * where T = threads used and gemm_ws = nk_gemm_workspace_<dtype>.
+ *               column form: T * (gemm_ws + cb*kH*kW*PBc elements),
+ *               cb*kH*kW*PBc <= 2^16 (or 64 pixels per chunk)
+ *   bwd_weight  T * gemm_ws(Cog, CB, depth), CB <= Cig*kH*kW columns of dW
+ *               (GEMM blocks the depth itself), plus min(4, N) * |w| <= 2^19
+ *               elements of partial sums
+ * where T = threads used and gemm_ws = nk_gemm_workspace_<dtype> (bounded by
+ * GEMM's cache blocks).  bench/bench_conv.py prints the estimate per case.
  *
  * Drivers return NK_ERR_ARG for invalid geometry (non-positive stride or
  * dilation, negative padding or size, groups not dividing the channels,
@@ -106,9 +123,20 @@ void nk_conv_pack_im2col_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64
                                   int64_t kc, int64_t w, float *dst);
 void nk_conv_pack_im2col_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
                                   int64_t kc, int64_t w, double *dst);
+/*   dy:       rows = output channels, depth = flattened pixels (bwd_weight A) */
+void nk_conv_pack_dy_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                         int64_t w, float *dst);
+void nk_conv_pack_dy_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                         int64_t w, double *dst);
+/* dy panels of 6 rows through 8x8 transposes (other widths: portable). */
+void nk_conv_pack_dy_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                              int64_t w, float *dst);
 /* Stride-1 float32 forward operand from masked row loads (w == 16). */
 void nk_conv_pack_im2col_rows_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
                                        int64_t kc, int64_t w, float *dst);
+/* Stride-1 float32 bwd_weight operand from row copies + 8x8 transposes (w == 16). */
+void nk_conv_pack_im2col_t_rows_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
+                                         int64_t kc, int64_t w, float *dst);
 void nk_conv_pack_im2col_t_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
                                     int64_t kc, int64_t w, float *dst);
 void nk_conv_pack_im2col_t_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
@@ -120,6 +148,12 @@ void nk_conv_pack_im2col_t_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int
 int nk_conv_direct_ok(const nk_conv2d_shape *s);
 int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                            const float *bias, float *y, int nthreads, nk_status *status);
+
+/* Internal: direct float32 weight gradient for small stride-1 layers
+ * (nk_conv_direct_avx2.c); same contract as nk_conv_fwd_direct_f32. */
+int nk_conv_bwd_weight_direct_ok(const nk_conv2d_shape *s);
+int nk_conv_bwd_weight_direct_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
+                                  float *dw, int nthreads, nk_status *status);
 
 /* y = conv(x, w) + bias; bias may be NULL. */
 nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,

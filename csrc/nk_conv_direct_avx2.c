@@ -25,12 +25,16 @@
 #define NK_DIRECT_MAX_K 256
 #define NK_DIRECT_MAX_K_PX 512 /* 6-channel pixel-vector kernel: weights stay small */
 #define NK_DIRECT_MAX_COG 16
+#define NK_DIRECT_MAX_COG_STRIDED 64
 
 int nk_conv_direct_ok(const nk_conv2d_shape *s) {
     const int64_t Cig = s->C_in / s->groups, Cog = s->C_out / s->groups;
     const int64_t K = Cig * s->kH * s->kW;
     const int px = s->stride_w == 1 && Cog <= 6;
-    if (Cog > NK_DIRECT_MAX_COG || K > (px ? NK_DIRECT_MAX_K_PX : NK_DIRECT_MAX_K)) return 0;
+    /* strided layers with a short reduction (the 7x7/s2 stem) also for more
+     * output channels, in blocks of 16: gathers would cost more there */
+    const int64_t max_cog = s->stride_w > 1 ? NK_DIRECT_MAX_COG_STRIDED : NK_DIRECT_MAX_COG;
+    if (Cog > max_cog || K > (px ? NK_DIRECT_MAX_K_PX : NK_DIRECT_MAX_K)) return 0;
     if (s->OW < 6) return 0;
     /* padded-image bound: keep the per-thread copy modest */
     const int64_t Hp = (s->OH - 1) * s->stride_h + (s->kH - 1) * s->dil_h + 1;
@@ -86,19 +90,24 @@ NK_TARGET_AVX2 static void nk_direct_8x12(const float *xr, int64_t Wp, int64_t H
                                           int64_t dh, int64_t dw, int64_t Cig, int64_t kH,
                                           int64_t kW, const float *wp, const float *bias,
                                           float *out) {
-    __m256 acc[12];
     const __m256 b0 = _mm256_loadu_ps(bias);
-    for (int i = 0; i < 12; i++) acc[i] = b0;
+    __m256 c0 = b0, c1 = b0, c2 = b0, c3 = b0, c4 = b0, c5 = b0;
+    __m256 c6 = b0, c7 = b0, c8 = b0, c9 = b0, c10 = b0, c11 = b0;
     for (int64_t c = 0; c < Cig; c++) {
         for (int64_t kh = 0; kh < kH; kh++) {
             const float *xk = xr + c * HWp + kh * dh * Wp;
             for (int64_t kw = 0; kw < kW; kw++, xk += dw, wp += 8) {
                 const __m256 w0 = _mm256_loadu_ps(wp);
-                for (int i = 0; i < 12; i++)
-                    acc[i] = _mm256_fmadd_ps(w0, _mm256_broadcast_ss(xk + i * sw), acc[i]);
+#define NK_DIRECT_STEP(acc, i) acc = _mm256_fmadd_ps(w0, _mm256_broadcast_ss(xk + (i) * sw), acc)
+                NK_DIRECT_STEP(c0, 0); NK_DIRECT_STEP(c1, 1); NK_DIRECT_STEP(c2, 2);
+                NK_DIRECT_STEP(c3, 3); NK_DIRECT_STEP(c4, 4); NK_DIRECT_STEP(c5, 5);
+                NK_DIRECT_STEP(c6, 6); NK_DIRECT_STEP(c7, 7); NK_DIRECT_STEP(c8, 8);
+                NK_DIRECT_STEP(c9, 9); NK_DIRECT_STEP(c10, 10); NK_DIRECT_STEP(c11, 11);
+#undef NK_DIRECT_STEP
             }
         }
     }
+    const __m256 acc[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
     for (int i = 0; i < 12; i++) _mm256_storeu_ps(out + 8 * i, acc[i]);
 }
 
@@ -110,21 +119,31 @@ NK_TARGET_AVX2 static void nk_direct_px6x16(const float *xr, int64_t Wp, int64_t
                                             int64_t dw, int64_t Cig, int64_t kH, int64_t kW,
                                             const float *wq, const float *bias, float *y,
                                             int64_t P, int64_t nch, int64_t np) {
-    __m256 a[6][2];
-    for (int o = 0; o < 6; o++) a[o][0] = a[o][1] = _mm256_set1_ps(bias[o]);
+    /* twelve named accumulators: an array would be kept in memory */
+    __m256 a00 = _mm256_set1_ps(bias[0]), a01 = a00, a10 = _mm256_set1_ps(bias[1]), a11 = a10;
+    __m256 a20 = _mm256_set1_ps(bias[2]), a21 = a20, a30 = _mm256_set1_ps(bias[3]), a31 = a30;
+    __m256 a40 = _mm256_set1_ps(bias[4]), a41 = a40, a50 = _mm256_set1_ps(bias[5]), a51 = a50;
     for (int64_t c = 0; c < Cig; c++) {
         for (int64_t kh = 0; kh < kH; kh++) {
             const float *xk = xr + c * HWp + kh * dh * Wp;
             for (int64_t kw = 0; kw < kW; kw++, xk += dw, wq += 6) {
                 const __m256 x0 = _mm256_loadu_ps(xk), x1 = _mm256_loadu_ps(xk + 8);
-                for (int o = 0; o < 6; o++) {
-                    const __m256 wv = _mm256_broadcast_ss(wq + o);
-                    a[o][0] = _mm256_fmadd_ps(wv, x0, a[o][0]);
-                    a[o][1] = _mm256_fmadd_ps(wv, x1, a[o][1]);
-                }
+                __m256 wv = _mm256_broadcast_ss(wq);
+                a00 = _mm256_fmadd_ps(wv, x0, a00); a01 = _mm256_fmadd_ps(wv, x1, a01);
+                wv = _mm256_broadcast_ss(wq + 1);
+                a10 = _mm256_fmadd_ps(wv, x0, a10); a11 = _mm256_fmadd_ps(wv, x1, a11);
+                wv = _mm256_broadcast_ss(wq + 2);
+                a20 = _mm256_fmadd_ps(wv, x0, a20); a21 = _mm256_fmadd_ps(wv, x1, a21);
+                wv = _mm256_broadcast_ss(wq + 3);
+                a30 = _mm256_fmadd_ps(wv, x0, a30); a31 = _mm256_fmadd_ps(wv, x1, a31);
+                wv = _mm256_broadcast_ss(wq + 4);
+                a40 = _mm256_fmadd_ps(wv, x0, a40); a41 = _mm256_fmadd_ps(wv, x1, a41);
+                wv = _mm256_broadcast_ss(wq + 5);
+                a50 = _mm256_fmadd_ps(wv, x0, a50); a51 = _mm256_fmadd_ps(wv, x1, a51);
             }
         }
     }
+    const __m256 a[6][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)np), lane);
     const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)np - 8), lane);
@@ -168,33 +187,40 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
     const int kind = (sw == 1 && Cog <= 6) ? 0 : Cog <= 8 ? 1 : 2;
     const int64_t OCB = kind == 0 ? 6 : kind == 1 ? 8 : 16;
     const int64_t NPIX = kind == 0 ? 16 : kind == 1 ? 12 : 6;
+    const int64_t NOB = nk_ceil_div(Cog, OCB); /* output-channel blocks (kind 2) */
     const int64_t Hp = (s->OH - 1) * sh + (s->kH - 1) * dh + 1;
     const int64_t Wp = (s->OW - 1) * sw + (s->kW - 1) * dw + 1;
     /* slack: the last pixel block may read up to NPIX-1 strides past a row */
     const int64_t slack = NPIX * sw + 16;
     const int64_t xpe = Cig * Hp * Wp + slack;
-    const int64_t wpe = G * OCB * K;
+    const int64_t wpe = G * NOB * OCB * K;
     int64_t flops = 0;
     if (nk_mul_i64(2 * s->N * s->C_out * P, K, &flops)) flops = INT64_MAX;
     const int64_t ntasks = s->N * G;
     int nt = nk_threads_for(nthreads, flops, (int64_t)1 << 20);
     if (nt > ntasks) nt = (int)ntasks;
     size_t per = (size_t)((xpe + NPIX * OCB + 16) * (int64_t)sizeof(float) + 63) & ~(size_t)63;
-    size_t wbytes = (size_t)((wpe + 2 * OCB * G) * (int64_t)sizeof(float) + 63) & ~(size_t)63;
+    size_t wbytes = (size_t)((wpe + 2 * NOB * OCB * G) * (int64_t)sizeof(float) + 63) & ~(size_t)63;
     char *ws = nk_aligned_alloc(wbytes + (size_t)nt * per);
     if (!ws) {
         *status = NK_ERR_NOMEM;
         return 1;
     }
-    /* weights: wp[g][c][kh][kw][OCB] (zero lanes past Cog); bias: [g][OCB] */
+    /* weights: wp[g][ob][c][kh][kw][OCB] (zero lanes past Cog); bias: [g][ob][OCB] */
     float *wp = (float *)ws, *bp = wp + wpe;
-    for (int64_t g = 0; g < G; g++) {
-        for (int64_t q = 0; q < K; q++)
-            for (int64_t l = 0; l < OCB; l++)
-                wp[(g * K + q) * OCB + l] = l < Cog ? w[((g * Cog) + l) * K + q] : 0.0f;
-        for (int64_t l = 0; l < OCB; l++)
-            bp[g * OCB + l] = (bias && l < Cog) ? bias[g * Cog + l] : 0.0f;
-    }
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t ob = 0; ob < NOB; ob++) {
+            float *wo = wp + (g * NOB + ob) * K * OCB, *bo = bp + (g * NOB + ob) * OCB;
+            for (int64_t q = 0; q < K; q++)
+                for (int64_t l = 0; l < OCB; l++) {
+                    const int64_t o = ob * OCB + l;
+                    wo[q * OCB + l] = o < Cog ? w[(g * Cog + o) * K + q] : 0.0f;
+                }
+            for (int64_t l = 0; l < OCB; l++) {
+                const int64_t o = ob * OCB + l;
+                bo[l] = (bias && o < Cog) ? bias[g * Cog + o] : 0.0f;
+            }
+        }
 #pragma omp parallel num_threads(nt)
     {
 #ifdef _OPENMP
@@ -208,26 +234,30 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
         for (int64_t t = 0; t < ntasks; t++) {
             const int64_t n = t / G, g = t % G;
             nk_direct_pad_copy(s, x + (n * s->C_in + g * Cig) * HW, Cig, Hp, Wp, slack, xp);
-            const float *wg = wp + g * K * OCB, *bg = bp + g * OCB;
             float *yg = y + (n * s->C_out + g * Cog) * P;
             for (int64_t oh = 0; oh < s->OH; oh++) {
                 const float *xrow = xp + oh * sh * Wp;
-                for (int64_t ow0 = 0; ow0 < s->OW; ow0 += NPIX) {
-                    const int64_t np = nk_min_i64(NPIX, s->OW - ow0);
-                    float *yo = yg + oh * s->OW + ow0;
-                    if (kind == 0) {
-                        nk_direct_px6x16(xrow + ow0, Wp, Hp * Wp, dh, dw, Cig, s->kH, s->kW, wg,
-                                         bg, yo, P, Cog, np);
-                        continue;
+                for (int64_t ob = 0; ob < NOB; ob++) {
+                    const float *wg = wp + (g * NOB + ob) * K * OCB, *bg = bp + (g * NOB + ob) * OCB;
+                    const int64_t nch = nk_min_i64(OCB, Cog - ob * OCB);
+                    float *yb = yg + ob * OCB * P + oh * s->OW;
+                    for (int64_t ow0 = 0; ow0 < s->OW; ow0 += NPIX) {
+                        const int64_t np = nk_min_i64(NPIX, s->OW - ow0);
+                        float *yo = yb + ow0;
+                        if (kind == 0) {
+                            nk_direct_px6x16(xrow + ow0, Wp, Hp * Wp, dh, dw, Cig, s->kH, s->kW,
+                                             wg, bg, yo, P, nch, np);
+                            continue;
+                        }
+                        if (kind == 2)
+                            nk_direct_16x6(xrow + ow0 * sw, Wp, Hp * Wp, sw, dh, dw, Cig, s->kH,
+                                           s->kW, wg, bg, tile);
+                        else
+                            nk_direct_8x12(xrow + ow0 * sw, Wp, Hp * Wp, sw, dh, dw, Cig, s->kH,
+                                           s->kW, wg, bg, tile);
+                        for (int64_t l = 0; l < nch; l++)
+                            for (int64_t i = 0; i < np; i++) yo[l * P + i] = tile[i * OCB + l];
                     }
-                    if (kind == 2)
-                        nk_direct_16x6(xrow + ow0 * sw, Wp, Hp * Wp, sw, dh, dw, Cig, s->kH,
-                                       s->kW, wg, bg, tile);
-                    else
-                        nk_direct_8x12(xrow + ow0 * sw, Wp, Hp * Wp, sw, dh, dw, Cig, s->kH,
-                                       s->kW, wg, bg, tile);
-                    for (int64_t l = 0; l < Cog; l++)
-                        for (int64_t i = 0; i < np; i++) yo[l * P + i] = tile[i * OCB + l];
                 }
             }
         }
@@ -241,6 +271,152 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
 int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                            const float *bias, float *y, int nthreads, nk_status *status) {
     (void)s; (void)x; (void)w; (void)bias; (void)y; (void)nthreads; (void)status;
+    return 0;
+}
+#endif
+
+/* ---- direct float32 weight gradient for small stride-1 layers ----------
+ * dW[o, c, kh, kw] = sum_n sum_{oh, ow} dy[n, o, oh, ow] * x[n, c, oh - ph + kh*dh, ow - pw + kw*dw]
+ * Vectorised over 8 output columns; per (output channel pair, c, kh) the
+ * accumulators (2 x kW vectors) run over a whole batch chunk, each step
+ * loading 2 dy vectors and kW input vectors (masked loads do the zero
+ * padding; rows outside the input are skipped) for 2*kW FMAs.  Lanes are
+ * summed at the end in a fixed order.  Tasks: fixed batch chunks (<= 4) x
+ * groups; partial sums added in chunk order: bits independent of threads.
+ * Memory: the partial sums, <= 4 * |w| floats. */
+#define NK_DW_MAX_KW 5
+#define NK_DW_MAX_NV 64 /* output rows up to 512 pixels */
+
+int nk_conv_bwd_weight_direct_ok(const nk_conv2d_shape *s) {
+    const int64_t Cig = s->C_in / s->groups, Cog = s->C_out / s->groups;
+    /* measured: wins over implicit GEMM for LeNet c1 (1 input channel, 28
+     * wide), loses for c2 (10 wide: a 2-lane second vector) */
+    return s->stride_h == 1 && s->stride_w == 1 && Cog <= 16 && Cig * s->kH * s->kW <= 128 &&
+           s->kW <= NK_DW_MAX_KW && s->OW >= 16 && s->OW <= 8 * NK_DW_MAX_NV && s->W < ((int64_t)1 << 28) &&
+           s->pad_w < ((int64_t)1 << 28);
+}
+
+#if NK_X86_DISPATCH
+NK_TARGET_AVX2 static void nk_dw_direct_task(const nk_conv2d_shape *s, const float *dy,
+                                             const float *x, int64_t n0, int64_t n1, int64_t g,
+                                             float *out /* [Cog][Cig][kH][kW] */) {
+    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
+    const int64_t P = s->OH * s->OW, HW = s->H * s->W, kW = s->kW, kk = s->kH * kW;
+    const int64_t nv = nk_ceil_div(s->OW, 8);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    /* masks per output vector: dy lanes inside the row, and per tap column
+     * the input lanes with 0 <= col0 + lane < W */
+    __m256i dmask[NK_DW_MAX_NV], xmask[NK_DW_MAX_NV * NK_DW_MAX_KW];
+    for (int64_t v = 0; v < nv; v++) {
+        dmask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(s->OW - v * 8)), lane);
+        for (int64_t kw = 0; kw < NK_DW_MAX_KW; kw++) {
+            const int64_t col0 = v * 8 - s->pad_w + kw * s->dil_w;
+            xmask[v * NK_DW_MAX_KW + kw] = kw >= kW ? _mm256_setzero_si256() : _mm256_and_si256(
+                _mm256_cmpgt_epi32(lane, _mm256_set1_epi32((int32_t)(-col0 - 1))),
+                _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(s->W - col0)), lane));
+        }
+    }
+    const int64_t dwb = s->dil_w * (int64_t)sizeof(float);
+    for (int64_t o0 = 0; o0 < Cog; o0 += 2) {
+        const int two = o0 + 1 < Cog;
+        for (int64_t c = 0; c < Cig; c++)
+            for (int64_t kh = 0; kh < s->kH; kh++) {
+                __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a04 = a00;
+                __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00;
+                for (int64_t n = n0; n < n1; n++) {
+                    const float *d0 = dy + (n * s->C_out + g * Cog + o0) * P;
+                    const float *d1 = two ? d0 + P : d0;
+                    const float *xc = x + (n * s->C_in + g * Cig + c) * HW;
+                    for (int64_t oh = 0; oh < s->OH; oh++) {
+                        const int64_t ih = oh - s->pad_h + kh * s->dil_h;
+                        if (ih < 0 || ih >= s->H) continue;
+                        const uintptr_t xrow = (uintptr_t)(xc + ih * s->W);
+                        for (int64_t v = 0; v < nv; v++) {
+                            const int64_t ow = v * 8;
+                            const __m256 y0 = _mm256_maskload_ps(d0 + oh * s->OW + ow, dmask[v]);
+                            const __m256 y1 = _mm256_maskload_ps(d1 + oh * s->OW + ow, dmask[v]);
+                            /* only unmasked lanes (inside the row) are read */
+                            const uintptr_t xb = xrow + (uintptr_t)((ow - s->pad_w) * (int64_t)sizeof(float));
+                            const __m256i *xm = xmask + v * NK_DW_MAX_KW;
+                            __m256 xv;
+#define NK_DW_TAP(k, A0, A1)                                                                  \
+    if (k < kW) {                                                                          \
+        xv = _mm256_maskload_ps((const float *)(xb + (uintptr_t)(k * dwb)), xm[k]);        \
+        A0 = _mm256_fmadd_ps(y0, xv, A0);                                                  \
+        A1 = _mm256_fmadd_ps(y1, xv, A1);                                                  \
+    }
+                            NK_DW_TAP(0, a00, a10)
+                            NK_DW_TAP(1, a01, a11)
+                            NK_DW_TAP(2, a02, a12)
+                            NK_DW_TAP(3, a03, a13)
+                            NK_DW_TAP(4, a04, a14)
+#undef NK_DW_TAP
+                        }
+                    }
+                }
+                const __m256 a0[NK_DW_MAX_KW] = {a00, a01, a02, a03, a04};
+                const __m256 a1[NK_DW_MAX_KW] = {a10, a11, a12, a13, a14};
+                for (int64_t kw = 0; kw < kW; kw++) {
+                    float l0[8], l1[8];
+                    _mm256_storeu_ps(l0, a0[kw]);
+                    _mm256_storeu_ps(l1, a1[kw]);
+                    const float s0 = ((l0[0] + l0[1]) + (l0[2] + l0[3])) + ((l0[4] + l0[5]) + (l0[6] + l0[7]));
+                    const float s1 = ((l1[0] + l1[1]) + (l1[2] + l1[3])) + ((l1[4] + l1[5]) + (l1[6] + l1[7]));
+                    out[((o0 * Cig + c) * s->kH + kh) * kW + kw] = s0;
+                    if (two) out[(((o0 + 1) * Cig + c) * s->kH + kh) * kW + kw] = s1;
+                }
+            }
+    }
+    (void)kk;
+}
+
+int nk_conv_bwd_weight_direct_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
+                                  float *dw, int nthreads, nk_status *status) {
+    if (nk_isa_active() != NK_ISA_AVX2 || !nk_conv_bwd_weight_direct_ok(s)) return 0;
+    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
+    const int64_t nw = s->C_out * Cig * s->kH * s->kW, wg = Cog * Cig * s->kH * s->kW;
+    int64_t nbc = nk_min_i64(s->N, 4);
+    const int64_t ipc = nk_ceil_div(s->N, nbc);
+    nbc = nk_ceil_div(s->N, ipc);
+    const int64_t ntasks = nbc * G;
+    int64_t flops = 0;
+    if (nk_mul_i64(2 * s->N * s->C_out * s->OH * s->OW, Cig * s->kH * s->kW, &flops))
+        flops = INT64_MAX;
+    int nt = nk_threads_for(nthreads, flops, (int64_t)1 << 20);
+    if (nt > ntasks) nt = (int)ntasks;
+    float *part = NULL;
+    if (nbc > 1) {
+        part = nk_aligned_alloc((size_t)(nbc * nw) * sizeof(float));
+        if (!part) {
+            *status = NK_ERR_NOMEM;
+            return 1;
+        }
+    }
+#pragma omp parallel num_threads(nt)
+    {
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < ntasks; t++) {
+            const int64_t bc = t / G, g = t % G;
+            float *out = (part ? part + bc * nw : dw) + g * wg;
+            nk_dw_direct_task(s, dy, x, bc * ipc, nk_min_i64(s->N, (bc + 1) * ipc), g, out);
+        }
+        if (part) {
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < nw; i++) {
+                float a = part[i];
+                for (int64_t bc = 1; bc < nbc; bc++) a += part[bc * nw + i];
+                dw[i] = a;
+            }
+        }
+    }
+    nk_aligned_free(part);
+    *status = NK_OK;
+    return 1;
+}
+#else
+int nk_conv_bwd_weight_direct_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
+                                  float *dw, int nthreads, nk_status *status) {
+    (void)s; (void)dy; (void)x; (void)dw; (void)nthreads; (void)status;
     return 0;
 }
 #endif

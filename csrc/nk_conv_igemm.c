@@ -15,14 +15,15 @@
 
 /* Smallest amount of work (flops) worth a thread of its own. */
 #define NK_CONV_MIN_WORK ((int64_t)1 << 20)
-/* Forward: images of at least NK_CONV_BIG_P output pixels are cut into
+/* Forward: images of at least NK_CONV_BIG_P output pixels (and 1x1 layers,
+ * whose operand is then x itself) are cut into
  * chunks of <= NK_CONV_FWD_PB pixels; smaller ones are grouped into blocks of
  * <= NK_CONV_FWD_PB pixels (and <= NK_CONV_TILE output elements). */
-#define NK_CONV_BIG_P 1024
+#define NK_CONV_BIG_P 512
 #define NK_CONV_FWD_PB 1024
 #define NK_CONV_TILE ((int64_t)1 << 19)
 /* bwd_weight: at most this many elements of per-chunk partial sums of dW. */
-#define NK_CONV_DW_PART ((int64_t)1 << 18)
+#define NK_CONV_DW_PART ((int64_t)1 << 19)
 /* Keep the compiler from turning the short copy / fill loops of the packing
  * callbacks into memcpy/memset calls (they are 4..64 elements long). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -54,9 +55,11 @@ typedef struct nk_conv_seg {
 #define NK_CONV_PACK_FN nk_pack_f32_fn
 #define NK_CONV_IS_F32 1
 #define NK_CONV_ROWS_PACK nk_conv_pack_im2col_rows_avx2_f32
+#define NK_CONV_ROWS_PACK_T nk_conv_pack_im2col_t_rows_avx2_f32
 #include "nk_conv_igemm.c"
 #undef NK_CONV_IS_F32
 #undef NK_CONV_ROWS_PACK
+#undef NK_CONV_ROWS_PACK_T
 #undef NK_CONV_T
 #undef NK_CONV_S
 #undef NK_CONV_PACK_FN
@@ -66,9 +69,11 @@ typedef struct nk_conv_seg {
 #define NK_CONV_PACK_FN nk_pack_f64_fn
 #define NK_CONV_IS_F32 0
 #define NK_CONV_ROWS_PACK nk_conv_pack_im2col_avx2_f64
+#define NK_CONV_ROWS_PACK_T nk_conv_pack_im2col_t_avx2_f64
 #include "nk_conv_igemm.c"
 #undef NK_CONV_IS_F32
 #undef NK_CONV_ROWS_PACK
+#undef NK_CONV_ROWS_PACK_T
 #undef NK_CONV_T
 #undef NK_CONV_S
 #undef NK_CONV_PACK_FN
@@ -219,8 +224,10 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
     }
 #endif
     const int64_t J = s->N * P;
+    const int is1x1 = s->kH == 1 && s->kW == 1 && s->stride_h == 1 && s->stride_w == 1 &&
+                      s->pad_h == 0 && s->pad_w == 0 && s->OH == s->H && s->OW == s->W;
     int64_t PB, nblk, per_img = 0;
-    if (P >= NK_CONV_BIG_P) {
+    if (P >= NK_CONV_BIG_P || is1x1) {
         per_img = nk_ceil_div(P, NK_CONV_FWD_PB);
         if (s->N * G * per_img < 4) per_img = nk_min_i64(nk_ceil_div(4, s->N * G), nk_ceil_div(P, 256));
         PB = nk_ceil_div(P, per_img);
@@ -250,8 +257,6 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
     char *ws = nk_aligned_alloc(total);
     if (!ws) return NK_ERR_NOMEM;
 
-    const int is1x1 = s->kH == 1 && s->kW == 1 && s->stride_h == 1 && s->stride_w == 1 &&
-                      s->pad_h == 0 && s->pad_w == 0 && s->OH == s->H && s->OW == s->W;
     /* AVX2 gathers for short rows, strides, and whenever the index fits */
     NK_CONV_PACK_FN pack = S(nk_conv_pack_im2col);
 #if NK_X86_DISPATCH
@@ -470,8 +475,8 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
 
 /* ---- backward weight: depth = (image, output pixel) over a batch chunk */
 /* A operand: rows = output channels o, depth = (n, pixel) of dy. */
-static NK_CONV_NO_LIBCALLS void S(nk_conv_pack_dy)(const void *vctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
-                               int64_t w, T *dst) {
+NK_CONV_NO_LIBCALLS void S(nk_conv_pack_dy)(const void *vctx, int64_t i0, int64_t mn, int64_t p0,
+                                            int64_t kc, int64_t w, T *dst) {
     const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
     const int64_t P = cx->OH * cx->OW;
     const int64_t npan = nk_ceil_div(mn, w);
@@ -541,7 +546,12 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
         return NK_OK;
     }
     if (!dy || !x) return NK_ERR_ARG;
-    /* Fixed grid: (batch chunk, group, block of dW columns). */
+#if NK_CONV_IS_F32
+    { /* small stride-1 layers: direct AVX2 kernel (nk_conv_direct_avx2.c) */
+        nk_status dst;
+        if (nk_conv_bwd_weight_direct_f32(s, dy, x, dw, nthreads, &dst)) return dst;
+    }
+#endif
     /* Fixed grid (shape only): batch chunks first -- dy is packed once --
      * while their partial sums stay small (<= NK_CONV_DW_PART elements),
      * then a few wide column blocks (each packs all of its chunk of dy). */
@@ -571,14 +581,19 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
     char *ws = nk_aligned_alloc(total + partb);
     if (!ws) return NK_ERR_NOMEM;
     T *part = nbc > 1 ? (T *)(ws + total) : NULL;
-    NK_CONV_PACK_FN packt = S(nk_conv_pack_im2col_t);
+    NK_CONV_PACK_FN packt = S(nk_conv_pack_im2col_t), packa = S(nk_conv_pack_dy);
+#if NK_X86_DISPATCH && NK_CONV_IS_F32
+    if (nk_isa_active() == NK_ISA_AVX2) packa = nk_conv_pack_dy_avx2_f32;
+#endif
 #if NK_X86_DISPATCH
     {
         nk_conv_pack_ctx probe = {x, s->C_in * s->H * s->W, s->H, s->W, s->OH, s->OW,
                                   s->stride_h, s->stride_w, s->pad_h, s->pad_w, s->dil_h,
                                   s->dil_w, s->kH, s->kW, 0, 0};
         if (nk_isa_active() == NK_ISA_AVX2 && nk_conv_gather_ok(&probe, s->N, Cig))
-            packt = S(nk_conv_pack_im2col_t_avx2);
+            /* long rows: row copies + transposes; short rows: gathers (measured) */
+            packt = (NK_CONV_IS_F32 && s->stride_w == 1 && s->OW >= 32) ? NK_CONV_ROWS_PACK_T
+                                                         : S(nk_conv_pack_im2col_t_avx2);
     }
 #endif
     nk_status status = NK_OK;
@@ -608,7 +623,7 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
                                    s->kW,
                                    n0 * P,
                                    q0};
-            OPERAND A = {NULL, 0, 0, S(nk_conv_pack_dy), &ca};
+            OPERAND A = {NULL, 0, 0, packa, &ca};
             OPERAND B = {NULL, 0, 0, packt, &cb};
             T *out = (part ? part + bc * nw : dw) + g * Cog * Kcol + q0;
             nk_status st = S(nk_gemm_serial)(Cog, nq, (n1 - n0) * P, (T)1, &A, &B, (T)0, out,

@@ -31,6 +31,12 @@ int nk_conv_gather_ok(const nk_conv_pack_ctx *c, int64_t N, int64_t C) {
 #include <immintrin.h>
 
 #define NK_CONV_MAXW 64
+/* keep short copy loops inline (no memcpy/memset calls) */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NK_CONV_NO_LIBCALLS_AVX __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NK_CONV_NO_LIBCALLS_AVX
+#endif
 
 /* Lane state of one panel of the forward operand (w output pixels). */
 static void nk_conv_fwd_lanes(const nk_conv_pack_ctx *cx, int64_t j, int64_t np, int64_t w,
@@ -194,9 +200,24 @@ NK_TARGET_AVX2 void nk_conv_pack_im2col_rows_avx2_f32(const void *vctx, int64_t 
         }
         int64_t c = p0 / kk, r = p0 % kk;
         int64_t kh = r / cx->kW, kw = r % cx->kW;
+        const int full = ns == 1 && np == 16; /* one run covering the panel */
         for (int64_t p = 0; p < kc; p++) {
             __m256 v0 = _mm256_setzero_ps(), v1 = _mm256_setzero_ps();
             const int64_t khd = kh * cx->dh, kwd = kw * cx->dw, xo = c * HW;
+            if (full) { /* common case: 16 consecutive inputs, or a zero row */
+                const int64_t ih = seg_ih[0] + khd, col0 = seg_iw[0] + kwd;
+                if (ih < 0 || ih >= H) {
+                    _mm256_storeu_ps(pd + p * 16, v0);
+                    _mm256_storeu_ps(pd + p * 16 + 8, v1);
+                    goto next_tap;
+                }
+                if (col0 >= 0 && col0 + 16 <= W) {
+                    const float *b = seg_x[0] + xo + ih * W + col0;
+                    _mm256_storeu_ps(pd + p * 16, _mm256_loadu_ps(b));
+                    _mm256_storeu_ps(pd + p * 16 + 8, _mm256_loadu_ps(b + 8));
+                    goto next_tap;
+                }
+            }
             for (int64_t q = 0; q < ns; q++) {
                 const int64_t ih = seg_ih[q] + khd;
                 if (ih < 0 || ih >= H) continue;
@@ -217,6 +238,7 @@ NK_TARGET_AVX2 void nk_conv_pack_im2col_rows_avx2_f32(const void *vctx, int64_t 
             }
             _mm256_storeu_ps(pd + p * 16, v0);
             _mm256_storeu_ps(pd + p * 16 + 8, v1);
+        next_tap:
             if (++kw == cx->kW) {
                 kw = 0;
                 if (++kh == cx->kH) {
@@ -293,6 +315,155 @@ NK_TARGET_AVX2 void nk_conv_pack_im2col_t_avx2_f32(const void *vctx, int64_t i0,
     }
 }
 
+/* 8x8 transpose of r[0..7] (rows) in place. */
+NK_TARGET_AVX2 static inline void nk_conv_tr8x8(__m256 *r) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+#define NK_CONV_DC 64 /* pixels per transposed chunk */
+
+/* Stride-1 bwd_weight panels of 16 taps without gathers: each tap's run of
+ * up to NK_CONV_DC pixels is copied row segment by row segment into a
+ * 16 x NK_CONV_DC tile (contiguous reads), which 8x8 transposes turn into
+ * the panel's [pixel][tap] layout. */
+NK_TARGET_AVX2 NK_CONV_NO_LIBCALLS_AVX void nk_conv_pack_im2col_t_rows_avx2_f32(const void *vctx, int64_t i0,
+                                                        int64_t mn, int64_t p0, int64_t kc,
+                                                        int64_t w, float *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    if (w != 16 || cx->sw != 1) {
+        nk_conv_pack_im2col_t_avx2_f32(vctx, i0, mn, p0, kc, w, dst);
+        return;
+    }
+    const float *X = (const float *)cx->x;
+    const int64_t P = cx->OH * cx->OW, kk = cx->kH * cx->kW, HW = cx->H * cx->W;
+    const int64_t H = cx->H, W = cx->W;
+    _Alignas(64) float tile[16 * NK_CONV_DC];
+    int64_t seg_t[NK_CONV_DC], seg_len[NK_CONV_DC], seg_ih[NK_CONV_DC], seg_iw[NK_CONV_DC];
+    const float *seg_x[NK_CONV_DC];
+    for (int64_t ii0 = 0; ii0 < mn; ii0 += 16) {
+        float *pd = dst + (ii0 / 16) * kc * 16;
+        const int64_t np = nk_min_i64(16, mn - ii0);
+        for (int64_t pc = 0; pc < kc; pc += NK_CONV_DC) {
+            const int64_t dc = nk_min_i64(NK_CONV_DC, kc - pc);
+            /* row segments of this pixel chunk (shared by the 16 taps) */
+            int64_t ns = 0, t = 0, dd = cx->off + p0 + pc;
+            while (t < dc) {
+                const int64_t n = dd / P, pix = dd % P, oh = pix / cx->OW, ow = pix % cx->OW;
+                const int64_t len = nk_min_i64(dc - t, cx->OW - ow);
+                seg_t[ns] = t;
+                seg_len[ns] = len;
+                seg_ih[ns] = oh * cx->sh - cx->ph;
+                seg_iw[ns] = ow - cx->pw;
+                seg_x[ns] = X + n * cx->xs_n;
+                ns++;
+                t += len;
+                dd += len;
+            }
+            for (int64_t ii = 0; ii < 16; ii++) {
+                float *trow = tile + ii * NK_CONV_DC;
+                if (ii >= np) {
+                    for (int64_t q = 0; q < dc; q++) trow[q] = 0;
+                    continue;
+                }
+                const int64_t qq = cx->r0 + i0 + ii0 + ii, c = qq / kk;
+                const int64_t khd = (qq % kk) / cx->kW * cx->dh, kwd = qq % cx->kW * cx->dw;
+                for (int64_t q = 0; q < ns; q++) {
+                    float *d = trow + seg_t[q];
+                    const int64_t len = seg_len[q], ih = seg_ih[q] + khd, iw0 = seg_iw[q] + kwd;
+                    if (ih < 0 || ih >= H) {
+                        for (int64_t e = 0; e < len; e++) d[e] = 0;
+                        continue;
+                    }
+                    const float *row = seg_x[q] + c * HW + ih * W;
+                    const int64_t lo = nk_min_i64(len, nk_max_i64(0, -iw0));
+                    const int64_t hi = nk_min_i64(len, nk_max_i64(lo, W - iw0));
+                    int64_t e = 0;
+                    for (; e < lo; e++) d[e] = 0;
+                    for (; e < hi; e++) d[e] = row[iw0 + e];
+                    for (; e < len; e++) d[e] = 0;
+                }
+            }
+            /* [tap][pixel] -> [pixel][tap], 8 pixels at a time */
+            int64_t q = 0;
+            for (; q + 8 <= dc; q += 8) {
+                __m256 a[8], b[8];
+                for (int k = 0; k < 8; k++) {
+                    a[k] = _mm256_load_ps(tile + k * NK_CONV_DC + q);
+                    b[k] = _mm256_load_ps(tile + (k + 8) * NK_CONV_DC + q);
+                }
+                nk_conv_tr8x8(a);
+                nk_conv_tr8x8(b);
+                float *o = pd + (pc + q) * 16;
+                for (int k = 0; k < 8; k++) {
+                    _mm256_storeu_ps(o + k * 16, a[k]);
+                    _mm256_storeu_ps(o + k * 16 + 8, b[k]);
+                }
+            }
+            for (; q < dc; q++)
+                for (int64_t k = 0; k < 16; k++) pd[(pc + q) * 16 + k] = tile[k * NK_CONV_DC + q];
+        }
+    }
+}
+
+/* bwd_weight A operand (dy, rows = output channels) for 6-row panels: per
+ * 8 pixels, 6 row loads, one 8x8 transpose, 8 overlapping stores of 6. */
+NK_TARGET_AVX2 void nk_conv_pack_dy_avx2_f32(const void *vctx, int64_t i0, int64_t mn,
+                                             int64_t p0, int64_t kc, int64_t w, float *dst) {
+    const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
+    if (w != 6) {
+        nk_conv_pack_dy_f32(vctx, i0, mn, p0, kc, w, dst);
+        return;
+    }
+    const float *X = (const float *)cx->x;
+    const int64_t P = cx->OH * cx->OW;
+    for (int64_t ii0 = 0; ii0 < mn; ii0 += 6) {
+        float *pd = dst + (ii0 / 6) * kc * 6;
+        const int64_t np = nk_min_i64(6, mn - ii0);
+        const int64_t dd = cx->off + p0;
+        int64_t n = dd / P, pix = dd % P, p = 0;
+        while (p < kc) {
+            const int64_t len = nk_min_i64(kc - p, P - pix);
+            const float *src[6];
+            for (int64_t r = 0; r < 6; r++)
+                src[r] = r < np ? X + n * cx->xs_n + (i0 + ii0 + r) * P + pix : NULL;
+            int64_t t = 0;
+            for (; t + 8 <= len; t += 8) {
+                __m256 v[8];
+                for (int r = 0; r < 6; r++)
+                    v[r] = src[r] ? _mm256_loadu_ps(src[r] + t) : _mm256_setzero_ps();
+                v[6] = v[7] = _mm256_setzero_ps();
+                nk_conv_tr8x8(v);
+                float *o = pd + (p + t) * 6;
+                /* lanes 6, 7 of each store land on the next pixel's slots,
+                 * which the next store overwrites; the last one stores 6 */
+                for (int k = 0; k < 7; k++) _mm256_storeu_ps(o + 6 * k, v[k]);
+                _mm_storeu_ps(o + 42, _mm256_castps256_ps128(v[7]));
+                _mm_storel_pi((__m64 *)(o + 46), _mm256_extractf128_ps(v[7], 1));
+            }
+            for (; t < len; t++)
+                for (int64_t r = 0; r < 6; r++) pd[(p + t) * 6 + r] = src[r] ? src[r][t] : 0.0f;
+            p += len;
+            n++;
+            pix = 0;
+        }
+    }
+}
+
 NK_TARGET_AVX2 void nk_conv_pack_im2col_t_avx2_f64(const void *vctx, int64_t i0, int64_t mn,
                                                    int64_t p0, int64_t kc, int64_t w,
                                                    double *dst) {
@@ -340,6 +511,14 @@ NK_TARGET_AVX2 void nk_conv_pack_im2col_t_avx2_f64(const void *vctx, int64_t i0,
 }
 
 #else /* no x86 dispatch: the portable callbacks */
+void nk_conv_pack_dy_avx2_f32(const void *c, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                              int64_t w, float *d) {
+    nk_conv_pack_dy_f32(c, i0, mn, p0, kc, w, d);
+}
+void nk_conv_pack_im2col_t_rows_avx2_f32(const void *c, int64_t i0, int64_t mn, int64_t p0,
+                                         int64_t kc, int64_t w, float *d) {
+    nk_conv_pack_im2col_t_f32(c, i0, mn, p0, kc, w, d);
+}
 void nk_conv_pack_im2col_rows_avx2_f32(const void *c, int64_t i0, int64_t mn, int64_t p0,
                                        int64_t kc, int64_t w, float *d) {
     nk_conv_pack_im2col_f32(c, i0, mn, p0, kc, w, d);

@@ -23,6 +23,14 @@
  *   NC = 4080: the packed B block is KC*NC*elem = 4 MiB (f32) / 8 MiB (f64),
  *       which fits a core's share of L3 and keeps the number of C passes per
  *       depth block low.
+ * AVX-512 level (nk_isa_level() == NK_ISA_AVX512; nk_gemm_ukr_*_avx512.c):
+ *   the micro-kernel covers a 2 x 2 block of MR x NR tiles (f32 12 x 32,
+ *   f64 12 x 16) read from the same packed panels, so packing, the panel
+ *   widths seen by conv's callbacks and the blocking stay as above.  Its two
+ *   B micro-panels (2 x 16 KiB) share L1d with the streamed A panels, which
+ *   suits the 48 KiB L1d of the AVX-512 Intel cores.  Trailing single
+ *   panels use the AVX2 kernel; both compute each element identically, so
+ *   the AVX-512 results equal the AVX2 ones bit for bit.
  * Only the depth block affects rounding; MC/NC and the work split do not
  * (each C element is always "sum over one depth block in order, then
  * update"), so results are bitwise identical for any thread count.
@@ -87,6 +95,7 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_KC NK_GEMM_KC_F32
 #define NK_NC NK_GEMM_NC
 #define NK_UKR_AVX2 nk_gemm_ukr_f32_6x16_avx2
+#define NK_UKR_AVX512 nk_gemm_ukr_f32_12x32_avx512
 #define NK_UKR_GENERIC nk_gemm_ukr_f32_generic
 #define NK_SMALL_JOB nk_gemm_small_f32
 #define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f32_avx2
@@ -105,6 +114,7 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #undef NK_KC
 #undef NK_NC
 #undef NK_UKR_AVX2
+#undef NK_UKR_AVX512
 #undef NK_UKR_GENERIC
 #undef NK_SMALL_JOB
 #undef NK_SMALL_AXPY_FN
@@ -123,6 +133,7 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_KC NK_GEMM_KC_F64
 #define NK_NC NK_GEMM_NC
 #define NK_UKR_AVX2 nk_gemm_ukr_f64_6x8_avx2
+#define NK_UKR_AVX512 nk_gemm_ukr_f64_12x16_avx512
 #define NK_UKR_GENERIC nk_gemm_ukr_f64_generic
 #define NK_SMALL_JOB nk_gemm_small_f64
 #define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f64_avx2

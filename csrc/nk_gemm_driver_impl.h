@@ -1,7 +1,7 @@
 /* nk_gemm_driver_impl.h -- dtype template of nk_gemm_driver.c (included once
  * per dtype; see there for the blocking rationale).  Not a public header.
  * Expects NK_T, NK_FN(x), NK_OPERAND, NK_EPILOGUE, NK_UKR_ARGS, NK_UKR_FN,
- * NK_MR, NK_NR, NK_MC, NK_KC, NK_NC, NK_UKR_AVX2, NK_UKR_GENERIC, NK_SMALL_JOB,
+ * NK_MR, NK_NR, NK_MC, NK_KC, NK_NC, NK_UKR_AVX2, NK_UKR_AVX512, NK_UKR_GENERIC, NK_SMALL_JOB,
  * NK_SMALL_AXPY_FN, NK_SMALL_DOT_FN. */
 
 typedef struct NK_FN(gemm_job) {
@@ -11,7 +11,8 @@ typedef struct NK_FN(gemm_job) {
     NK_T *C;
     int64_t rs_c, cs_c;
     const NK_EPILOGUE *ep;
-    NK_UKR_FN ukr;
+    NK_UKR_FN ukr;  /* MR x NR micro-kernel */
+    NK_UKR_FN ukr2; /* 2*MR x 2*NR micro-kernel (AVX-512), or NULL */
     int64_t kc;     /* depth block: depends on K only (bitwise reproducibility) */
     int64_t mb, nb; /* unit of work: mb x nb block of C (multiples of MR, NR) */
     int64_t um, un; /* units along M and N */
@@ -74,8 +75,47 @@ static void NK_FN(scale_only)(const NK_FN(gemm_job) *j) {
     }
 }
 
+/* One register tile of TM x TN = (wm * MR) x (wn * NR) at C[i, jj], of
+ * which m x n elements are valid: run ukr on C itself when the tile is full
+ * and C has unit column stride, else on a local tile and copy the valid
+ * part. */
+static void NK_FN(run_tile)(const NK_FN(gemm_job) *j, NK_UKR_FN ukr, int64_t TM, int64_t TN,
+                            int64_t kc, const NK_T *ap, const NK_T *bp, int64_t i, int64_t jj,
+                            int64_t m, int64_t n, NK_UKR_ARGS *args, const NK_T *bias,
+                            NK_T *tile, NK_T *bias_pad) {
+    const int64_t rs_c = j->rs_c, cs_c = j->cs_c;
+    const int per_row = args->bias_per_row;
+    NK_T *c = j->C + i * rs_c + jj * cs_c;
+    args->bias = NULL;
+    if (bias) {
+        const int64_t off = per_row ? i : jj, cnt = per_row ? m : n;
+        const int64_t full = per_row ? TM : TN;
+        if (cnt == full) {
+            args->bias = bias + off;
+        } else {
+            for (int64_t t = 0; t < full; t++) bias_pad[t] = t < cnt ? bias[off + t] : 0;
+            args->bias = bias_pad;
+        }
+    }
+    if (m == TM && n == TN && cs_c == 1) {
+        ukr(kc, ap, bp, c, rs_c, args);
+        return;
+    }
+    /* edge tile or strided columns: run on a local tile */
+    if (args->beta != 0) {
+        for (int64_t r = 0; r < TM; r++)
+            for (int64_t t = 0; t < TN; t++)
+                tile[r * TN + t] = (r < m && t < n) ? c[r * rs_c + t * cs_c] : 0;
+    }
+    ukr(kc, ap, bp, tile, TN, args);
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t t = 0; t < n; t++) c[r * rs_c + t * cs_c] = tile[r * TN + t];
+}
+
 /* C[i0:i0+mc, j0:j0+nc] (+)= packed A block x packed B block, one depth
- * block. */
+ * block.  With a wide kernel (j->ukr2, AVX-512), 2 x 2 blocks of MR x NR
+ * tiles go to it, and a trailing single panel row or column to j->ukr; both
+ * compute every element the same way, so the cut does not change the bits. */
 static void NK_FN(macro_kernel)(const NK_FN(gemm_job) *j, int64_t i0, int64_t mc, int64_t j0,
                                 int64_t nc, int64_t kc, int first, int last,
                                 const NK_T *abuf, const NK_T *bbuf) {
@@ -84,44 +124,34 @@ static void NK_FN(macro_kernel)(const NK_FN(gemm_job) *j, int64_t i0, int64_t mc
     args.beta = first ? j->beta : (NK_T)1;
     args.relu = last && j->ep && j->ep->relu;
     const NK_T *bias = last && j->ep ? j->ep->bias : NULL;
-    const int per_row = j->ep ? j->ep->bias_per_row : 0;
-    args.bias_per_row = per_row;
-    const int64_t rs_c = j->rs_c, cs_c = j->cs_c;
-    _Alignas(64) NK_T tile[NK_MR * NK_NR];
-    _Alignas(64) NK_T bias_pad[NK_MR > NK_NR ? NK_MR : NK_NR];
+    args.bias_per_row = j->ep ? j->ep->bias_per_row : 0;
+    args.bias = NULL;
+    _Alignas(64) NK_T tile[4 * NK_MR * NK_NR];
+    _Alignas(64) NK_T bias_pad[2 * (NK_MR > NK_NR ? NK_MR : NK_NR)];
+    const int wide = j->ukr2 != NULL;
+    const int64_t step_n = wide ? 2 * NK_NR : NK_NR, step_m = wide ? 2 * NK_MR : NK_MR;
 
-    for (int64_t jr = 0; jr < nc; jr += NK_NR) {
-        const int64_t n = nk_min_i64(NK_NR, nc - jr);
+    for (int64_t jr = 0; jr < nc; jr += step_n) {
+        const int64_t nleft = nc - jr;
+        const int wn = wide && nleft > NK_NR ? 2 : 1;
         const NK_T *bp = bbuf + (jr / NK_NR) * kc * NK_NR;
-        for (int64_t ir = 0; ir < mc; ir += NK_MR) {
-            const int64_t m = nk_min_i64(NK_MR, mc - ir);
+        for (int64_t ir = 0; ir < mc; ir += step_m) {
+            const int64_t mleft = mc - ir;
+            const int wm = wide && mleft > NK_MR ? 2 : 1;
             const NK_T *ap = abuf + (ir / NK_MR) * kc * NK_MR;
-            const int64_t i = i0 + ir, jj = j0 + jr;
-            NK_T *c = j->C + i * rs_c + jj * cs_c;
-            args.bias = NULL;
-            if (bias) {
-                const int64_t off = per_row ? i : jj, cnt = per_row ? m : n;
-                const int64_t full = per_row ? NK_MR : NK_NR;
-                if (cnt == full) {
-                    args.bias = bias + off;
-                } else {
-                    for (int64_t t = 0; t < full; t++) bias_pad[t] = t < cnt ? bias[off + t] : 0;
-                    args.bias = bias_pad;
-                }
-            }
-            if (m == NK_MR && n == NK_NR && cs_c == 1) {
-                j->ukr(kc, ap, bp, c, rs_c, &args);
+            if (wm == 2 && wn == 2) {
+                NK_FN(run_tile)(j, j->ukr2, 2 * NK_MR, 2 * NK_NR, kc, ap, bp, i0 + ir, j0 + jr,
+                                nk_min_i64(2 * NK_MR, mleft), nk_min_i64(2 * NK_NR, nleft), &args,
+                                bias, tile, bias_pad);
                 continue;
             }
-            /* edge tile or strided columns: run on a local tile */
-            if (args.beta != 0) {
-                for (int64_t r = 0; r < NK_MR; r++)
-                    for (int64_t t = 0; t < NK_NR; t++)
-                        tile[r * NK_NR + t] = (r < m && t < n) ? c[r * rs_c + t * cs_c] : 0;
-            }
-            j->ukr(kc, ap, bp, tile, NK_NR, &args);
-            for (int64_t r = 0; r < m; r++)
-                for (int64_t t = 0; t < n; t++) c[r * rs_c + t * cs_c] = tile[r * NK_NR + t];
+            for (int sa = 0; sa < wm; sa++)
+                for (int sb = 0; sb < wn; sb++)
+                    NK_FN(run_tile)(j, j->ukr, NK_MR, NK_NR, kc, ap + sa * kc * NK_MR,
+                                    bp + sb * kc * NK_NR, i0 + ir + sa * NK_MR,
+                                    j0 + jr + sb * NK_NR, nk_min_i64(NK_MR, mleft - sa * NK_MR),
+                                    nk_min_i64(NK_NR, nleft - sb * NK_NR), &args, bias, tile,
+                                    bias_pad);
         }
     }
 }
@@ -260,8 +290,13 @@ static int NK_FN(setup_job)(NK_FN(gemm_job) *j, int64_t M, int64_t N, int64_t K,
     j->A = A; j->B = B;
     j->C = C; j->rs_c = rs_c; j->cs_c = cs_c;
     j->ep = ep;
+    j->ukr2 = NULL;
 #if NK_X86_DISPATCH
-    j->ukr = nk_isa_active() == NK_ISA_AVX2 ? NK_UKR_AVX2 : NK_UKR_GENERIC;
+    /* at the AVX-512 level the AVX2 kernel (same bits) serves edge panels
+     * and the small path */
+    const nk_isa level = nk_isa_level();
+    j->ukr = level >= NK_ISA_AVX2 ? NK_UKR_AVX2 : NK_UKR_GENERIC;
+    if (level == NK_ISA_AVX512) j->ukr2 = NK_UKR_AVX512;
 #else
     j->ukr = NK_UKR_GENERIC;
 #endif

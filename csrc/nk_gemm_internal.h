@@ -52,6 +52,20 @@ void nk_gemm_ukr_f32_6x16_avx2(int64_t kc, const float *NK_RESTRICT a,
 void nk_gemm_ukr_f64_6x8_avx2(int64_t kc, const double *NK_RESTRICT a,
                               const double *NK_RESTRICT b, double *NK_RESTRICT c, int64_t rs_c,
                               const nk_ukr_args_f64 *args);
+
+#define NK_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+/* AVX-512F micro-kernels on a 2 x 2 block of standard tiles (2*MR x 2*NR:
+ * f32 12 x 32, f64 12 x 16): a is two consecutive packed A panels (the
+ * second at a + kc * MR), b two consecutive packed B panels (the second at
+ * b + kc * NR, 64-byte aligned), c a full 2*MR x 2*NR tile, bias (when set)
+ * 2*MR or 2*NR values.  Bitwise identical, element by element, to the AVX2
+ * kernels above.  Call only when nk_isa_level() == NK_ISA_AVX512. */
+void nk_gemm_ukr_f32_12x32_avx512(int64_t kc, const float *NK_RESTRICT a,
+                                  const float *NK_RESTRICT b, float *NK_RESTRICT c, int64_t rs_c,
+                                  const nk_ukr_args_f32 *args);
+void nk_gemm_ukr_f64_12x16_avx512(int64_t kc, const double *NK_RESTRICT a,
+                                  const double *NK_RESTRICT b, double *NK_RESTRICT c,
+                                  int64_t rs_c, const nk_ukr_args_f64 *args);
 #endif
 
 /* Small-problem path (no packing of B), used when one side of C is at most

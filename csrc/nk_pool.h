@@ -134,10 +134,10 @@ int nk_pool_avg_plane_avx2_f64(const nk_pool2d_shape *s, int cip, int64_t dov, c
  * stream_copy: copy with non-temporal stores (the backward drivers build a
  * dx plane in a cache-resident buffer and stream it out when dx is large, to
  * save the read-for-ownership traffic of ordinary stores).
- * max_bwd_2x2: rows 2oh and 2oh+1 of dx for outputs [0, n), n >= the vector
- * width (the last chunk may overlap the previous one), dx = 0 + dy at the
- * index and 0 elsewhere in each 2x2 block; returns how many indices lay in
- * their own block (the caller falls back to a scatter unless all did). */
+ * max_bwd_2x2_plane: rows [0, 2*OH) of a dx plane, OW >= the vector width:
+ * dx = 0 + dy at the index and 0 elsewhere in each 2x2 block (columns from
+ * 2*OW on are 0); returns 0 as soon as an index is not in its own block
+ * (the caller then scatters instead), 1 otherwise. */
 void nk_pool_avg_grad_row_avx2_f32(const float *dy, const float *cf, float rf, int64_t n, float *g);
 void nk_pool_avg_grad_row_avx2_f64(const double *dy, const double *cf, double rf, int64_t n,
                                    double *g);
@@ -148,10 +148,10 @@ void nk_pool_avg_hrow_avx2_f64(const double *S, int64_t W, int64_t kw, int64_t s
 void nk_pool_stream_copy_f32(float *dst, const float *src, int64_t n);
 void nk_pool_stream_copy_f64(double *dst, const double *src, int64_t n);
 void nk_pool_store_fence(void);
-int64_t nk_pool_max_bwd_2x2_avx2_f32(const float *g, const int64_t *ind, int64_t W, int64_t oh,
-                                     int64_t n, float *d0, float *d1);
-int64_t nk_pool_max_bwd_2x2_avx2_f64(const double *g, const int64_t *ind, int64_t W, int64_t oh,
-                                     int64_t n, double *d0, double *d1);
+int nk_pool_max_bwd_2x2_plane_avx2_f32(const float *dy, const int64_t *ind, int64_t W,
+                                       int64_t OH, int64_t OW, float *dx);
+int nk_pool_max_bwd_2x2_plane_avx2_f64(const double *dy, const int64_t *ind, int64_t W,
+                                       int64_t OH, int64_t OW, double *dx);
 
 #ifdef __cplusplus
 }

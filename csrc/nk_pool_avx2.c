@@ -1,4 +1,4 @@
-/* nk_pool_avx2.c -- AVX2 row kernels for pooling forward (see nk_pool.h).
+/* nk_pool_avx2.c -- AVX2 plane kernels for pooling forward (see nk_pool.h).
  *
  * Vectorized along the output width: one vector = VL consecutive outputs of
  * one output row; a row of OW >= VL outputs is covered by blocks starting at
@@ -15,7 +15,9 @@
  * cross-lane permute just before the store (indices carry the same order).
  *
  * Max gives exactly the values and indices of the scalar rule
- * m = (v > m || isnan(v)) ? v : m scanned rows then columns (see max_block).
+ * m = (v > m || isnan(v)) ? v : m scanned rows then columns (see max_block);
+ * stride-1 max pooling is computed separably (max_sep_plane), sharing each
+ * input row's horizontal maxima between the output rows that use it.
  * Avg: per-lane sums in the scalar order (masked lanes add +0, which never
  * changes a sum that started at +0), then one division: bitwise equal to
  * the scalar code.
@@ -63,6 +65,8 @@ NK_AI void istore_f32(int64_t *p, __m256i iv) {
     _mm256_storeu_si256((__m256i *)(p + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(iv, 1)));
 }
 #define istore istore_f32
+#define IDX_T int32_t
+#define imaxzero(v) _mm256_max_epi32(v, _mm256_setzero_si256())
 /* element ordinals (e = r*kw + j, small) -> offsets r*rs + j*dw */
 NK_AI __m256i iord2off_f32(__m256i k, int64_t kw, int64_t rs, int64_t dw) {
     const __m256 kf = _mm256_add_ps(_mm256_cvtepi32_ps(k), _mm256_set1_ps(0.5f));
@@ -109,6 +113,8 @@ NK_AI __m256i iord2off_f32(__m256i k, int64_t kw, int64_t rs, int64_t dw) {
 #undef ilanes1
 #undef ilanes2
 #undef istore
+#undef IDX_T
+#undef imaxzero
 #undef iord2off
 #undef vmaskload
 #undef vcastm
@@ -144,6 +150,9 @@ NK_AI __m256i iord2off_f32(__m256i k, int64_t kw, int64_t rs, int64_t dw) {
 #define ilanes2() _mm256_setr_epi64x(0, 4, 2, 6)
 NK_AI void istore_f64(int64_t *p, __m256i iv) { _mm256_storeu_si256((__m256i *)p, iv); }
 #define istore istore_f64
+#define IDX_T int64_t
+#define imaxzero(v) \
+    _mm256_blendv_epi8(_mm256_setzero_si256(), v, _mm256_cmpgt_epi64(v, _mm256_setzero_si256()))
 NK_AI __m256i iord2off_f64(__m256i k, int64_t kw, int64_t rs, int64_t dw) {
     const __m128i k32 = _mm256_castsi256_si128(
         _mm256_permutevar8x32_epi32(k, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)));
@@ -435,12 +444,105 @@ NK_AI void F(max_row)(const T *x, int64_t W, int64_t hs, int64_t nr, int64_t dh,
     })
 }
 
+/* Stride-1, dilation-1 max pooling without indices, separably: the
+ * horizontal maximum of each input row (over kw columns, in column order)
+ * is computed once into a ring of kh rows and shared by the up to kh output
+ * rows that use it; an output row is then the vertical maximum of its rows
+ * in row order.  vmax(later, earlier) keeps the earlier value on ties, so
+ * this is still the first maximum in row-major order, i.e. the scalar
+ * result.  Rows holding a NaN are redone by the exact path. */
+#define NK_SEP_MAX_KH 4
+#define NK_SEP_MAX_OW 1024
+/* Horizontal maxima of one input row (and, with idx, the in-plane index of
+ * the first maximum: PyTorch starts from the first valid column, then takes
+ * strictly greater elements). */
+NK_AI void F(hmax_row)(const T *xr, int64_t rowbase, int64_t W, int64_t kw, int64_t pw,
+                       int64_t OW, T *out, IDX_T *idx, int *nan, int want) {
+    V un = vzero();
+    NK_FOR_BLOCKS(OW, {
+        const int64_t c0 = ow0 - pw;
+        const int masked = c0 < 0 || c0 + (kw - 1) + VL > W;
+        V m = vset1(-INFINITY);
+        __m256i im = _mm256_setzero_si256();
+        if (want) im = imaxzero(iadd(iset1(c0), ilanes1())); /* first valid column */
+        for (int64_t j = 0; j < kw; j++) {
+            const V v = F(ld)(xr, c0 + j, W, masked, -INFINITY);
+            if (want) im = iblend(im, iadd(iset1(c0 + j), ilanes1()), vcmp(v, m, _CMP_GT_OQ));
+            m = vmax(v, m);
+            un = vor(un, vcmp(v, v, _CMP_UNORD_Q));
+        }
+        vstore(out + ow0, m);
+        if (want) _mm256_storeu_si256((__m256i *)(idx + ow0), iadd(im, iset1(rowbase)));
+    })
+    *nan = vmovemask(un) != 0;
+}
+
+/* Stride-1, dilation-1 max pooling, separably: the horizontal maxima of
+ * each input row are computed once into a ring of kh rows and shared by the
+ * up to kh output rows that use it; an output row is then the vertical
+ * maximum of its rows in row order.  Combining in scan order with strict
+ * comparisons (vmax(later, earlier) keeps the earlier value on ties) gives
+ * the first maximum in row-major order, i.e. exactly the scalar result.
+ * Rows holding a NaN are redone by the exact path. */
+NK_AI int F(max_sep_plane)(const nk_pool2d_shape *s, const T *x, T *y, int64_t *ind, int want) {
+    const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW, kh = s->kh, kw = s->kw;
+    const int64_t ph = s->ph, pw = s->pw;
+    T ring[NK_SEP_MAX_KH][NK_SEP_MAX_OW + VL];
+    IDX_T iring[NK_SEP_MAX_KH][NK_SEP_MAX_OW + VL];
+    int nan[NK_SEP_MAX_KH];
+    int64_t done = 0; /* input rows [0, done) are in the ring */
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const int64_t lo = nk_max_i64(oh - ph, 0), hi = nk_min_i64(oh - ph + kh, H); /* rows */
+        for (; done < hi; done++) {
+            const int64_t slot = done % kh;
+            if (kw == 3)
+                F(hmax_row)(x + done * W, done * W, W, 3, pw, OW, ring[slot], iring[slot],
+                            &nan[slot], want);
+            else
+                F(hmax_row)(x + done * W, done * W, W, kw, pw, OW, ring[slot], iring[slot],
+                            &nan[slot], want);
+        }
+        int any_nan = 0;
+        const T *rows[NK_SEP_MAX_KH];
+        const IDX_T *irows[NK_SEP_MAX_KH];
+        const int64_t nr = hi - lo;
+        for (int64_t h = lo; h < hi; h++) {
+            any_nan |= nan[h % kh];
+            rows[h - lo] = ring[h % kh];
+            irows[h - lo] = iring[h % kh];
+        }
+        T *yr = y + oh * OW;
+        int64_t *ir = want ? ind + oh * OW : NULL;
+        if (NK_UNLIKELY(any_nan)) {
+            F(max_row)(x, W, lo, nr, 1, kw, 1, pw, 1, OW, yr, ir, want);
+            continue;
+        }
+        NK_FOR_BLOCKS(OW, {
+            V m = vload(rows[0] + ow0);
+            __m256i im = want ? _mm256_loadu_si256((const __m256i *)(irows[0] + ow0))
+                              : _mm256_setzero_si256();
+            for (int64_t r = 1; r < nr; r++) {
+                const V v = vload(rows[r] + ow0);
+                if (want)
+                    im = iblend(im, _mm256_loadu_si256((const __m256i *)(irows[r] + ow0)),
+                                vcmp(v, m, _CMP_GT_OQ));
+                m = vmax(v, m);
+            }
+            vstore(yr + ow0, m);
+            if (want) istore(ir + ow0, im);
+        })
+    }
+    return 1;
+}
+
 NK_TARGET_AVX2
 int F(nk_pool_max_plane_avx2)(const nk_pool2d_shape *s, const T *x, T *y, int64_t *ind) {
     const int64_t H = s->H, W = s->W, OH = s->OH, OW = s->OW, kh = s->kh, kw = s->kw;
     const int64_t sh = s->sh, sw = s->sw, pw = s->pw, dh = s->dh, dw = s->dw;
     if ((sw != 1 && sw != 2) || OW < VL) return 0;
     if ((kw - 1) * dw + 2 * pw + W + 4 * VL > INT32_MAX / 2) return 0; /* 32-bit column lanes */
+    if (sh == 1 && sw == 1 && dh == 1 && dw == 1 && kh <= NK_SEP_MAX_KH && OW <= NK_SEP_MAX_OW)
+        return ind ? F(max_sep_plane)(s, x, y, ind, 1) : F(max_sep_plane)(s, x, y, NULL, 0);
     for (int64_t oh = 0; oh < OH; oh++) {
         /* window rows clipped to the input: hs, hs+dh, ... (nr rows) */
         const int64_t h0 = oh * sh - s->ph;

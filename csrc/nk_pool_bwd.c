@@ -77,26 +77,23 @@ static int F(max_bwd_plane)(int64_t H, int64_t W, int64_t OH, int64_t OW, const 
                             const int64_t *ind, T *dx, int avx2, T *buf) {
     const int64_t HW = H * W, OHW = OH * OW;
     const int64_t th = OH ? H / OH : 0, tw = OW ? W / OW : 0;
-    if (th >= 1 && tw >= 1) {
+    if (avx2 && th == 2 && tw == 2 && OW >= 32 / (int64_t)sizeof(T)) {
+        /* the common 2x2 tiling, one pass over dx */
+        if (F(nk_pool_max_bwd_2x2_plane_avx2)(dy, ind, W, OH, OW, dx)) {
+            for (int64_t i = OH * th * W; i < HW; i++) dx[i] = 0;
+            return 0;
+        }
+    } else if (th >= 1 && tw >= 1) {
         /* one pass; valid iff every index fell into its own block */
         int64_t hits = 0;
         for (int64_t oh = 0; oh < OH; oh++) {
             const T *g = dy + oh * OW;
             const int64_t *ir = ind + oh * OW;
-            int64_t i = 0;
-            if (avx2 && th == 2 && tw == 2) {
-                const int64_t VL = 32 / (int64_t)sizeof(T);
-                if (OW >= VL) {
-                    hits += F(nk_pool_max_bwd_2x2_avx2)(g, ir, W, oh, OW, dx + 2 * oh * W,
-                                                       dx + (2 * oh + 1) * W);
-                    i = th;
-                }
-            }
-            for (; i < th; i++) {
+            for (int64_t i = 0; i < th; i++) {
                 const int64_t h = oh * th + i;
                 hits += F(max_tiled_row)(g, ir, h * W, OW, tw, dx + h * W);
             }
-            for (i = 0; i < th; i++)
+            for (int64_t i = 0; i < th; i++)
                 for (int64_t w = OW * tw; w < W; w++) dx[(oh * th + i) * W + w] = 0;
             if (hits != (oh + 1) * OW) break; /* not tiled: scatter instead */
         }
@@ -211,11 +208,15 @@ static inline __attribute__((always_inline)) void F(avg_bwd_plane_impl)(
         }
     }
     for (int64_t i = -pad; i < OW + W + pw + pad; i++) S[i] = 0;
-    for (int64_t h = 0; h < H; h++) {
+    /* output rows whose window covers h: oh*sh - ph <= h < oh*sh - ph + kh,
+     * i.e. floor((h+ph-kh)/sh) < oh <= floor((h+ph)/sh), kept incrementally */
+    int64_t qa = nk_floordiv(ph - kh, sh), ra = (ph - kh) - qa * sh;
+    int64_t qb = ph / sh, rb = ph - qb * sh;
+    for (int64_t h = 0; h < H; h++, ra++, rb++) {
+        if (ra == sh) ra = 0, qa++;
+        if (rb == sh) rb = 0, qb++;
         T *d = dx + h * W;
-        /* output rows whose window covers h: oh*sh - ph <= h < oh*sh - ph + kh */
-        const int64_t lo = nk_max_i64(nk_floordiv(h + ph - kh, sh) + 1, 0);
-        const int64_t hi = nk_min_i64((h + ph) / sh, OH - 1);
+        const int64_t lo = nk_max_i64(qa + 1, 0), hi = nk_min_i64(qb, OH - 1);
         if (lo > hi) {
             memset(d, 0, (size_t)W * sizeof(T));
             continue;

@@ -126,9 +126,9 @@ NK_TARGET_AVX2 static inline __m256 nk_mask64to32(__m256i lo, __m256i hi) {
     return _mm256_castsi256_ps(_mm256_permute2x128_si256(a, b, 0x20));
 }
 
-NK_TARGET_AVX2
-int64_t nk_pool_max_bwd_2x2_avx2_f32(const float *g, const int64_t *ind, int64_t W, int64_t oh,
-                                     int64_t n, float *d0, float *d1) {
+static inline __attribute__((always_inline)) NK_TARGET_AVX2 int64_t
+max_bwd_2x2_row_f32(const float *g, const int64_t *ind, int64_t W, int64_t oh, int64_t n,
+                    float *d0, float *d1) {
     const __m256i step = _mm256_setr_epi64x(0, 2, 4, 6), one = _mm256_set1_epi64x(1);
     const __m256i vw = _mm256_set1_epi64x(W), vw1 = _mm256_set1_epi64x(W + 1);
     const __m256i zero = _mm256_setzero_si256();
@@ -165,9 +165,9 @@ int64_t nk_pool_max_bwd_2x2_avx2_f32(const float *g, const int64_t *ind, int64_t
     return -(h[0] + h[1] + h[2] + h[3]);
 }
 
-NK_TARGET_AVX2
-int64_t nk_pool_max_bwd_2x2_avx2_f64(const double *g, const int64_t *ind, int64_t W, int64_t oh,
-                                     int64_t n, double *d0, double *d1) {
+static inline __attribute__((always_inline)) NK_TARGET_AVX2 int64_t
+max_bwd_2x2_row_f64(const double *g, const int64_t *ind, int64_t W, int64_t oh, int64_t n,
+                    double *d0, double *d1) {
     const __m256i step = _mm256_setr_epi64x(0, 2, 4, 6), one = _mm256_set1_epi64x(1);
     const __m256i vw = _mm256_set1_epi64x(W), vw1 = _mm256_set1_epi64x(W + 1);
     const __m256i zero = _mm256_setzero_si256();
@@ -194,6 +194,21 @@ int64_t nk_pool_max_bwd_2x2_avx2_f64(const double *g, const int64_t *ind, int64_
     _mm256_storeu_si256((__m256i *)h, hits);
     return -(h[0] + h[1] + h[2] + h[3]);
 }
+
+#define NK_MAXB2_PLANE(SFX, T)                                                              \
+    NK_TARGET_AVX2 int nk_pool_max_bwd_2x2_plane_avx2_##SFX(const T *dy, const int64_t *ind,   \
+                                                            int64_t W, int64_t OH,            \
+                                                            int64_t OW, T *dx) {              \
+        for (int64_t oh = 0; oh < OH; oh++) {                                                 \
+            T *d0 = dx + 2 * oh * W, *d1 = d0 + W;                                            \
+            if (max_bwd_2x2_row_##SFX(dy + oh * OW, ind + oh * OW, W, oh, OW, d0, d1) != OW)   \
+                return 0;                                                                     \
+            for (int64_t w = 2 * OW; w < W; w++) d0[w] = d1[w] = 0;                           \
+        }                                                                                     \
+        return 1;                                                                             \
+    }
+NK_MAXB2_PLANE(f32, float)
+NK_MAXB2_PLANE(f64, double)
 
 /* dst[0..n) = src[0..n) with non-temporal stores for the 32-byte aligned
  * body (no read-for-ownership of dst).  The caller ends with
@@ -227,8 +242,8 @@ void nk_pool_avg_hrow_avx2_f32(const float *S, int64_t W, int64_t kw, int64_t sw
                                float *d, int64_t *a, int64_t *b) { *a = *b = 0; }
 void nk_pool_avg_hrow_avx2_f64(const double *S, int64_t W, int64_t kw, int64_t sw, int64_t pw,
                                double *d, int64_t *a, int64_t *b) { *a = *b = 0; }
-int64_t nk_pool_max_bwd_2x2_avx2_f32(const float *g, const int64_t *ind, int64_t W, int64_t oh,
-                                     int64_t n, float *d0, float *d1) { return 0; }
-int64_t nk_pool_max_bwd_2x2_avx2_f64(const double *g, const int64_t *ind, int64_t W, int64_t oh,
-                                     int64_t n, double *d0, double *d1) { return 0; }
+int nk_pool_max_bwd_2x2_plane_avx2_f32(const float *dy, const int64_t *ind, int64_t W,
+                                       int64_t OH, int64_t OW, float *dx) { return 0; }
+int nk_pool_max_bwd_2x2_plane_avx2_f64(const double *dy, const int64_t *ind, int64_t W,
+                                       int64_t OH, int64_t OW, double *dx) { return 0; }
 #endif

@@ -2,10 +2,11 @@
  *
  * One OpenMP region per call, planes (N*C) split statically over threads:
  * each output element is computed by exactly the same code whatever the
- * thread count.  Per output row, the window rows are clipped once; the
- * interior columns (whole window inside the input) go to the AVX2 row
- * kernels when that path is active, and the border columns (and everything
- * on the portable path) to a scalar loop that clips columns per output.
+ * thread count.  With AVX2 active, a plane with stride 1 or 2 and at least
+ * one vector of outputs per row goes to the AVX2 plane kernels
+ * (nk_pool_avx2.c), borders included; everything else runs the portable
+ * loops below (window rows clipped once per output row, columns per
+ * output; branch-free maximum in the NaN-free case).
  * Instantiated for float and double by including this file into itself. */
 #ifndef NK_POOL_FWD_T
 

@@ -32,32 +32,44 @@ int nk_in_forked_child(void) { return __atomic_load_n(&g_forked_child, __ATOMIC_
 nk_isa nk_isa_detect(void) {
 #if NK_X86_DISPATCH
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return NK_ISA_AVX2;
+    /* libgcc's cpu model reports avx512f only when the OS saves the zmm
+     * state (XCR0), so the test is sufficient. */
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        if (__builtin_cpu_supports("avx512f")) return NK_ISA_AVX512;
+        return NK_ISA_AVX2;
+    }
 #endif
     return NK_ISA_GENERIC;
 }
 
-nk_isa nk_isa_active(void) {
+nk_isa nk_isa_level(void) {
     int isa = __atomic_load_n(&g_isa, __ATOMIC_ACQUIRE);
     if (isa < 0) {
         nk_isa best = nk_isa_detect();
         const char *env = getenv("NNKERN_ARCH");
         if (env && strcmp(env, "generic") == 0) best = NK_ISA_GENERIC;
+        if (env && strcmp(env, "avx2") == 0 && best > NK_ISA_AVX2) best = NK_ISA_AVX2;
         isa = (int)best;
         __atomic_store_n(&g_isa, isa, __ATOMIC_RELEASE);
     }
     return (nk_isa)isa;
 }
 
+nk_isa nk_isa_active(void) {
+    nk_isa level = nk_isa_level();
+    return level > NK_ISA_AVX2 ? NK_ISA_AVX2 : level;
+}
+
 nk_status nk_isa_set(nk_isa isa) {
-    if (isa != NK_ISA_GENERIC && isa != NK_ISA_AVX2) return NK_ERR_ARG;
-    if (isa == NK_ISA_AVX2 && nk_isa_detect() != NK_ISA_AVX2) return NK_ERR_ARG;
+    if (isa != NK_ISA_GENERIC && isa != NK_ISA_AVX2 && isa != NK_ISA_AVX512) return NK_ERR_ARG;
+    if (isa > nk_isa_detect()) return NK_ERR_ARG;
     __atomic_store_n(&g_isa, (int)isa, __ATOMIC_RELEASE);
     return NK_OK;
 }
 
 const char *nk_isa_name(nk_isa isa) {
     switch (isa) {
+    case NK_ISA_AVX512: return "avx512";
     case NK_ISA_AVX2: return "avx2";
     case NK_ISA_GENERIC: return "generic";
     }

@@ -9,17 +9,25 @@
 extern "C" {
 #endif
 
-/* Instruction-set paths.  Every kernel family has an NK_ISA_GENERIC
- * implementation; NK_ISA_AVX2 means AVX2 + FMA. */
-typedef enum nk_isa { NK_ISA_GENERIC = 0, NK_ISA_AVX2 = 1 } nk_isa;
+/* Instruction-set levels, ordered.  Every kernel family has an
+ * NK_ISA_GENERIC implementation; NK_ISA_AVX2 means AVX2 + FMA;
+ * NK_ISA_AVX512 means AVX2 + FMA + AVX-512F (only the GEMM micro-kernels
+ * have AVX-512 code; every other family runs its AVX2 code at that level). */
+typedef enum nk_isa { NK_ISA_GENERIC = 0, NK_ISA_AVX2 = 1, NK_ISA_AVX512 = 2 } nk_isa;
 
-/* Best ISA this CPU supports (ignores NNKERN_ARCH). */
+/* Best level this CPU (and OS) supports (ignores NNKERN_ARCH). */
 nk_isa nk_isa_detect(void);
-/* ISA currently used by the dispatchers.  Chosen on first use from
- * nk_isa_detect() and the NNKERN_ARCH environment variable
- * ("generic" forces the portable path, "avx2" asks for AVX2 if present). */
+/* Level currently selected: chosen on first use from nk_isa_detect() and
+ * the NNKERN_ARCH environment variable ("generic" forces the portable path,
+ * "avx2" caps the level at AVX2, unset or anything else: the best level).
+ * Used by the GEMM micro-kernel dispatch. */
+nk_isa nk_isa_level(void);
+/* The selected level capped at NK_ISA_AVX2: NK_ISA_AVX2 or NK_ISA_GENERIC.
+ * Kernel families that only have AVX2 code dispatch on this
+ * (nk_isa_active() == NK_ISA_AVX2), so they keep running their AVX2 code
+ * when the level is NK_ISA_AVX512. */
 nk_isa nk_isa_active(void);
-/* Force an ISA (tests run both paths).  NK_ERR_ARG if the CPU lacks it. */
+/* Select a level (tests run every path).  NK_ERR_ARG if the CPU lacks it. */
 nk_status nk_isa_set(nk_isa isa);
 const char *nk_isa_name(nk_isa isa);
 

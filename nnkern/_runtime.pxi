@@ -13,7 +13,9 @@ cdef extern from "nk_runtime.h":
     ctypedef enum nk_isa:
         NK_ISA_GENERIC
         NK_ISA_AVX2
+        NK_ISA_AVX512
     nk_isa nk_isa_detect() nogil
+    nk_isa nk_isa_level() nogil
     nk_isa nk_isa_active() nogil
     nk_status nk_isa_set(nk_isa isa) nogil
     const char *nk_isa_name(nk_isa isa) nogil
@@ -21,7 +23,7 @@ cdef extern from "nk_runtime.h":
     int nk_get_max_threads() nogil
     nk_status nk_set_max_threads(int n) nogil
 
-_ISA_BY_NAME = {"generic": NK_ISA_GENERIC, "avx2": NK_ISA_AVX2}
+_ISA_BY_NAME = {"generic": NK_ISA_GENERIC, "avx2": NK_ISA_AVX2, "avx512": NK_ISA_AVX512}
 
 
 cdef int check_status(nk_status st, str what) except -1:
@@ -61,19 +63,21 @@ def isa_detected():
 
 
 def isa_active():
-    """Instruction-set path the kernels use now."""
-    return nk_isa_name(nk_isa_active()).decode()
+    """Instruction-set level the kernels use now ('generic', 'avx2' or
+    'avx512'; at 'avx512' only GEMM has AVX-512 code, the rest runs AVX2)."""
+    return nk_isa_name(nk_isa_level()).decode()
 
 
 def isa_available():
-    """Paths usable on this CPU, portable first."""
-    best = nk_isa_detect()
-    return ["generic"] + (["avx2"] if best == NK_ISA_AVX2 else [])
+    """Levels usable on this CPU, portable first."""
+    best = <int>nk_isa_detect()
+    return [name for name, lvl in sorted(_ISA_BY_NAME.items(), key=lambda kv: kv[1])
+            if lvl <= best]
 
 
 def set_isa(str name):
-    """Force an instruction-set path ('generic' or 'avx2'); for tests and
-    benchmarks.  ValueError if unknown or unsupported by this CPU."""
+    """Force an instruction-set level ('generic', 'avx2' or 'avx512'); for
+    tests and benchmarks.  ValueError if unknown or unsupported by this CPU."""
     if name not in _ISA_BY_NAME:
         raise ValueError(f"unknown ISA {name!r}; expected one of {sorted(_ISA_BY_NAME)}")
     if nk_isa_set(<nk_isa>_ISA_BY_NAME[name]) != NK_OK:

@@ -129,9 +129,9 @@ def load(path):
                 raise SerializationError(f"nnkern.load: {path!r} is a .npz file but not an "
                                          f"nnkern checkpoint (no {_META} entry)")
             meta = json.loads(bytes(npz[_META]).decode("utf-8"))
-            if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-                raise SerializationError(f"nnkern.load: {path!r} has an unknown format "
-                                         f"{meta.get('format') if isinstance(meta, dict) else meta!r}")
+            fmt = meta.get("format") if isinstance(meta, dict) else meta
+            if fmt != _FORMAT:
+                raise SerializationError(f"nnkern.load: {path!r} has an unknown format {fmt!r}")
             arrays = {k: npz[k] for k in names if k != _META}  # reads (and CRC-checks) all
         used = set()
         obj = _decode(meta["tree"], arrays, used)

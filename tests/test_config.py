@@ -40,7 +40,7 @@ def test_show_config_keys(capsys):
         assert key in cfg
         assert key in printed
     assert cfg["version"] == nnkern.__version__
-    assert cfg["isa"] in ("generic", "avx2")
+    assert cfg["isa"] in ("generic", "avx2", "avx512")
     assert cfg["num_threads"] == nnkern.get_num_threads()
     for bad in ("-march=native", "-ffast-math", "-Ofast"):
         assert bad not in cfg["cflags"]
@@ -112,6 +112,31 @@ def test_nnkern_arch_generic_forces_portable_path():
                             NNKERN_ARCH="generic"))
     assert cfg["isa"] == "generic"
     assert cfg["nnkern_arch_env"] == "generic"
+
+
+def test_nnkern_arch_avx2_caps_the_level():
+    code = ("import json, nnkern; from nnkern import _C; "
+            "print(json.dumps([nnkern.show_config(False)['isa'], _C.isa_available()]))")
+    isa, available = json.loads(run_py(code, NNKERN_ARCH="avx2"))
+    # capped at avx2, but the higher level stays selectable
+    assert isa == ("avx2" if "avx2" in available else "generic")
+    assert available == _C.isa_available()
+
+
+def test_isa_levels_are_ordered():
+    available = _C.isa_available()
+    assert available == ["generic", "avx2", "avx512"][:len(available)]
+    assert _C.isa_detected() == available[-1]
+
+
+def test_set_isa_rejects_unsupported_level():
+    missing = [name for name in ("avx2", "avx512") if name not in _C.isa_available()]
+    if not missing:
+        pytest.skip("this CPU supports every level")
+    before = _C.isa_active()
+    with pytest.raises(ValueError, match="does not support"):
+        _C.set_isa(missing[0])
+    assert _C.isa_active() == before
 
 
 def test_default_isa_is_best_detected():

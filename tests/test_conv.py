@@ -161,6 +161,7 @@ def test_conv_transpose_finite_differences(isa, case):
     (1, 6, 20, 18, 8, 3, 2, 1, 1, 2),
     (5, 4, 15, 16, 8, 7, 2, 3, 1, 1),
     (2, 16, 9, 9, 32, 1, 1, 0, 1, 1),
+    (3, 2, 12, 30, 6, 3, 1, 1, 1, 1),     # direct kernels, batch chunks
 ])
 def test_thread_invariance(isa, restore_threads, dtype, case):
     N, Cin, H, W, Cout, k, s, p, d, g = case
@@ -265,6 +266,9 @@ def test_nan_propagates(isa):
     (1, 2, 9, 33, 5, (1, 3), 1, (2, 0), 1, 1),
     (2, 4, 12, 12, 6, 3, 1, 3, 1, 1),       # bwd_data gather form: negative padding
     (2, 16, 7, 7, 4, 1, 1, 0, 1, 1),        # 1x1
+    (2, 3, 23, 20, 40, 7, 2, 3, 1, 1),      # stem-like: 16 x 6 in 3 channel blocks
+    (1, 2, 13, 26, 20, (3, 5), (2, 3), (1, 2), (2, 1), 1),
+    (2, 3, 10, 40, 7, (2, 4), 1, (1, 3), (2, 3), 1),    # direct weight gradient
 ])
 def test_direct_and_wide_paths(isa, case):
     N, Cin, H, W, Cout, k, s, p, d, g = case

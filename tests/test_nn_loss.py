@@ -107,6 +107,14 @@ def test_losses_match_torch():
         ref.backward()
         assert loss(p, t) == pytest.approx(ref.item(), rel=1e-12)
         np.testing.assert_allclose(loss.backward(), a.grad.numpy(), rtol=1e-10, atol=1e-14)
+    # an ignore_index that is a valid class
+    t2 = np.where(t < 0, 1, t)
+    loss = nn.CrossEntropyLoss(ignore_index=int(t2[0]))
+    a = torch.tensor(p, requires_grad=True)
+    ref = tF.cross_entropy(a, torch.tensor(t2), ignore_index=int(t2[0]))
+    ref.backward()
+    assert loss(p, t2) == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), a.grad.numpy(), rtol=1e-10, atol=1e-14)
     # probability targets
     q = rng(12).dirichlet(np.ones(5), 6)
     a = torch.tensor(p, requires_grad=True)
@@ -126,3 +134,49 @@ def test_losses_match_torch():
         ref.backward()
         assert mine(pr, tt) == pytest.approx(ref.item(), rel=1e-12)
         np.testing.assert_allclose(mine.backward(), a.grad.numpy(), rtol=1e-10)
+
+
+def test_loss_argument_errors():
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        nn.MSELoss()([1.0], np.ones(1))
+    with pytest.raises(TypeError, match="float32 and float64"):
+        nn.MSELoss()(np.ones(2, np.int64), np.ones(2))
+    with pytest.raises(ValueError, match="target shape"):
+        nn.MSELoss()(np.ones(2), np.ones(3))
+    with pytest.raises(TypeError, match="target has dtype"):
+        nn.MSELoss()(np.ones(2), np.array(["a", "b"]))
+    loss = nn.MSELoss()
+    loss(np.ones(2), np.zeros(2))
+    with pytest.raises(ValueError, match="must be a scalar"):
+        loss.backward(np.ones(2))
+    none = nn.MSELoss("none")
+    none(np.ones(2), np.zeros(2))
+    with pytest.raises(ValueError, match="unreduced loss shape"):
+        none.backward(np.ones(3))
+    with pytest.raises(ValueError, match="weight has shape"):
+        nn.CrossEntropyLoss(weight=np.ones(2))(np.zeros((2, 3)), np.array([0, 1]))
+    with pytest.raises(ValueError, match="class dimension"):
+        nn.CrossEntropyLoss()(np.zeros(()), np.array(0))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        nn.CrossEntropyLoss(label_smoothing=1.5)
+    with pytest.raises(ValueError, match="pos_weight"):
+        nn.BCEWithLogitsLoss(pos_weight=np.ones(2))
+    ce = nn.CrossEntropyLoss(ignore_index=1)
+    assert np.isnan(ce(np.zeros((2, 3)), np.array([1, 1])))  # nothing counted, as torch
+    np.testing.assert_array_equal(ce.backward(), np.full((2, 3), np.nan))
+
+
+def test_cross_entropy_none_and_weighted_soft_targets():
+    p = rng(20).standard_normal((4, 3))
+    t = rng(21).integers(0, 3, 4)
+    per = nn.CrossEntropyLoss(reduction="none")
+    v = per(p, t)
+    ref = np.log(np.exp(p).sum(1)) - p[np.arange(4), t]
+    np.testing.assert_allclose(v, ref)
+    g = rng(22).standard_normal(4)
+    sm = np.exp(p) / np.exp(p).sum(1, keepdims=True)
+    onehot = np.eye(3)[t]
+    np.testing.assert_allclose(per.backward(g), (sm - onehot) * g[:, None])
+    q = rng(23).dirichlet(np.ones(3), 4)
+    fd_check(nn.CrossEntropyLoss(weight=np.array([0.5, 1.0, 2.0]), label_smoothing=0.2), p, q)
+    fd_check(nn.CrossEntropyLoss(weight=np.array([0.5, 1.0, 2.0]), label_smoothing=0.2), p, t)

@@ -356,3 +356,28 @@ def test_apply_and_requires_grad():
     m.backward(np.ones((2, 2), np.float32))
     assert m.stem.weight.grad is None and m.stem.bias.grad is None
     assert m.head[1].weight.grad is not None
+
+
+def test_module_error_paths():
+    with pytest.raises(TypeError, match="float32 or float64"):
+        nn.Parameter(np.zeros(3, np.int64))
+    m = nn.Module()
+    with pytest.raises(NotImplementedError, match="forward"):
+        m(np.zeros(2))
+    with pytest.raises(NotImplementedError, match="backward"):
+        m.backward(np.zeros(2))
+    with pytest.raises(TypeError, match="not a Module"):
+        m.add_module("x", 3)
+    with pytest.raises(TypeError, match="cannot register"):
+        m.register_parameter("w", np.zeros(2))
+    lin = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="cannot assign"):
+        nn.Sequential(lin)._modules  # noqa: B018 (registration ok)
+        s = nn.Sequential(lin)
+        s.__setattr__("0", np.zeros(2))
+    with pytest.raises(TypeError, match="backward expects grad_output as a numpy.ndarray"):
+        lin.backward(None)
+    p = nn.Parameter(np.ones(3))
+    assert p.shape == (3,) and p.ndim == 1 and p.size == 3 and p.numel() == 3
+    assert np.asarray(p) is p.data and np.asarray(p, dtype=np.float32).dtype == np.float32
+    assert "Parameter(shape=(3,)" in repr(p)

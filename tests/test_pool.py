@@ -197,12 +197,15 @@ def test_fast_paths_match_reference(isa, case, dt):
                                _C.pool_max_bwd(g, ind, shape[2], shape[3], True), **tol(dt))
 
 
-def test_all_minus_inf_window_index_is_first_valid(isa):
-    x = np.full((1, 1, 5, 20), -np.inf, np.float32)
-    y, ind = F.max_pool2d(x, 3, 2, 1, return_indices=True)
-    ym, im = ref_max(x, (3, 3), (2, 2), (1, 1), (1, 1), False)
+@pytest.mark.parametrize("k,s,p", [(3, 2, 1), (3, 1, 1), (2, 1, 1), (4, 1, 2), (2, 2, 1)])
+@pytest.mark.parametrize("dt", DTYPES)
+def test_all_minus_inf_window_index_is_first_valid(isa, k, s, p, dt):
+    x = np.full((1, 2, 6, 21), -np.inf, dt)
+    x[0, 1, 2:4, 5:9] = 1.0  # ties: the first in row-major order wins
+    y, ind = F.max_pool2d(x, k, s, p, return_indices=True)
+    ym, im = ref_max(x, (k, k), (s, s), (p, p), (1, 1), False)
     np.testing.assert_array_equal(ind, im)
-    assert np.all(y == -np.inf)
+    np.testing.assert_array_equal(y, ym)
 
 
 def test_unbatched_noncontiguous_readonly_zero_batch(isa):

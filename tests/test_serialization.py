@@ -109,3 +109,16 @@ def test_mismatched_checkpoint_never_half_loads(tmp_path):
         m.load_state_dict(nnkern.load(path))
     for k, v in m.state_dict().items():
         np.testing.assert_array_equal(v, before[k])
+
+
+def test_unknown_format_version(tmp_path):
+    import json
+    path = tmp_path / "future.npz"
+    meta = json.dumps({"format": "nnkern-npz-99", "tree": {"t": "value", "v": 1}})
+    np.savez(path, __nnkern__=np.frombuffer(meta.encode(), np.uint8))
+    with pytest.raises(ValueError, match="unknown format 'nnkern-npz-99'"):
+        nnkern.load(path)
+    bad = tmp_path / "badjson.npz"
+    np.savez(bad, __nnkern__=np.frombuffer(b"{not json", np.uint8))
+    with pytest.raises(ValueError, match="not a valid"):
+        nnkern.load(bad)

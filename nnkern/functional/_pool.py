@@ -12,6 +12,7 @@ Output size, per spatial dimension (L = H or W)::
 
 (the last window must start inside the input or the left padding).
 """
+import functools
 import numbers
 
 import numpy as np
@@ -30,11 +31,16 @@ __all__ = [
 
 
 def _is_int(v):
-    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+    t = type(v)
+    if t is int:
+        return True
+    return t is not bool and isinstance(v, numbers.Integral) and not isinstance(v, np.bool_)
 
 
 def _pair_arg(v, fn, name, default=None):
     """int or 1-/2-sequence of ints -> (a, b), PyTorch's wording on bad length."""
+    if type(v) is int:  # the common case, first
+        return v, v
     if v is None or (isinstance(v, (tuple, list)) and len(v) == 0 and default is not None):
         if default is None:
             raise TypeError(f"{fn}: {name} must be an int or a tuple of two ints, got None")
@@ -124,7 +130,9 @@ def _pool_geometry(fn, shape, kernel_size, stride, padding, dilation, ceil_mode)
     return k, s, p, d, ceil_mode
 
 
+@functools.lru_cache(maxsize=256)
 def _output_hw(shape, k, s, p, d, ceil_mode):
+    """(OH, OW) after all of PyTorch's checks; memoized (errors are not)."""
     oh = _out_size(shape[-2], k[0], p[0], s[0], d[0], ceil_mode)
     ow = _out_size(shape[-1], k[1], p[1], s[1], d[1], ceil_mode)
     _shape_check(shape, k, s, p, d, (oh, ow))

@@ -16,6 +16,6 @@ from .loss import MSELoss, CrossEntropyLoss, BCELoss, BCEWithLogitsLoss
 from .. import init  # noqa: F401  (nnkern.nn.init, as torch.nn.init)
 
 __all__ = ["Module", "Parameter", "Linear", "Dense", "Identity", "Conv2d", "ConvTranspose2d",
-           "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Flatten",
-           "Unflatten", "Upsample", "Sequential", "Residual", "Concat", "MSELoss",
-           "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]
+           "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "ReLU", "LeakyReLU", "Sigmoid",
+           "Tanh", "Flatten", "Unflatten", "Upsample", "Sequential", "Residual", "Concat",
+           "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]

@@ -1,6 +1,8 @@
 """Sequential: modules applied in order; backward runs them in reverse."""
 from collections import OrderedDict
 
+import numpy as np
+
 from . import module as _module
 from .module import Module
 
@@ -57,9 +59,13 @@ class Sequential(Module):
         name = None
         try:
             for name, m in self._modules.items():
-                if fresh and m._can_inplace and not tracing:
+                # In place only on a new array made by the previous layer (a
+                # defensive check that it is not a view of that layer's input).
+                if (fresh and m._can_inplace and not tracing
+                        and not np.may_share_memory(x, xin)):
                     x = m._forward_inplace(x)
                 else:
+                    xin = x
                     x = m(x)
                 fresh = m._fresh_output
         except Exception as exc:

@@ -197,7 +197,8 @@ class CrossEntropyLoss(_Loss):
         """(N, C) logits, (N,) class indices, no weights or smoothing."""
         N, C = z.shape
         valid = None
-        if t.size and (t.min() < 0 or t.max() >= C):
+        ii = self.ignore_index
+        if t.size and (t.min() < 0 or t.max() >= C or (0 <= ii < C and (t == ii).any())):
             valid = t != self.ignore_index
             bad = valid & ((t < 0) | (t >= C))
             if bad.any():
