@@ -6,10 +6,11 @@ up, then a batch size ``number`` is calibrated per implementation so that one
 sample lasts at least ``batch_target`` seconds (per-call time = sample /
 number).  Samples are then taken in rounds that interleave the
 implementations (A B C A B C ...), so that drift on a noisy machine hits them
-alike.  Each implementation's turn in a round is a short block: one untimed
-re-warming call (it absorbs the previous implementation's worker threads
-spinning down and its cache footprint) and as many timed samples as fill
-``block_time``.  Rounds go on until every implementation has ``min_time``
+alike.  Each implementation's turn in a round is a block: a ``settle`` sleep
+(the previous implementation's OpenMP/BLAS worker threads busy-wait for
+milliseconds after their last parallel region; on 2 cores they would steal
+the next implementation's second core), one untimed re-warming call for
+fast calls, and as many timed samples as fill ``block_time``.  Rounds go on until every implementation has ``min_time``
 seconds and ``min_reps`` samples (or ``max_time`` has passed).  Reported:
 median, p10, p90 and min of the per-call times.
 """
@@ -23,10 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 
 CONFIGS = {
-    # min_time per impl, min_reps, warmup s, batch_target s, block_time s, max_time per case
-    "full": dict(min_time=0.5, min_reps=7, warmup=0.1, batch_target=1e-3, block_time=0.02, max_time=30.0),
-    "quick": dict(min_time=0.05, min_reps=4, warmup=0.02, batch_target=5e-4, block_time=0.01, max_time=1.5),
-    "tiny": dict(min_time=0.002, min_reps=3, warmup=0.0, batch_target=1e-4, block_time=0.001, max_time=0.05),
+    # min_time per impl, min_reps, warmup s, batch_target s, block_time s, settle s, max_time per case
+    "full": dict(min_time=0.5, min_reps=7, warmup=0.1, batch_target=1e-3, block_time=0.1, settle=0.03,
+                 max_time=30.0),
+    "quick": dict(min_time=0.05, min_reps=4, warmup=0.02, batch_target=5e-4, block_time=0.03, settle=0.01,
+                  max_time=1.5),
+    "tiny": dict(min_time=0.002, min_reps=3, warmup=0.0, batch_target=1e-4, block_time=0.001, settle=0.0,
+                 max_time=0.05),
 }
 
 
@@ -129,9 +133,12 @@ def _measure(fns, cfg, clock):
     samples = {n: [] for n in names}
     spent = {n: 0.0 for n in names}
     t_begin = clock()
+    settle = cfg.get("settle", 0.0) if len(names) > 1 else 0.0
     while True:
         for n in names:
             fn, k = fns[n], number[n]
+            if settle:
+                time.sleep(settle)  # let the previous implementation's worker threads stop spinning
             if per_call[n] < 0.005:
                 fn()  # untimed re-warm after the previous implementation
             for _ in range(block[n]):

@@ -5,10 +5,11 @@ and OpenMP, cached in the temp directory by the hash of its source, and run
 once per thread count:
 
 * ``fma``: each thread runs 12 independent chains of 8-lane float32 fused
-  multiply-adds (AVX2+FMA; AVX-512 too when the CPU has it, for information)
-  -- enough independent chains to cover the FMA latency on two FMA pipes.
-  GFLOP/s = 2 flop per lane per FMA.  The AVX2 figure is the peak nnkern's
-  kernels can reach; it is the denominator of "% of peak" in the tables.
+  multiply-adds (AVX2+FMA, and 16-lane AVX-512 when the CPU has it) -- enough
+  independent chains to cover the FMA latency on two FMA pipes.  GFLOP/s = 2
+  flop per lane per FMA.  The figure of nnkern's active ISA path (AVX-512 or
+  AVX2, from nnkern.show_config()) is the denominator of "% of peak" in the
+  tables.
 * ``copy``: ``b[i] = a[i]`` over two large float arrays, static OpenMP split,
   first-touch initialisation by the same threads.  GB/s counts the bytes read
   plus the bytes written (STREAM's convention, no write-allocate traffic).

@@ -350,10 +350,15 @@ def _noisy(r):
     return bool(r) and r["p10_ms"] > 0 and r["p90_ms"] / r["p10_ms"] > NOISY_SPREAD
 
 
-def _peak_for(peak, unit, t):
+def _fma_key(isa):
+    """The FMA peak that matches nnkern's active ISA path."""
+    return "fma512_gflops" if str(isa or "").startswith("avx512") else "fma_gflops"
+
+
+def _peak_for(peak, unit, t, isa=None):
     if not peak:
         return None
-    key = "fma_gflops" if unit == "GFLOP/s" else "copy_gbs" if unit == "GB/s" else None
+    key = _fma_key(isa) if unit == "GFLOP/s" else "copy_gbs" if unit == "GB/s" else None
     return peak.get(key, {}).get(str(t)) if key else None
 
 
@@ -401,7 +406,8 @@ def markdown(data):
             if peak.get("fma512_gflops") else "") + ".")
         L.append("")
     L.append("Times are medians in ms (p10–p90). Ratios = other's median time / nnkern's: "
-             "> 1 means nnkern is faster. % peak = nnkern's rate / AVX2 FMA peak (GFLOP/s) or / copy bandwidth "
+             "> 1 means nnkern is faster. % peak = nnkern's rate / the FMA peak of nnkern's active ISA path "
+             f"({'AVX-512' if _fma_key(meta.get('isa')) == 'fma512_gflops' else 'AVX2'}) for GFLOP/s, or / copy bandwidth "
              "(GB/s; above 100% when the data fits in cache). † = p90/p10 above "
              f"{NOISY_SPREAD} for one of the two: a noisy measurement.")
     rat = {(r["family"], r["case"], r["op"], r["threads"], r["vs"]): r["ratio"] for r in ratios}
@@ -437,7 +443,7 @@ def markdown(data):
                 if unit != "us":
                     line += f" {r['rate']:.1f} |" if r and r["rate"] else " — |"
                     if i == "nnkern":
-                        pk = _peak_for(peak, unit, t)
+                        pk = _peak_for(peak, unit, t, meta.get("isa"))
                         line += f" {100 * r['rate'] / pk:.0f}% |" if (r and r["rate"] and pk) else " — |"
             for v in vs:
                 x = rat.get((fam, case, op, t, v))
