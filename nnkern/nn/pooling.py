@@ -24,6 +24,18 @@ class _Pool2d(_NCHWModule):
     def _one(p):
         return p[0] if p[0] == p[1] else p
 
+    def _set_window(self, kernel_size, stride, padding, ceil_mode):
+        """kernel_size/stride/padding as pairs (stride defaults to the kernel)."""
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        self.ceil_mode = bool(ceil_mode)
+
+    def _window_repr(self):
+        one = self._one
+        return (f"kernel_size={one(self.kernel_size)}, stride={one(self.stride)}, "
+                f"padding={one(self.padding)}")
+
 
 class MaxPool2d(_Pool2d):
     """Max pooling as torch.nn.MaxPool2d: output
@@ -35,19 +47,14 @@ class MaxPool2d(_Pool2d):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
-        self.padding = pair(padding, "padding")
+        self._set_window(kernel_size, stride, padding, ceil_mode)
         self.dilation = pair(dilation, "dilation")
         self.return_indices = bool(return_indices)
-        self.ceil_mode = bool(ceil_mode)
         self._in_shape = None
         self._idx = None
 
     def extra_repr(self):
-        one = self._one
-        return (f"kernel_size={one(self.kernel_size)}, stride={one(self.stride)}, "
-                f"padding={one(self.padding)}, dilation={one(self.dilation)}, "
+        return (f"{self._window_repr()}, dilation={self._one(self.dilation)}, "
                 f"ceil_mode={self.ceil_mode}")
 
     def forward(self, x):
@@ -85,18 +92,13 @@ class AvgPool2d(_Pool2d):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
         super().__init__()
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
-        self.padding = pair(padding, "padding")
-        self.ceil_mode = bool(ceil_mode)
+        self._set_window(kernel_size, stride, padding, ceil_mode)
         self.count_include_pad = bool(count_include_pad)
         self.divisor_override = divisor_override
         self._in_shape = None
 
     def extra_repr(self):
-        one = self._one
-        return (f"kernel_size={one(self.kernel_size)}, stride={one(self.stride)}, "
-                f"padding={one(self.padding)}")
+        return self._window_repr()
 
     def forward(self, x):
         x, unbatched = self._input(x)
