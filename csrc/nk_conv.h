@@ -151,6 +151,14 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
 
 /* Internal: direct float32 weight gradient for small stride-1 layers
  * (nk_conv_direct_avx2.c); same contract as nk_conv_fwd_direct_f32. */
+/* Stride-1 float32 forward at the AVX-512 level, B read in place from a
+ * zero-padded copy of the input (nk_conv_shift.c).  The _f32 driver returns
+ * 0 when it does not apply (then nothing is touched), else 1 with *status
+ * set. */
+int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s);
+int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                          const float *bias, float *y, int nthreads, nk_status *status);
+
 int nk_conv_bwd_weight_direct_ok(const nk_conv2d_shape *s);
 int nk_conv_bwd_weight_direct_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
                                   float *dw, int nthreads, nk_status *status);

@@ -221,6 +221,8 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
     { /* small layers: direct AVX2 kernel (nk_conv_direct_avx2.c) */
         nk_status dst;
         if (nk_conv_fwd_direct_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
+        /* stride 1 at the AVX-512 level: no im2col (nk_conv_shift.c) */
+        if (nk_conv_fwd_shift_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
     }
 #endif
     const int64_t J = s->N * P;

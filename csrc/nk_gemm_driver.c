@@ -28,9 +28,12 @@
  *   f64 12 x 16) read from the same packed panels, so packing, the panel
  *   widths seen by conv's callbacks and the blocking stay as above.  Its two
  *   B micro-panels (2 x 16 KiB) share L1d with the streamed A panels, which
- *   suits the 48 KiB L1d of the AVX-512 Intel cores.  Trailing single
- *   panels use the AVX2 kernel; both compute each element identically, so
- *   the AVX-512 results equal the AVX2 ones bit for bit.
+ *   suits the 48 KiB L1d of the AVX-512 Intel cores.  A trailing single
+ *   panel row or column uses a 6 x 2-zmm or 12 x 1-zmm AVX-512 kernel (with
+ *   C_out = 64, the last 4 rows ran at AVX2 width and took 13% of a 3x3
+ *   conv's time), a single 6 x NR corner the AVX2 kernel; all compute each
+ *   element identically, so the AVX-512 results equal the AVX2 ones bit
+ *   for bit.
  * Only the depth block affects rounding; MC/NC and the work split do not
  * (each C element is always "sum over one depth block in order, then
  * update"), so results are bitwise identical for any thread count.
@@ -72,15 +75,11 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #ifndef NK_GEMM_MC_F32
 #define NK_GEMM_MC_F32 144
 #endif
-#ifndef NK_GEMM_KC_F32
-#define NK_GEMM_KC_F32 256
-#endif
 #ifndef NK_GEMM_MC_F64
 #define NK_GEMM_MC_F64 72
 #endif
-#ifndef NK_GEMM_KC_F64
-#define NK_GEMM_KC_F64 256
-#endif
+/* NK_GEMM_KC_F32 / NK_GEMM_KC_F64: nk_gemm_internal.h (conv's stride-1
+ * path cuts the depth the same way) */
 #define NK_GEMM_NC 4080
 
 #define NK_T float
@@ -96,6 +95,8 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_NC NK_GEMM_NC
 #define NK_UKR_AVX2 nk_gemm_ukr_f32_6x16_avx2
 #define NK_UKR_AVX512 nk_gemm_ukr_f32_12x32_avx512
+#define NK_UKR_AVX512_ROW nk_gemm_ukr_f32_6x32_avx512
+#define NK_UKR_AVX512_COL nk_gemm_ukr_f32_12x16_avx512
 #define NK_UKR_GENERIC nk_gemm_ukr_f32_generic
 #define NK_SMALL_JOB nk_gemm_small_f32
 #define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f32_avx2
@@ -115,6 +116,8 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #undef NK_NC
 #undef NK_UKR_AVX2
 #undef NK_UKR_AVX512
+#undef NK_UKR_AVX512_ROW
+#undef NK_UKR_AVX512_COL
 #undef NK_UKR_GENERIC
 #undef NK_SMALL_JOB
 #undef NK_SMALL_AXPY_FN
@@ -134,6 +137,8 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_NC NK_GEMM_NC
 #define NK_UKR_AVX2 nk_gemm_ukr_f64_6x8_avx2
 #define NK_UKR_AVX512 nk_gemm_ukr_f64_12x16_avx512
+#define NK_UKR_AVX512_ROW nk_gemm_ukr_f64_6x16_avx512
+#define NK_UKR_AVX512_COL nk_gemm_ukr_f64_12x8_avx512
 #define NK_UKR_GENERIC nk_gemm_ukr_f64_generic
 #define NK_SMALL_JOB nk_gemm_small_f64
 #define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f64_avx2

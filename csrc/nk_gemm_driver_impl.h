@@ -1,7 +1,8 @@
 /* nk_gemm_driver_impl.h -- dtype template of nk_gemm_driver.c (included once
  * per dtype; see there for the blocking rationale).  Not a public header.
  * Expects NK_T, NK_FN(x), NK_OPERAND, NK_EPILOGUE, NK_UKR_ARGS, NK_UKR_FN,
- * NK_MR, NK_NR, NK_MC, NK_KC, NK_NC, NK_UKR_AVX2, NK_UKR_AVX512, NK_UKR_GENERIC, NK_SMALL_JOB,
+ * NK_MR, NK_NR, NK_MC, NK_KC, NK_NC, NK_UKR_AVX2, NK_UKR_AVX512, NK_UKR_AVX512_ROW,
+ * NK_UKR_AVX512_COL, NK_UKR_GENERIC, NK_SMALL_JOB,
  * NK_SMALL_AXPY_FN, NK_SMALL_DOT_FN. */
 
 typedef struct NK_FN(gemm_job) {
@@ -13,6 +14,7 @@ typedef struct NK_FN(gemm_job) {
     const NK_EPILOGUE *ep;
     NK_UKR_FN ukr;  /* MR x NR micro-kernel */
     NK_UKR_FN ukr2; /* 2*MR x 2*NR micro-kernel (AVX-512), or NULL */
+    NK_UKR_FN ukr_row, ukr_col; /* MR x 2*NR and 2*MR x NR (AVX-512), or NULL */
     int64_t kc;     /* depth block: depends on K only (bitwise reproducibility) */
     int64_t mb, nb; /* unit of work: mb x nb block of C (multiples of MR, NR) */
     int64_t um, un; /* units along M and N */
@@ -142,6 +144,18 @@ static void NK_FN(macro_kernel)(const NK_FN(gemm_job) *j, int64_t i0, int64_t mc
             if (wm == 2 && wn == 2) {
                 NK_FN(run_tile)(j, j->ukr2, 2 * NK_MR, 2 * NK_NR, kc, ap, bp, i0 + ir, j0 + jr,
                                 nk_min_i64(2 * NK_MR, mleft), nk_min_i64(2 * NK_NR, nleft), &args,
+                                bias, tile, bias_pad);
+                continue;
+            }
+            if (wm == 1 && wn == 2 && j->ukr_row) {
+                NK_FN(run_tile)(j, j->ukr_row, NK_MR, 2 * NK_NR, kc, ap, bp, i0 + ir, j0 + jr,
+                                nk_min_i64(NK_MR, mleft), nk_min_i64(2 * NK_NR, nleft), &args,
+                                bias, tile, bias_pad);
+                continue;
+            }
+            if (wm == 2 && wn == 1 && j->ukr_col) {
+                NK_FN(run_tile)(j, j->ukr_col, 2 * NK_MR, NK_NR, kc, ap, bp, i0 + ir, j0 + jr,
+                                nk_min_i64(2 * NK_MR, mleft), nk_min_i64(NK_NR, nleft), &args,
                                 bias, tile, bias_pad);
                 continue;
             }
@@ -290,13 +304,17 @@ static int NK_FN(setup_job)(NK_FN(gemm_job) *j, int64_t M, int64_t N, int64_t K,
     j->A = A; j->B = B;
     j->C = C; j->rs_c = rs_c; j->cs_c = cs_c;
     j->ep = ep;
-    j->ukr2 = NULL;
+    j->ukr2 = j->ukr_row = j->ukr_col = NULL;
 #if NK_X86_DISPATCH
     /* at the AVX-512 level the AVX2 kernel (same bits) serves edge panels
      * and the small path */
     const nk_isa level = nk_isa_level();
     j->ukr = level >= NK_ISA_AVX2 ? NK_UKR_AVX2 : NK_UKR_GENERIC;
-    if (level == NK_ISA_AVX512) j->ukr2 = NK_UKR_AVX512;
+    if (level == NK_ISA_AVX512) {
+        j->ukr2 = NK_UKR_AVX512;
+        j->ukr_row = NK_UKR_AVX512_ROW;
+        j->ukr_col = NK_UKR_AVX512_COL;
+    }
 #else
     j->ukr = NK_UKR_GENERIC;
 #endif

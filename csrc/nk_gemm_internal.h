@@ -18,6 +18,16 @@
 
 #include "nk_gemm.h"
 
+/* Depth block bound (see nk_gemm_driver.c): K is cut into
+ * ceil(K / KC) balanced blocks.  Anything that wants the GEMM's bits (conv's
+ * stride-1 path, nk_conv_shift.c) must cut the depth the same way. */
+#ifndef NK_GEMM_KC_F32
+#define NK_GEMM_KC_F32 256
+#endif
+#ifndef NK_GEMM_KC_F64
+#define NK_GEMM_KC_F64 256
+#endif
+
 typedef struct nk_ukr_args_f32 {
     float alpha, beta;
     const float *bias; /* MR (per row) or NR (per column) values, or NULL */
@@ -66,6 +76,32 @@ void nk_gemm_ukr_f32_12x32_avx512(int64_t kc, const float *NK_RESTRICT a,
 void nk_gemm_ukr_f64_12x16_avx512(int64_t kc, const double *NK_RESTRICT a,
                                   const double *NK_RESTRICT b, double *NK_RESTRICT c,
                                   int64_t rs_c, const nk_ukr_args_f64 *args);
+/* The same for a trailing single panel row (one A panel x two B panels:
+ * f32 6 x 32, f64 6 x 16) or column (two A panels x one B panel: f32
+ * 12 x 16, f64 12 x 8); same per-element operations and bits. */
+void nk_gemm_ukr_f32_6x32_avx512(int64_t kc, const float *NK_RESTRICT a,
+                                 const float *NK_RESTRICT b, float *NK_RESTRICT c, int64_t rs_c,
+                                 const nk_ukr_args_f32 *args);
+void nk_gemm_ukr_f32_12x16_avx512(int64_t kc, const float *NK_RESTRICT a,
+                                  const float *NK_RESTRICT b, float *NK_RESTRICT c, int64_t rs_c,
+                                  const nk_ukr_args_f32 *args);
+void nk_gemm_ukr_f64_6x16_avx512(int64_t kc, const double *NK_RESTRICT a,
+                                 const double *NK_RESTRICT b, double *NK_RESTRICT c,
+                                 int64_t rs_c, const nk_ukr_args_f64 *args);
+void nk_gemm_ukr_f64_12x8_avx512(int64_t kc, const double *NK_RESTRICT a,
+                                 const double *NK_RESTRICT b, double *NK_RESTRICT c,
+                                 int64_t rs_c, const nk_ukr_args_f64 *args);
+/* Conv's stride-1 kernels (nk_conv_ukr_f32_shift_avx512.c): 12 x 32 and
+ * 12 x 16 AVX-512 tiles whose A side is read in place, depth step p
+ * broadcasting a[aoff[p] + r] for rows r = 0..11; b: packed panels. */
+void nk_conv_ukr_f32_12x32_shift_avx512(int64_t kc, const float *NK_RESTRICT a,
+                                        const int64_t *NK_RESTRICT aoff,
+                                        const float *NK_RESTRICT b, float *NK_RESTRICT c,
+                                        int64_t rs_c, const nk_ukr_args_f32 *args);
+void nk_conv_ukr_f32_12x16_shift_avx512(int64_t kc, const float *NK_RESTRICT a,
+                                        const int64_t *NK_RESTRICT aoff,
+                                        const float *NK_RESTRICT b, float *NK_RESTRICT c,
+                                        int64_t rs_c, const nk_ukr_args_f32 *args);
 #endif
 
 /* Small-problem path (no packing of B), used when one side of C is at most

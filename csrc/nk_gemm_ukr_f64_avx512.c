@@ -1,5 +1,6 @@
-/* nk_gemm_ukr_f64_avx512.c -- float64 AVX-512F micro-kernel, 12 x 16 tile
- * (2 x 2 standard 6 x 8 tiles; see nk_gemm_ukr_avx512_impl.h). */
+/* nk_gemm_ukr_f64_avx512.c -- float64 AVX-512F micro-kernels: 12 x 16 tile
+ * (2 x 2 standard 6 x 8 tiles), and the 6 x 16 / 12 x 8 tiles for a trailing
+ * single panel row / column (see nk_gemm_ukr_avx512_impl.h). */
 #include "nk_gemm_internal.h"
 
 #if NK_X86_DISPATCH
@@ -21,5 +22,15 @@
 #define NK_ADD _mm512_add_pd
 #define NK_MAX _mm512_max_pd
 #define NK_UKR_NAME nk_gemm_ukr_f64_12x16_avx512
+#define NK_UKR_ROWS 12
+#define NK_UKR_COLS 2
+#include "nk_gemm_ukr_avx512_impl.h"
+#define NK_UKR_NAME nk_gemm_ukr_f64_6x16_avx512
+#define NK_UKR_ROWS 6
+#define NK_UKR_COLS 2
+#include "nk_gemm_ukr_avx512_impl.h"
+#define NK_UKR_NAME nk_gemm_ukr_f64_12x8_avx512
+#define NK_UKR_ROWS 12
+#define NK_UKR_COLS 1
 #include "nk_gemm_ukr_avx512_impl.h"
 #endif

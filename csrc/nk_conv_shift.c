@@ -1,0 +1,305 @@
+/* nk_conv_shift.c -- float32 conv2d forward for stride 1 at the AVX-512
+ * level, without im2col ("shifted rows").
+ *
+ * With stride 1, output pixel (oh, ow) reads input (oh + kh*dh - ph,
+ * ow + kw*dw - pw).  Copy the input rows a task needs into a zero-padded
+ * buffer xp of row length Wp = OW + dw*(kW-1), and index the output on the
+ * same padded grid, q = oh*Wp + ow.  Then the im2col value of depth p =
+ * (c, kh, kw) at pixel q is simply
+ *     xp[q + off[p]],   off[p] = c*PL + kh*dh*Wp + kw*dw   (PL: plane)
+ * so the micro-kernel (nk_conv_ukr_f32_shift_avx512.c) broadcasts 12
+ * consecutive pixels straight from xp against packed weight panels of 16
+ * output channels, and nothing is packed but the weights.  (Reading 32
+ * pixels as vectors instead, against broadcast weights, was tried first:
+ * the shifted vector loads straddle cache lines and the kernel ran ~18%
+ * slower than on packed panels.)  The tile is pixel-major, so it is
+ * transposed into y's channel planes on the way out.  The columns q with
+ * ow >= OW are computed and dropped -- a waste of dw*(kW-1)/OW (3.6% for
+ * 3x3 on 56x56, 14% on 14x14); the path is used only when that is at most a
+ * quarter.  The im2col packer it replaces took 15-18% of a 3x3 layer's time
+ * (perf, res3x3-56/28).
+ *
+ * Bits: every output element is the GEMM's -- the depth is cut into the
+ * same balanced blocks of <= NK_GEMM_KC_F32, summed in order by the same
+ * FMA chain, and finished the same way (+ bias at the last block) -- so the
+ * result equals the im2col path and the AVX2 level bit for bit, for any
+ * thread count.
+ *
+ * Tasks: (image, group, band of R output rows), R*Wp ~ NK_SHIFT_COLS.  Per
+ * thread: xp (C_in/groups x (R + dh*(kH-1)) x Wp floats + slack) and the
+ * tile (R*Wp rounded up to 12, x C_out/groups rounded up to 16), both
+ * independent of N; plus, once per call, the packed weights and the offset
+ * table (about the size of the weights).  Shapes whose per-thread buffers
+ * would exceed NK_SHIFT_MAX_ELEMS take the im2col path. */
+#include <string.h>
+#include "nk_conv.h"
+#include "nk_gemm_internal.h"
+#include "nk_runtime.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define NK_SHIFT_COLS 1024
+#define NK_SHIFT_MAX_ELEMS ((int64_t)1 << 24)
+#define NK_SHIFT_MIN_WORK ((int64_t)1 << 20)
+
+typedef struct nk_shift_plan {
+    int64_t G, Cig, Cog, K, Wp, R, Rh, PL, nch, ldr, Np, xe, kcb, nkb;
+} nk_shift_plan;
+
+static int64_t nk_shift_round(int64_t v, int64_t m) { return nk_ceil_div(v, m) * m; }
+
+/* Fill *p; 0 when the path does not apply. */
+static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
+    if (s->stride_h != 1 || s->stride_w != 1) return 0;
+    if (s->kH == 1 && s->kW == 1) return 0; /* 1x1: GEMM straight on x */
+    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
+    if (s->N < 1 || Cog < 12 || Cig < 1 || s->OH < 1 || s->OW < 1) return 0;
+    const int64_t big = (int64_t)1 << 30;
+    if (s->OW >= big || s->OH >= big || s->dil_w * s->kW >= big || s->dil_h * s->kH >= big ||
+        Cig >= big || Cog >= big)
+        return 0;
+    const int64_t Wp = s->OW + s->dil_w * (s->kW - 1);
+    if (4 * Wp > 5 * s->OW) return 0; /* more than a quarter wasted */
+    int64_t R = nk_max_i64(1, nk_min_i64(s->OH, NK_SHIFT_COLS / Wp));
+    int64_t nch = nk_ceil_div(s->OH, R);
+    if (s->N * G * nch < 4) nch = nk_min_i64(s->OH, nk_ceil_div(4, s->N * G));
+    R = nk_ceil_div(s->OH, nch);
+    nch = nk_ceil_div(s->OH, R);
+    const int64_t Rh = R + s->dil_h * (s->kH - 1), PL = Rh * Wp;
+    const int64_t ldr = nk_shift_round(R * Wp, 12), Np = nk_shift_round(Cog, 16);
+    int64_t xe, te, K;
+    if (nk_mul_i64(Cig, PL, &xe) || nk_mul_i64(Np, ldr, &te) ||
+        nk_mul_i64(Cig, s->kH * s->kW, &K))
+        return 0;
+    /* slack: the last pixels of a 12-pixel block read past the last plane */
+    xe += ldr - R * Wp + s->dil_w * (s->kW - 1) + 16;
+    if (xe > NK_SHIFT_MAX_ELEMS || te > NK_SHIFT_MAX_ELEMS || K >= big) return 0;
+    p->G = G; p->Cig = Cig; p->Cog = Cog; p->K = K;
+    p->Wp = Wp; p->R = R; p->Rh = Rh; p->PL = PL; p->nch = nch;
+    p->ldr = ldr; p->Np = Np; p->xe = xe;
+    p->nkb = nk_ceil_div(K, NK_GEMM_KC_F32); /* the GEMM's depth blocks */
+    p->kcb = nk_ceil_div(K, p->nkb);
+    return 1;
+}
+
+/* xp <- rows [oh0, oh0 + Rh) of the padded input of one (image, group). */
+static void nk_shift_fill(const nk_conv2d_shape *s, const nk_shift_plan *p, const float *x,
+                          int64_t oh0, float *xp) {
+    const int64_t H = s->H, W = s->W, Wp = p->Wp, pw = s->pad_w;
+    /* columns j of a padded row that hold input column j - pw */
+    const int64_t j0 = nk_max_i64(0, pw), j1 = nk_min_i64(Wp, W + pw);
+    for (int64_t c = 0; c < p->Cig; c++) {
+        for (int64_t i = 0; i < p->Rh; i++) {
+            float *d = xp + c * p->PL + i * Wp;
+            const int64_t ih = oh0 + i - s->pad_h;
+            if (ih < 0 || ih >= H || j1 <= j0) {
+                memset(d, 0, (size_t)Wp * sizeof(float));
+                continue;
+            }
+            const float *src = x + (c * H + ih) * W;
+            if (j0 > 0) memset(d, 0, (size_t)j0 * sizeof(float));
+            memcpy(d + j0, src + (j0 - pw), (size_t)(j1 - j0) * sizeof(float));
+            if (j1 < Wp) memset(d + j1, 0, (size_t)(Wp - j1) * sizeof(float));
+        }
+    }
+    const int64_t used = p->Cig * p->PL;
+    memset(xp + used, 0, (size_t)(p->xe - used) * sizeof(float));
+}
+
+#if NK_X86_DISPATCH
+#include <immintrin.h>
+
+/* In-register transpose of 16 x 16 floats: r[i][j] -> r[j][i]. */
+NK_TARGET_AVX512 static inline void nk_shift_tr16(__m512 *r) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4i + c], 128-bit lane L: column 4L + c of rows 4i..4i+3 */
+    for (int i = 0; i < 4; i++) {
+        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    /* row 4L + c = lane L of u[c], u[4 + c], u[8 + c], u[12 + c] */
+    for (int c = 0; c < 4; c++) {
+        const __m512 x0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44);
+        const __m512 x1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
+        const __m512 y0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+        const __m512 y1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+        r[c] = _mm512_shuffle_f32x4(x0, y0, 0x88);
+        r[4 + c] = _mm512_shuffle_f32x4(x0, y0, 0xDD);
+        r[8 + c] = _mm512_shuffle_f32x4(x1, y1, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(x1, y1, 0xDD);
+    }
+}
+
+/* y planes <- values [m0, m1) (m0 a multiple of 16) of the task's run from
+ * the pixel-major tile (rows q = r*Wp + ow, Np channels).  A task's rows
+ * are one contiguous run of rows*OW values in each channel plane, m = r*OW
+ * + ow; 16 channels x 16 values at a time are transposed in registers. */
+NK_TARGET_AVX512 static void nk_shift_store(const nk_conv2d_shape *s, const nk_shift_plan *p,
+                                            const float *tile, float *yrun, int64_t m0,
+                                            int64_t m1) {
+    const int64_t OW = s->OW, OHW = s->OH * s->OW, Np = p->Np, Cog = p->Cog, Wp = p->Wp;
+    __m512 v[16];
+    int64_t q[16];
+    for (; m0 < m1; m0 += 16) {
+        const int64_t nm = nk_min_i64(16, m1 - m0);
+        const __mmask16 mk = (__mmask16)((1u << nm) - 1u);
+        /* tile rows of values m0 .. m0+15 (past m1: the last one again) */
+        for (int64_t i = 0; i < 16; i++) {
+            const int64_t m = m0 + nk_min_i64(i, nm - 1);
+            q[i] = (m / OW) * Wp + m % OW;
+        }
+        for (int64_t o0 = 0; o0 < Cog; o0 += 16) {
+            const int64_t no = nk_min_i64(16, Cog - o0);
+            for (int64_t i = 0; i < 16; i++) v[i] = _mm512_load_ps(tile + q[i] * Np + o0);
+            nk_shift_tr16(v);
+            for (int64_t o = 0; o < no; o++)
+                _mm512_mask_storeu_ps(yrun + (o0 + o) * OHW + m0, mk, v[o]);
+        }
+    }
+}
+
+/* End (exclusive) of the 16-value blocks from m0 whose tile rows are all
+ * below qdone (q grows with m). */
+static int64_t nk_shift_ready(const nk_shift_plan *p, int64_t OW, int64_t m0, int64_t len,
+                              int64_t qdone) {
+    while (m0 < len) {
+        const int64_t last = nk_min_i64(m0 + 16, len) - 1;
+        if ((last / OW) * p->Wp + last % OW >= qdone) break;
+        m0 = nk_min_i64(m0 + 16, len);
+    }
+    return m0;
+}
+
+/* One task: the output rows [oh0, oh0 + rows) of (image n, group g). */
+static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, const float *x,
+                          const float *wpk, const int64_t *off, const float *bias_pad,
+                          float *y, int64_t n, int64_t g, int64_t ch, float *xp, float *tile) {
+    const int64_t oh0 = ch * p->R, rows = nk_min_i64(p->R, s->OH - oh0);
+    const int64_t npix = rows * p->Wp, Np = p->Np, K = p->K;
+    nk_shift_fill(s, p, x + (n * s->C_in + g * p->Cig) * s->H * s->W, oh0, xp);
+    const float *wg = wpk + g * Np * K;
+    /* the task's run in y's planes; in the last depth block each finished
+     * stretch of 16 values is stored while the next is computed */
+    float *yrun = y + (n * s->C_out + g * p->Cog) * s->OH * s->OW + oh0 * s->OW;
+    const int64_t len = rows * s->OW;
+    int64_t mdone = 0;
+    for (int64_t b = 0, p0 = 0; p0 < K; b++, p0 += p->kcb) {
+        const int64_t kc = nk_min_i64(p->kcb, K - p0);
+        const int last = p0 + kc == K;
+        nk_ukr_args_f32 args = {1.0f, b == 0 ? 0.0f : 1.0f, NULL, 0, 0};
+        const float *wb = wg + Np * p0; /* this depth block's panels */
+        for (int64_t ir = 0; ir < npix; ir += 12) {
+            for (int64_t jc = 0; jc < Np; jc += 32) {
+                args.bias = last && bias_pad ? bias_pad + g * Np + jc : NULL;
+                if (jc + 32 <= Np)
+                    nk_conv_ukr_f32_12x32_shift_avx512(kc, xp + ir, off + p0, wb + jc * kc,
+                                                       tile + ir * Np + jc, Np, &args);
+                else
+                    nk_conv_ukr_f32_12x16_shift_avx512(kc, xp + ir, off + p0, wb + jc * kc,
+                                                       tile + ir * Np + jc, Np, &args);
+            }
+            if (last) {
+                const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + 12);
+                nk_shift_store(s, p, tile, yrun, mdone, m1);
+                mdone = m1;
+            }
+        }
+    }
+}
+#endif
+
+int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s) {
+    nk_shift_plan p;
+#if NK_X86_DISPATCH
+    return nk_isa_level() == NK_ISA_AVX512 && nk_shift_make_plan(s, &p);
+#else
+    (void)s; (void)p;
+    return 0;
+#endif
+}
+
+int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                          const float *bias, float *y, int nthreads, nk_status *status) {
+#if NK_X86_DISPATCH
+    nk_shift_plan p;
+    if (nk_isa_level() != NK_ISA_AVX512 || !nk_shift_make_plan(s, &p)) return 0;
+    const int64_t G = p.G, Np = p.Np, K = p.K, kk = s->kH * s->kW;
+    const int64_t ntasks = s->N * G * p.nch;
+    int64_t flops;
+    if (nk_mul_i64(2 * s->N * s->C_out * s->OH * s->OW, K, &flops)) flops = INT64_MAX;
+    int nt = nk_threads_for(nthreads, flops, NK_SHIFT_MIN_WORK);
+    if (nt > ntasks) nt = (int)ntasks;
+
+    /* shared: packed weights (per group and depth block, 16-channel
+     * panels), offset table, zero-padded bias; per thread: xp and the tile */
+    int64_t ae, per_e;
+    size_t ab, ob, bb, per, pb, total;
+    if (nk_mul_i64(G * Np, K, &ae) || nk_bytes(ae, sizeof(float), &ab) ||
+        nk_bytes(K, sizeof(int64_t), &ob) || nk_bytes(G * Np, sizeof(float), &bb) ||
+        nk_add_i64(nk_shift_round(p.xe, 16), Np * p.ldr, &per_e) ||
+        nk_bytes(per_e, sizeof(float), &per)) {
+        *status = NK_ERR_OVERFLOW;
+        return 1;
+    }
+    ab = (ab + 63) & ~(size_t)63;
+    ob = (ob + 63) & ~(size_t)63;
+    bb = (bb + 63) & ~(size_t)63;
+    per = (per + 63) & ~(size_t)63;
+    pb = ab + ob + bb;
+    if (nt > 0 && per > (SIZE_MAX - pb) / (size_t)nt) {
+        *status = NK_ERR_OVERFLOW;
+        return 1;
+    }
+    total = pb + per * (size_t)nt;
+    char *ws = nk_aligned_alloc(total);
+    if (!ws) {
+        *status = NK_ERR_NOMEM;
+        return 1;
+    }
+    float *wpk = (float *)ws;
+    int64_t *off = (int64_t *)(ws + ab);
+    float *bias_pad = bias ? (float *)(ws + ab + ob) : NULL;
+    for (int64_t g = 0; g < G; g++) {
+        const nk_gemm_operand_f32 Wop = {w + g * p.Cog * K, K, 1, NULL, NULL};
+        for (int64_t p0 = 0; p0 < K; p0 += p.kcb) {
+            const int64_t kc = nk_min_i64(p.kcb, K - p0);
+            nk_gemm_pack_f32(&Wop, 0, p.Cog, p0, kc, NK_GEMM_NR_F32, wpk + g * Np * K + Np * p0);
+        }
+        if (bias_pad)
+            for (int64_t o = 0; o < Np; o++)
+                bias_pad[g * Np + o] = o < p.Cog ? bias[g * p.Cog + o] : 0.0f;
+    }
+    for (int64_t q = 0; q < K; q++) {
+        const int64_t c = q / kk, kh = (q % kk) / s->kW, kw = q % s->kW;
+        off[q] = c * p.PL + kh * s->dil_h * p.Wp + kw * s->dil_w;
+    }
+    char *pws = ws + pb;
+#pragma omp parallel num_threads(nt)
+    {
+#ifdef _OPENMP
+        char *mine = pws + (size_t)omp_get_thread_num() * per;
+#else
+        char *mine = pws;
+#endif
+        float *xp = (float *)mine, *tile = xp + nk_shift_round(p.xe, 16);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < ntasks; t++) {
+            const int64_t n = t / (G * p.nch), g = (t / p.nch) % G, ch = t % p.nch;
+            nk_shift_task(s, &p, x, wpk, off, bias_pad, y, n, g, ch, xp, tile);
+        }
+    }
+    nk_aligned_free(ws);
+    *status = NK_OK;
+    return 1;
+#else
+    (void)s; (void)x; (void)w; (void)bias; (void)y; (void)nthreads; (void)status;
+    return 0;
+#endif
+}

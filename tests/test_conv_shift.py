@@ -1,0 +1,186 @@
+"""conv2d's stride-1 float32 path at the AVX-512 level (csrc/nk_conv_shift.c:
+no im2col, the kernel reads shifted rows of a zero-padded input): against
+the float64 reference, bit for bit against the im2col path of the AVX2
+level, the stride-1 backward-data that runs through it, thread invariance.
+Every case first checks that the path is really taken.  Skipped on CPUs
+without AVX-512."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import nnkern.functional as F
+from nnkern import _C
+
+from _util import num_threads
+
+pytestmark = pytest.mark.skipif("avx512" not in _C.isa_available(),
+                                reason="the shifted-rows path needs AVX-512")
+
+
+@pytest.fixture
+def restore_isa():
+    before = _C.isa_active()
+    yield
+    _C.set_isa(before)
+
+
+def _geometry(x, w, pad, dil, groups):
+    N, C, H, W = x.shape
+    K, _, kh, kw = w.shape
+    OH = H + 2 * pad[0] - dil[0] * (kh - 1)
+    OW = W + 2 * pad[1] - dil[1] * (kw - 1)
+    return (N, C, H, W, K, kh, kw, (1, 1), pad, dil, groups, OH, OW)
+
+
+def _uses_shift(x, w, pad, dil, groups):
+    return _C.conv2d_fwd_uses_shift(*_geometry(x, w, pad, dil, groups))
+
+
+def _ref(x, w, b, pad, dil, groups):
+    g = _geometry(x, w, pad, dil, groups)
+    b64 = None if b is None else b.astype(np.float64)
+    return _C.conv2d_fwd_ref(x.astype(np.float64), w.astype(np.float64), b64, (1, 1), pad,
+                             dil, groups, g[-2], g[-1])
+
+
+def _close(a, ref):
+    scale = max(1.0, float(np.abs(ref).max()) if ref.size else 1.0)
+    np.testing.assert_allclose(a, ref, rtol=0, atol=2e-5 * scale)
+
+
+def _both_levels(fn):
+    """fn() at the AVX-512 level (shifted rows) and at AVX2 (im2col)."""
+    _C.set_isa("avx512")
+    a = fn()
+    _C.set_isa("avx2")
+    b = fn()
+    _C.set_isa("avx512")
+    return a, b
+
+
+@st.composite
+def shift_cases(draw):
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cog = draw(st.sampled_from([12, 13, 16, 17, 24, 31, 32, 33, 47]))
+    cig = draw(st.integers(1, 5))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    if kh == 1 and kw == 1:
+        kw = 2
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    # the path needs the padded row to waste at most a quarter: OW >= 4*dw*(kw-1)
+    OW = draw(st.integers(max(1, 4 * dw * (kw - 1)), 4 * dw * (kw - 1) + 40))
+    OH = draw(st.integers(1, 24))
+    W = OW - 2 * pw + dw * (kw - 1)
+    H = OH - 2 * ph + dh * (kh - 1)
+    if W < 1:
+        pw, W = 0, OW + dw * (kw - 1)
+    if H < 1:
+        ph, H = 0, OH + dh * (kh - 1)
+    n = draw(st.sampled_from([1, 1, 2, 3]))
+    bias = draw(st.booleans())
+    return dict(n=n, groups=groups, cin=cig * groups, cout=cog * groups, k=(kh, kw),
+                pad=(ph, pw), dil=(dh, dw), H=H, W=W, bias=bias)
+
+
+@given(c=shift_cases())
+def test_forward_reference_and_im2col_bits(restore_isa, c):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
+    w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
+    b = rng.standard_normal(c["cout"]).astype(np.float32) if c["bias"] else None
+    args = (b, 1, c["pad"], c["dil"], c["groups"])
+    _C.set_isa("avx512")
+    assert _uses_shift(x, w, c["pad"], c["dil"], c["groups"])
+    y, y_im2col = _both_levels(lambda: F.conv2d(x, w, *args))
+    assert np.array_equal(y, y_im2col)
+    _close(y, _ref(x, w, b, c["pad"], c["dil"], c["groups"]))
+
+
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, k, pad, dil, groups)
+    (1, 3, 70, 40, 12, (3, 3), 1, 1, 1),      # several row bands; Cout = 12: one 16-wide panel
+    (2, 5, 9, 9, 16, (3, 3), 1, 1, 1),        # 12 x 16 kernel only
+    (1, 4, 11, 13, 32, (3, 3), 1, 1, 1),      # 12 x 32 kernel only
+    (2, 4, 11, 13, 48, (3, 3), (0, 2), 1, 1),  # 32 + 16 channels, asymmetric padding
+    (3, 2, 6, 1, 20, (3, 1), 1, 1, 1),        # output width 1 (3 x 1 kernel)
+    (1, 6, 30, 33, 40, (2, 4), (1, 2), (2, 1), 2),  # even kernel, dilation, groups
+    (2, 300, 6, 8, 13, (3, 3), 1, 1, 1),      # depth K = 2700: several depth blocks
+])
+def test_forward_cases(restore_isa, case):
+    N, Cin, H, W, Cout, k, pad, dil, g = case
+    pad = (pad, pad) if isinstance(pad, int) else pad
+    dil = (dil, dil) if isinstance(dil, int) else dil
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = rng.standard_normal((Cout, Cin // g) + k).astype(np.float32)
+    b = rng.standard_normal(Cout).astype(np.float32)
+    _C.set_isa("avx512")
+    assert _uses_shift(x, w, pad, dil, g)
+    y, y_im2col = _both_levels(lambda: F.conv2d(x, w, b, 1, pad, dil, g))
+    assert np.array_equal(y, y_im2col)
+    _close(y, _ref(x, w, b, pad, dil, g))
+
+
+@pytest.mark.parametrize("case", [
+    # stride-1 backward-data is a forward over dy with the flipped weights;
+    # C_in >= 12 puts it on the shifted-rows path
+    (2, 16, 12, 14, 16, 3, 1, 1, 1),
+    (1, 24, 9, 20, 8, 3, 0, 2, 1),            # padding 0 -> transposed padding d*(k-1)
+    (2, 12, 10, 10, 12, 3, 3, 1, 1),          # padding > d*(k-1): negative (a crop)
+    (1, 26, 8, 20, 6, (3, 5), (1, 2), 1, 2),
+])
+def test_backward_data(restore_isa, case):
+    N, Cin, H, W, Cout, k, pad, dil, g = case
+    k = (k, k) if isinstance(k, int) else k
+    pad = (pad, pad) if isinstance(pad, int) else pad
+    dil = (dil, dil) if isinstance(dil, int) else dil
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = rng.standard_normal((Cout, Cin // g) + k).astype(np.float32)
+    y = F.conv2d(x, w, None, 1, pad, dil, g)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    # the forward that backward-data runs: dy (C_out channels) -> C_in channels
+    tpad = (dil[0] * (k[0] - 1) - pad[0], dil[1] * (k[1] - 1) - pad[1])
+    _C.set_isa("avx512")
+    assert _C.conv2d_fwd_uses_shift(N, Cout, y.shape[2], y.shape[3], Cin, k[0], k[1], (1, 1),
+                                    tpad, dil, g, H, W)
+    gi, gi_im2col = _both_levels(
+        lambda: F.conv2d_backward(dy, x, w, 1, pad, dil, g, output_mask=(True, False, False))[0])
+    assert np.array_equal(gi, gi_im2col)
+    ref = _C.conv2d_bwd_data_ref(dy.astype(np.float64), w.astype(np.float64), H, W, (1, 1), pad,
+                                 dil, g)
+    _close(gi, ref)
+
+
+@pytest.mark.parametrize("case", [
+    (3, 6, 40, 37, 24, 3, 1, 1, 1),
+    (5, 4, 9, 30, 17, 3, 2, 2, 1),
+])
+def test_thread_invariance(restore_isa, case):
+    N, Cin, H, W, Cout, k, pad, dil, g = case
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = rng.standard_normal((Cout, Cin // g, k, k)).astype(np.float32)
+    b = rng.standard_normal(Cout).astype(np.float32)
+    _C.set_isa("avx512")
+    assert _uses_shift(x, w, (pad, pad), (dil, dil), g)
+    results = []
+    for nt in (1, 2, 3):
+        with num_threads(nt):
+            results.append(F.conv2d(x, w, b, 1, pad, dil, g))
+    assert all(np.array_equal(results[0], r) for r in results[1:])
+
+
+def test_not_taken(restore_isa):
+    """Stride 2, 1x1, too few output channels, a padded row that wastes
+    more than a quarter, the AVX2 level: the im2col path."""
+    _C.set_isa("avx512")
+    base = (2, 8, 20, 20, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1, 20, 20)
+    assert _C.conv2d_fwd_uses_shift(*base)
+    assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 3, 3, (2, 2), (1, 1), (1, 1), 1, 10, 10)
+    assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 1, 1, (1, 1), (0, 0), (1, 1), 1, 20, 20)
+    assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 11, 3, 3, (1, 1), (1, 1), (1, 1), 1, 20, 20)
+    assert not _C.conv2d_fwd_uses_shift(2, 8, 6, 6, 16, 3, 3, (1, 1), (0, 0), (1, 1), 1, 4, 4)
+    _C.set_isa("avx2")
+    assert not _C.conv2d_fwd_uses_shift(*base)
