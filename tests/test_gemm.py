@@ -447,7 +447,8 @@ def test_depth_contiguous_operands_with_negative_row_steps(isa, dtype, m, n, k):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("per_row", [False, True])
 def test_avx512_kernels_match_avx2_bitwise(dtype, per_row, restore_threads):
-    """The AVX-512 micro-kernels (2 x 2 blocks of standard tiles) compute
+    """The AVX-512 micro-kernels (2 x 2 blocks of standard tiles, and the
+    single trailing panel row / column: M = 13 or 17, N = 18 or 65) compute
     every element exactly like the AVX2 kernels, whatever the edge panels,
     epilogue, C layout or operand source."""
     rng = np.random.default_rng(47)
