@@ -159,6 +159,11 @@ int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s);
 int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                           const float *bias, float *y, int nthreads, nk_status *status);
 
+/* The same method for the stride-1 float32 weight gradient. */
+int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s);
+int nk_conv_bwd_weight_shift_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
+                                 float *dw, int nthreads, nk_status *status);
+
 int nk_conv_bwd_weight_direct_ok(const nk_conv2d_shape *s);
 int nk_conv_bwd_weight_direct_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
                                   float *dw, int nthreads, nk_status *status);

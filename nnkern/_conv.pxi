@@ -17,6 +17,7 @@ cdef extern from "nk_conv.h":
     nk_status nk_conv2d_check(const nk_conv2d_shape *s) nogil
     nk_status nk_conv2d_check_geometry(const nk_conv2d_shape *s, int allow_negative_pad) nogil
     int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s) nogil
+    int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                                 const float *bias, float *y, int nthreads) nogil
     nk_status nk_conv2d_fwd_f64(const nk_conv2d_shape *s, const double *x, const double *w,
@@ -79,6 +80,18 @@ cdef nk_conv2d_shape _conv_shape(int64_t N, int64_t C_in, int64_t H, int64_t W,
     s.groups = groups
     check_status(nk_conv2d_check(&s), "conv2d")
     return s
+
+
+def conv2d_bwd_weight_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W,
+                                 int64_t C_out, int64_t kH, int64_t kW, tuple stride,
+                                 tuple padding, tuple dilation, int64_t groups, int64_t OH,
+                                 int64_t OW):
+    """True when a float32 weight gradient of this geometry, at the current
+    ISA level, takes the stride-1 AVX-512 path without im2col
+    (csrc/nk_conv_shift.c); for tests."""
+    cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
+                                         stride, padding, dilation, groups)
+    return bool(nk_conv_bwd_weight_shift_ok(&s))
 
 
 def conv2d_fwd_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,

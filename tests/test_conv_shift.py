@@ -184,3 +184,96 @@ def test_not_taken(restore_isa):
     assert not _C.conv2d_fwd_uses_shift(2, 8, 6, 6, 16, 3, 3, (1, 1), (0, 0), (1, 1), 1, 4, 4)
     _C.set_isa("avx2")
     assert not _C.conv2d_fwd_uses_shift(*base)
+
+
+# ---- weight gradient (stride 1): dW^T tiles over shifted rows, dy transposed
+
+def _dw_ref(dy, x, w, pad, dil, groups):
+    return _C.conv2d_bwd_weight_ref(dy.astype(np.float64), x.astype(np.float64), w.shape[2],
+                                    w.shape[3], (1, 1), pad, dil, groups)
+
+
+@st.composite
+def dw_cases(draw):
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cog = draw(st.sampled_from([16, 17, 31, 32, 48, 64, 65, 80, 129]))
+    cig = draw(st.integers(1, 4))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    if kh == 1 and kw == 1:
+        kh = 2
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    OH, OW = draw(st.integers(1, 13)), draw(st.integers(1, 21))
+    H, W = OH - 2 * ph + dh * (kh - 1), OW - 2 * pw + dw * (kw - 1)
+    if H < 1:
+        ph, H = 0, OH + dh * (kh - 1)
+    if W < 1:
+        pw, W = 0, OW + dw * (kw - 1)
+    n = draw(st.sampled_from([1, 2, 3, 5, 9]))
+    return dict(n=n, groups=groups, cin=cig * groups, cout=cog * groups, k=(kh, kw),
+                pad=(ph, pw), dil=(dh, dw), H=H, W=W)
+
+
+def _dw_setup(c, seed=5):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
+    w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
+    y = F.conv2d(x, w, None, 1, c["pad"], c["dil"], c["groups"])
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    geo = _geometry(x, w, c["pad"], c["dil"], c["groups"])
+    return x, w, dy, geo
+
+
+@given(c=dw_cases())
+def test_weight_gradient_reference(restore_isa, c):
+    _C.set_isa("avx512")
+    x, w, dy, geo = _dw_setup(c)
+    assert _C.conv2d_bwd_weight_uses_shift(*geo)
+    gw = F.conv2d_backward(dy, x, w, 1, c["pad"], c["dil"], c["groups"],
+                           output_mask=(False, True, False))[1]
+    assert gw.dtype == np.float32 and gw.shape == w.shape
+    _close(gw, _dw_ref(dy, x, w, c["pad"], c["dil"], c["groups"]))
+
+
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, k, pad, dil, groups)
+    (1, 4, 16, 16, 32, 3, 1, 1, 1),        # batch 1: split into tap blocks
+    (9, 3, 7, 30, 64, (2, 5), (0, 2), (2, 1), 1),
+    (3, 14, 9, 9, 40, 3, 1, 1, 2),         # 63 taps per group: a partial 6-tap block
+    (2, 2, 5, 5, 16, 5, 0, 1, 1),          # kernel = input: one output pixel
+])
+def test_weight_gradient_cases(restore_isa, restore_threads, case):
+    N, Cin, H, W, Cout, k, pad, dil, g = case
+    c = dict(n=N, cin=Cin, H=H, W=W, cout=Cout, k=(k, k) if isinstance(k, int) else k,
+             pad=(pad, pad) if isinstance(pad, int) else pad,
+             dil=(dil, dil) if isinstance(dil, int) else dil, groups=g)
+    _C.set_isa("avx512")
+    x, w, dy, geo = _dw_setup(c)
+    assert _C.conv2d_bwd_weight_uses_shift(*geo)
+    got = []
+    for nt in (1, 2, 3):   # the bits do not depend on the thread count
+        with num_threads(nt):
+            got.append(F.conv2d_backward(dy, x, w, 1, c["pad"], c["dil"], g)[1])
+    assert all(np.array_equal(got[0], r) for r in got[1:])
+    _close(got[0], _dw_ref(dy, x, w, c["pad"], c["dil"], g))
+
+
+def test_weight_gradient_inf_reaches_what_the_reference_reaches(restore_isa):
+    """The padded copy of x has columns that no output pixel reads; an Inf
+    next to them must not leak into other dW entries (0 * Inf = NaN)."""
+    _C.set_isa("avx512")
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 10, 12)).astype(np.float32)
+    x[0, 1, 4, -1] = np.inf     # last column: no pixel reads it with kw = 0
+    x[1, 2, 6, 0] = -np.inf     # first column: no pixel reads it with kw = 2
+    w = rng.standard_normal((16, 3, 3, 3)).astype(np.float32)
+    dy = rng.standard_normal((2, 16, 10, 12)).astype(np.float32)
+    assert _C.conv2d_bwd_weight_uses_shift(2, 3, 10, 12, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1,
+                                           10, 12)
+    gw = F.conv2d_backward(dy, x, w, 1, 1, output_mask=(False, True, False))[1]
+    ref = _dw_ref(dy, x, w, (1, 1), (1, 1), 1)
+    assert np.array_equal(np.isnan(gw), np.isnan(ref))
+    assert np.array_equal(np.isinf(gw), np.isinf(ref))
+    fin = np.isfinite(ref)
+    assert fin.sum() > 0 and (~fin).sum() > 0
+    _close(gw[fin], ref[fin])
