@@ -218,11 +218,16 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
         return NK_OK;
     }
 #if NK_CONV_IS_F32
-    { /* small layers: direct AVX2 kernel (nk_conv_direct_avx2.c) */
+    {
+        /* AVX-512 level, >= 12 output channels: no im2col (nk_conv_shift.c);
+         * strided layers (the 7x7/s2 stem) take it before the AVX2 direct
+         * kernel for small layers (nk_conv_direct_avx2.c), stride-1 ones
+         * after it (LeNet-sized layers stay direct, as at the AVX2 level) */
         nk_status dst;
+        const int strided = s->stride_h > 1 || s->stride_w > 1;
+        if (strided && nk_conv_fwd_shift_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
         if (nk_conv_fwd_direct_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
-        /* stride 1 at the AVX-512 level: no im2col (nk_conv_shift.c) */
-        if (nk_conv_fwd_shift_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
+        if (!strided && nk_conv_fwd_shift_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
     }
 #endif
     const int64_t J = s->N * P;

@@ -1,23 +1,33 @@
-/* nk_conv_shift.c -- float32 conv2d forward for stride 1 at the AVX-512
- * level, without im2col ("shifted rows").
+/* nk_conv_shift.c -- float32 conv2d forward (stride 1 or 2) and stride-1
+ * weight gradient at the AVX-512 level, without im2col ("shifted rows").
  *
- * With stride 1, output pixel (oh, ow) reads input (oh + kh*dh - ph,
+ * Stride 1: output pixel (oh, ow) reads input (oh + kh*dh - ph,
  * ow + kw*dw - pw).  Copy the input rows a task needs into a zero-padded
- * buffer xp of row length Wp = OW + dw*(kW-1), and index the output on the
- * same padded grid, q = oh*Wp + ow.  Then the im2col value of depth p =
- * (c, kh, kw) at pixel q is simply
- *     xp[q + off[p]],   off[p] = c*PL + kh*dh*Wp + kw*dw   (PL: plane)
+ * buffer xp of row length Wx = OW + dw*(kW-1), and index the output on the
+ * same padded grid (row length Wg = Wx), q = oh*Wg + ow.  Then the im2col
+ * value of depth p = (c, kh, kw) at pixel q is simply
+ *     xp[q + off[p]],   off[p] = c*PL + kh*dh*Wx + kw*dw   (PL: plane)
  * so the micro-kernel (nk_conv_ukr_f32_shift_avx512.c) broadcasts 12
  * consecutive pixels straight from xp against packed weight panels of 16
  * output channels, and nothing is packed but the weights.  (Reading 32
  * pixels as vectors instead, against broadcast weights, was tried first:
  * the shifted vector loads straddle cache lines and the kernel ran ~18%
- * slower than on packed panels.)  The tile is pixel-major, so it is
- * transposed into y's channel planes on the way out.  The columns q with
- * ow >= OW are computed and dropped -- a waste of dw*(kW-1)/OW (3.6% for
- * 3x3 on 56x56, 14% on 14x14); the path is used only when that is at most a
- * quarter.  The im2col packer it replaces took 15-18% of a 3x3 layer's time
- * (perf, res3x3-56/28).
+ * slower than on packed panels.)
+ *
+ * Strides (sh any, sw = 1 or 2): one plane per (c, kh) holding, for each
+ * output row r of the band, the padded input row (oh0 + r)*sh + kh*dh (a
+ * kH/sh-fold copy: 3.5x for the 7x7/s2 stem, 1.5x for a 3x3/s2 layer), row
+ * length Wx = sw*Wg.  Then the value is xp[sw*q + off[p]] with
+ * off[p] = (c*kH + kh)*PL + kw*dw, and the *_s2 kernels broadcast every
+ * second value.
+ *
+ * The tile is pixel-major, so it is transposed into y's channel planes on
+ * the way out, stretch by stretch while the last depth block is computed
+ * (a store after the task waited on memory: 13% of res3x3-56).  The grid
+ * columns q with ow >= OW are computed and dropped -- a waste of Wg/OW - 1
+ * (3.6% for 3x3 on 56x56, 14% on 14x14, 2.7% for the stem); the path is
+ * used only when that is at most a quarter.  The im2col packer it replaces
+ * took 15-18% of a 3x3 layer's time (perf, res3x3-56/28).
  *
  * Bits: every output element is the GEMM's -- the depth is cut into the
  * same balanced blocks of <= NK_GEMM_KC_F32, summed in order by the same
@@ -25,12 +35,12 @@
  * result equals the im2col path and the AVX2 level bit for bit, for any
  * thread count.
  *
- * Tasks: (image, group, band of R output rows), R*Wp ~ NK_SHIFT_COLS.  Per
- * thread: xp (C_in/groups x (R + dh*(kH-1)) x Wp floats + slack) and the
- * tile (R*Wp rounded up to 12, x C_out/groups rounded up to 16), both
- * independent of N; plus, once per call, the packed weights and the offset
- * table (about the size of the weights).  Shapes whose per-thread buffers
- * would exceed NK_SHIFT_MAX_ELEMS take the im2col path. */
+ * Tasks: (image, group, band of R output rows), R*Wg ~ NK_SHIFT_COLS.  Per
+ * thread: xp (C_in/groups planes, or C_in/groups*kH when strided, + slack)
+ * and the tile (R*Wg rounded up to 12, x C_out/groups rounded up to 16),
+ * both independent of N; plus, once per call, the packed weights and the
+ * offset table (about the size of the weights).  Shapes whose per-thread
+ * buffers would exceed NK_SHIFT_MAX_ELEMS take the im2col path. */
 #include <string.h>
 #include "nk_conv.h"
 #include "nk_gemm_internal.h"
@@ -44,67 +54,96 @@
 #define NK_SHIFT_MIN_WORK ((int64_t)1 << 20)
 
 typedef struct nk_shift_plan {
-    int64_t G, Cig, Cog, K, Wp, R, Rh, PL, nch, ldr, Np, xe, kcb, nkb;
+    int64_t G, Cig, Cog, K;
+    int64_t sw;     /* 1, or 2: kernel rows read every second value */
+    int strided;    /* layout: 0 = shared rows (stride 1), 1 = a plane per (c, kh) */
+    int64_t Wg, Wx; /* row lengths of the output grid and of xp (Wx = sw*Wg) */
+    int64_t R, Rh, PL, nplanes, nch, ldr, Np, xe, kcb, nkb;
 } nk_shift_plan;
 
 static int64_t nk_shift_round(int64_t v, int64_t m) { return nk_ceil_div(v, m) * m; }
 
 /* Fill *p; 0 when the path does not apply. */
 static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
-    if (s->stride_h != 1 || s->stride_w != 1) return 0;
-    if (s->kH == 1 && s->kW == 1) return 0; /* 1x1: GEMM straight on x */
+    const int64_t sh = s->stride_h, sw = s->stride_w;
+    if (sw < 1 || sw > 2 || sh < 1) return 0;
+    const int strided = sh != 1 || sw != 1;
+    if (!strided && s->kH == 1 && s->kW == 1) return 0; /* 1x1: GEMM straight on x */
     const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
     if (s->N < 1 || Cog < 12 || Cig < 1 || s->OH < 1 || s->OW < 1) return 0;
     const int64_t big = (int64_t)1 << 30;
-    if (s->OW >= big || s->OH >= big || s->dil_w * s->kW >= big || s->dil_h * s->kH >= big ||
-        Cig >= big || Cog >= big)
+    if (s->OW >= big || s->OH >= big || sh >= big || s->dil_w * s->kW >= big ||
+        s->dil_h * s->kH >= big || Cig >= big || Cog >= big || Cig * s->kH >= big)
         return 0;
-    const int64_t Wp = s->OW + s->dil_w * (s->kW - 1);
-    if (4 * Wp > 5 * s->OW) return 0; /* more than a quarter wasted */
-    int64_t R = nk_max_i64(1, nk_min_i64(s->OH, NK_SHIFT_COLS / Wp));
+    /* output grid: every real pixel ow < OW and tap kw reads column
+     * ow*sw + kw*dw < Wx = sw*Wg */
+    const int64_t Wg = strided ? nk_ceil_div((s->OW - 1) * sw + (s->kW - 1) * s->dil_w + 1, sw)
+                               : s->OW + s->dil_w * (s->kW - 1);
+    if (4 * Wg > 5 * s->OW) return 0; /* more than a quarter wasted */
+    const int64_t Wx = sw * Wg;
+    int64_t R = nk_max_i64(1, nk_min_i64(s->OH, NK_SHIFT_COLS / Wg));
     int64_t nch = nk_ceil_div(s->OH, R);
     if (s->N * G * nch < 4) nch = nk_min_i64(s->OH, nk_ceil_div(4, s->N * G));
     R = nk_ceil_div(s->OH, nch);
     nch = nk_ceil_div(s->OH, R);
-    const int64_t Rh = R + s->dil_h * (s->kH - 1), PL = Rh * Wp;
-    const int64_t ldr = nk_shift_round(R * Wp, 12), Np = nk_shift_round(Cog, 16);
+    /* stride 1: one plane of R + dh*(kH-1) rows per channel, shared by the
+     * kh taps; else one plane of R rows per (channel, kh) */
+    const int64_t Rh = strided ? R : R + s->dil_h * (s->kH - 1), PL = Rh * Wx;
+    const int64_t nplanes = strided ? Cig * s->kH : Cig;
+    const int64_t ldr = nk_shift_round(R * Wg, 12), Np = nk_shift_round(Cog, 16);
     int64_t xe, te, K;
-    if (nk_mul_i64(Cig, PL, &xe) || nk_mul_i64(Np, ldr, &te) ||
+    if (nk_mul_i64(nplanes, PL, &xe) || nk_mul_i64(Np, ldr, &te) ||
         nk_mul_i64(Cig, s->kH * s->kW, &K))
         return 0;
     /* slack: the last pixels of a 12-pixel block read past the last plane */
-    xe += ldr - R * Wp + s->dil_w * (s->kW - 1) + 16;
+    xe += sw * (ldr - R * Wg) + s->dil_w * (s->kW - 1) + 32;
     if (xe > NK_SHIFT_MAX_ELEMS || te > NK_SHIFT_MAX_ELEMS || K >= big) return 0;
     p->G = G; p->Cig = Cig; p->Cog = Cog; p->K = K;
-    p->Wp = Wp; p->R = R; p->Rh = Rh; p->PL = PL; p->nch = nch;
+    p->sw = sw; p->strided = strided; p->Wg = Wg; p->Wx = Wx;
+    p->R = R; p->Rh = Rh; p->PL = PL; p->nplanes = nplanes; p->nch = nch;
     p->ldr = ldr; p->Np = Np; p->xe = xe;
     p->nkb = nk_ceil_div(K, NK_GEMM_KC_F32); /* the GEMM's depth blocks */
     p->kcb = nk_ceil_div(K, p->nkb);
     return 1;
 }
 
-/* xp <- rows [oh0, oh0 + Rh) of the padded input of one (image, group). */
-/* xp <- nc channel planes of rows [oh0, oh0 + rh) of the padded input
- * (row length wp, plane rh*wp); x: the first channel's plane. */
-static void nk_shift_fill(const nk_conv2d_shape *s, const float *x, int64_t nc, int64_t oh0,
-                          int64_t rh, int64_t wp, float *xp) {
-    const int64_t H = s->H, W = s->W, pw = s->pad_w;
+/* d[0..wx) <- input row ih of channel plane xc, zero-padded: d[j] =
+ * x[ih][j - pw], 0 outside the image. */
+static void nk_shift_row(const nk_conv2d_shape *s, const float *xc, int64_t ih, int64_t wx,
+                         float *d) {
+    const int64_t W = s->W, pw = s->pad_w;
     /* columns j of a padded row that hold input column j - pw */
-    const int64_t j0 = nk_max_i64(0, pw), j1 = nk_min_i64(wp, W + pw);
-    for (int64_t c = 0; c < nc; c++) {
-        for (int64_t i = 0; i < rh; i++) {
-            float *d = xp + (c * rh + i) * wp;
-            const int64_t ih = oh0 + i - s->pad_h;
-            if (ih < 0 || ih >= H || j1 <= j0) {
-                memset(d, 0, (size_t)wp * sizeof(float));
-                continue;
-            }
-            const float *src = x + (c * H + ih) * W;
-            if (j0 > 0) memset(d, 0, (size_t)j0 * sizeof(float));
-            memcpy(d + j0, src + (j0 - pw), (size_t)(j1 - j0) * sizeof(float));
-            if (j1 < wp) memset(d + j1, 0, (size_t)(wp - j1) * sizeof(float));
-        }
+    const int64_t j0 = nk_min_i64(wx, nk_max_i64(0, pw)), j1 = nk_min_i64(wx, W + pw);
+    if (ih < 0 || ih >= s->H || j1 <= j0) {
+        memset(d, 0, (size_t)wx * sizeof(float));
+        return;
     }
+    const float *src = xc + ih * W;
+    if (j0 > 0) memset(d, 0, (size_t)j0 * sizeof(float));
+    memcpy(d + j0, src + (j0 - pw), (size_t)(j1 - j0) * sizeof(float));
+    if (j1 < wx) memset(d + j1, 0, (size_t)(wx - j1) * sizeof(float));
+}
+
+/* xp <- nc channel planes of padded rows [oh0, oh0 + rh) (stride 1: row
+ * length wx, plane rh*wx); x: the first channel's plane. */
+static void nk_shift_fill(const nk_conv2d_shape *s, const float *x, int64_t nc, int64_t oh0,
+                          int64_t rh, int64_t wx, float *xp) {
+    const int64_t HW = s->H * s->W;
+    for (int64_t c = 0; c < nc; c++)
+        for (int64_t i = 0; i < rh; i++)
+            nk_shift_row(s, x + c * HW, oh0 + i - s->pad_h, wx, xp + (c * rh + i) * wx);
+}
+
+/* Strided layout: plane (c, kh) row r <- padded input row
+ * (oh0 + r)*sh + kh*dh, for r < R. */
+static void nk_shift_fill_strided(const nk_conv2d_shape *s, const nk_shift_plan *p,
+                                  const float *x, int64_t oh0, float *xp) {
+    const int64_t HW = s->H * s->W;
+    for (int64_t c = 0; c < p->Cig; c++)
+        for (int64_t kh = 0; kh < s->kH; kh++)
+            for (int64_t r = 0; r < p->R; r++)
+                nk_shift_row(s, x + c * HW, (oh0 + r) * s->stride_h + kh * s->dil_h - s->pad_h,
+                             p->Wx, xp + ((c * s->kH + kh) * p->R + r) * p->Wx);
 }
 
 #if NK_X86_DISPATCH
@@ -138,13 +177,13 @@ NK_TARGET_AVX512 static inline void nk_shift_tr16(__m512 *r) {
 }
 
 /* y planes <- values [m0, m1) (m0 a multiple of 16) of the task's run from
- * the pixel-major tile (rows q = r*Wp + ow, Np channels).  A task's rows
+ * the pixel-major tile (rows q = r*Wg + ow, Np channels).  A task's rows
  * are one contiguous run of rows*OW values in each channel plane, m = r*OW
  * + ow; 16 channels x 16 values at a time are transposed in registers. */
 NK_TARGET_AVX512 static void nk_shift_store(const nk_conv2d_shape *s, const nk_shift_plan *p,
                                             const float *tile, float *yrun, int64_t m0,
                                             int64_t m1) {
-    const int64_t OW = s->OW, OHW = s->OH * s->OW, Np = p->Np, Cog = p->Cog, Wp = p->Wp;
+    const int64_t OW = s->OW, OHW = s->OH * s->OW, Np = p->Np, Cog = p->Cog, Wg = p->Wg;
     __m512 v[16];
     int64_t q[16];
     for (; m0 < m1; m0 += 16) {
@@ -153,7 +192,7 @@ NK_TARGET_AVX512 static void nk_shift_store(const nk_conv2d_shape *s, const nk_s
         /* tile rows of values m0 .. m0+15 (past m1: the last one again) */
         for (int64_t i = 0; i < 16; i++) {
             const int64_t m = m0 + nk_min_i64(i, nm - 1);
-            q[i] = (m / OW) * Wp + m % OW;
+            q[i] = (m / OW) * Wg + m % OW;
         }
         for (int64_t o0 = 0; o0 < Cog; o0 += 16) {
             const int64_t no = nk_min_i64(16, Cog - o0);
@@ -171,7 +210,7 @@ static int64_t nk_shift_ready(const nk_shift_plan *p, int64_t OW, int64_t m0, in
                               int64_t qdone) {
     while (m0 < len) {
         const int64_t last = nk_min_i64(m0 + 16, len) - 1;
-        if ((last / OW) * p->Wp + last % OW >= qdone) break;
+        if ((last / OW) * p->Wg + last % OW >= qdone) break;
         m0 = nk_min_i64(m0 + 16, len);
     }
     return m0;
@@ -182,10 +221,11 @@ static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, cons
                           const float *wpk, const int64_t *off, const float *bias_pad,
                           float *y, int64_t n, int64_t g, int64_t ch, float *xp, float *tile) {
     const int64_t oh0 = ch * p->R, rows = nk_min_i64(p->R, s->OH - oh0);
-    const int64_t npix = rows * p->Wp, Np = p->Np, K = p->K;
-    nk_shift_fill(s, x + (n * s->C_in + g * p->Cig) * s->H * s->W, p->Cig, oh0, p->Rh, p->Wp,
-                  xp);
-    memset(xp + p->Cig * p->PL, 0, (size_t)(p->xe - p->Cig * p->PL) * sizeof(float));
+    const int64_t npix = rows * p->Wg, Np = p->Np, K = p->K, sw = p->sw;
+    const float *xg = x + (n * s->C_in + g * p->Cig) * s->H * s->W;
+    if (p->strided) nk_shift_fill_strided(s, p, xg, oh0, xp);
+    else nk_shift_fill(s, xg, p->Cig, oh0, p->Rh, p->Wx, xp);
+    memset(xp + p->nplanes * p->PL, 0, (size_t)(p->xe - p->nplanes * p->PL) * sizeof(float));
     const float *wg = wpk + g * Np * K;
     /* the task's run in y's planes; in the last depth block each finished
      * stretch of 16 values is stored while the next is computed */
@@ -197,20 +237,30 @@ static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, cons
         const int last = p0 + kc == K;
         nk_ukr_args_f32 args = {1.0f, b == 0 ? 0.0f : 1.0f, NULL, 0, 0};
         const float *wb = wg + Np * p0; /* this depth block's panels */
-        for (int64_t ir = 0; ir < npix; ir += 12) {
-            for (int64_t jc = 0; jc < Np; jc += 32) {
+        for (int64_t jc = 0; jc < Np; jc += 32) {
+            /* this block's weight panels stay in L1 while the pixel blocks
+             * stream by; the last channel block finishes tile rows */
+            const int fin = last && jc + 32 >= Np;
+            for (int64_t ir = 0; ir < npix; ir += 12) {
                 args.bias = last && bias_pad ? bias_pad + g * Np + jc : NULL;
-                if (jc + 32 <= Np)
-                    nk_conv_ukr_f32_12x32_shift_avx512(kc, xp + ir, off + p0, wb + jc * kc,
-                                                       tile + ir * Np + jc, Np, &args);
-                else
-                    nk_conv_ukr_f32_12x16_shift_avx512(kc, xp + ir, off + p0, wb + jc * kc,
-                                                       tile + ir * Np + jc, Np, &args);
-            }
-            if (last) {
-                const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + 12);
-                nk_shift_store(s, p, tile, yrun, mdone, m1);
-                mdone = m1;
+                const float *a = xp + sw * ir, *bw = wb + jc * kc;
+                float *c = tile + ir * Np + jc;
+                if (jc + 32 <= Np) {
+                    if (sw == 1)
+                        nk_conv_ukr_f32_12x32_shift_avx512(kc, a, off + p0, bw, c, Np, &args);
+                    else
+                        nk_conv_ukr_f32_12x32_shift_s2_avx512(kc, a, off + p0, bw, c, Np, &args);
+                } else {
+                    if (sw == 1)
+                        nk_conv_ukr_f32_12x16_shift_avx512(kc, a, off + p0, bw, c, Np, &args);
+                    else
+                        nk_conv_ukr_f32_12x16_shift_s2_avx512(kc, a, off + p0, bw, c, Np, &args);
+                }
+                if (fin) {
+                    const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + 12);
+                    nk_shift_store(s, p, tile, yrun, mdone, m1);
+                    mdone = m1;
+                }
             }
         }
     }
@@ -280,7 +330,8 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
     }
     for (int64_t q = 0; q < K; q++) {
         const int64_t c = q / kk, kh = (q % kk) / s->kW, kw = q % s->kW;
-        off[q] = c * p.PL + kh * s->dil_h * p.Wp + kw * s->dil_w;
+        off[q] = p.strided ? (c * s->kH + kh) * p.PL + kw * s->dil_w
+                           : c * p.PL + kh * s->dil_h * p.Wx + kw * s->dil_w;
     }
     char *pws = ws + pb;
 #pragma omp parallel num_threads(nt)

@@ -102,6 +102,15 @@ void nk_conv_ukr_f32_12x16_shift_avx512(int64_t kc, const float *NK_RESTRICT a,
                                         const int64_t *NK_RESTRICT aoff,
                                         const float *NK_RESTRICT b, float *NK_RESTRICT c,
                                         int64_t rs_c, const nk_ukr_args_f32 *args);
+/* The same with the rows two values apart (stride-2 convolutions). */
+void nk_conv_ukr_f32_12x32_shift_s2_avx512(int64_t kc, const float *NK_RESTRICT a,
+                                           const int64_t *NK_RESTRICT aoff,
+                                           const float *NK_RESTRICT b, float *NK_RESTRICT c,
+                                           int64_t rs_c, const nk_ukr_args_f32 *args);
+void nk_conv_ukr_f32_12x16_shift_s2_avx512(int64_t kc, const float *NK_RESTRICT a,
+                                           const int64_t *NK_RESTRICT aoff,
+                                           const float *NK_RESTRICT b, float *NK_RESTRICT c,
+                                           int64_t rs_c, const nk_ukr_args_f32 *args);
 /* Conv's stride-1 weight-gradient kernels (nk_conv_ukr_f32_dw_avx512.c):
  * 6 taps x NV*16 channels (NV = 1..4), summed over an image's pixels. */
 typedef void (*nk_conv_dw_ukr_fn)(int64_t rows, int64_t ncol, int64_t wp,

@@ -33,14 +33,19 @@
  * takes an extra `const int64_t *aoff` after a.  Conv's stride-1 path
  * (nk_conv_shift.c) uses this to read 12 consecutive pixels of a
  * zero-padded input in place of an im2col panel; B (the weights) stays
- * packed and aligned, and the arithmetic is unchanged.
+ * packed and aligned, and the arithmetic is unchanged.  NK_UKR_SW (default
+ * 1) spaces the rows: row r broadcasts a[aoff[p] + r*NK_UKR_SW] (stride-2
+ * convolutions).
  *
  * Expects NK_T, NK_V (vector type), NK_VN (lanes), NK_NR (NR), NK_ARGS,
  * NK_SET1, NK_ZERO, NK_LOAD, NK_LOADU, NK_STOREU, NK_FMADD, NK_MUL, NK_ADD,
  * NK_MAX, NK_UKR_NAME, NK_UKR_ROWS, NK_UKR_COLS. */
 
+#ifndef NK_UKR_SW
+#define NK_UKR_SW 1
+#endif
 #ifdef NK_UKR_SHIFT
-#define NK_SET_A() aq0 = a + *ao; aq1 = aq0 + 6
+#define NK_SET_A() aq0 = a + *ao; aq1 = aq0 + 6 * NK_UKR_SW
 #define NK_ADV_A() ao++
 #else
 #define NK_SET_A() ((void)0)
@@ -50,7 +55,7 @@
 #if NK_UKR_COLS == 2
 #define NK_ROW(r, ap)                                       \
     do {                                                    \
-        const NK_V av = NK_SET1((ap)[(r) % 6]);             \
+        const NK_V av = NK_SET1((ap)[((r) % 6) * NK_UKR_SW]);             \
         c##r##_0 = NK_FMADD(av, b0, c##r##_0);              \
         c##r##_1 = NK_FMADD(av, b1, c##r##_1);              \
     } while (0)
@@ -67,7 +72,7 @@
 #else
 #define NK_ROW(r, ap)                                       \
     do {                                                    \
-        const NK_V av = NK_SET1((ap)[(r) % 6]);             \
+        const NK_V av = NK_SET1((ap)[((r) % 6) * NK_UKR_SW]);             \
         c##r##_0 = NK_FMADD(av, b0, c##r##_0);              \
     } while (0)
 #define NK_LOAD_B() const NK_V b0 = NK_LOAD(bq0)
@@ -174,3 +179,4 @@ NK_TARGET_AVX512 void NK_UKR_NAME(int64_t kc, const NK_T *NK_RESTRICT a,
 #undef NK_UKR_NAME
 #undef NK_UKR_ROWS
 #undef NK_UKR_COLS
+#undef NK_UKR_SW

@@ -24,22 +24,22 @@ def restore_isa():
     _C.set_isa(before)
 
 
-def _geometry(x, w, pad, dil, groups):
+def _geometry(x, w, pad, dil, groups, stride=(1, 1)):
     N, C, H, W = x.shape
     K, _, kh, kw = w.shape
-    OH = H + 2 * pad[0] - dil[0] * (kh - 1)
-    OW = W + 2 * pad[1] - dil[1] * (kw - 1)
-    return (N, C, H, W, K, kh, kw, (1, 1), pad, dil, groups, OH, OW)
+    OH = (H + 2 * pad[0] - dil[0] * (kh - 1) - 1) // stride[0] + 1
+    OW = (W + 2 * pad[1] - dil[1] * (kw - 1) - 1) // stride[1] + 1
+    return (N, C, H, W, K, kh, kw, stride, pad, dil, groups, OH, OW)
 
 
-def _uses_shift(x, w, pad, dil, groups):
-    return _C.conv2d_fwd_uses_shift(*_geometry(x, w, pad, dil, groups))
+def _uses_shift(x, w, pad, dil, groups, stride=(1, 1)):
+    return _C.conv2d_fwd_uses_shift(*_geometry(x, w, pad, dil, groups, stride))
 
 
-def _ref(x, w, b, pad, dil, groups):
-    g = _geometry(x, w, pad, dil, groups)
+def _ref(x, w, b, pad, dil, groups, stride=(1, 1)):
+    g = _geometry(x, w, pad, dil, groups, stride)
     b64 = None if b is None else b.astype(np.float64)
-    return _C.conv2d_fwd_ref(x.astype(np.float64), w.astype(np.float64), b64, (1, 1), pad,
+    return _C.conv2d_fwd_ref(x.astype(np.float64), w.astype(np.float64), b64, stride, pad,
                              dil, groups, g[-2], g[-1])
 
 
@@ -122,6 +122,70 @@ def test_forward_cases(restore_isa, case):
     _close(y, _ref(x, w, b, pad, dil, g))
 
 
+@st.composite
+def strided_cases(draw):
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cog = draw(st.sampled_from([12, 16, 17, 32, 33, 64]))
+    cig = draw(st.integers(1, 4))
+    kh, kw = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    sh, sw = draw(st.sampled_from([(2, 2), (2, 1), (1, 2), (3, 2), (2, 2)]))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    # the output grid row, ceil(((OW-1)*sw + dw*(kw-1) + 1) / sw), may waste
+    # at most a quarter: OW >= 4 * ceil(dw*(kw-1) / sw) suffices
+    need = 4 * -(-dw * (kw - 1) // sw)
+    OW = draw(st.integers(max(1, need), need + 30))
+    OH = draw(st.integers(1, 12))
+    H = max(1, (OH - 1) * sh + dh * (kh - 1) + 1 - 2 * ph)
+    W = max(1, (OW - 1) * sw + dw * (kw - 1) + 1 - 2 * pw)
+    n = draw(st.sampled_from([1, 2, 3]))
+    return dict(n=n, groups=groups, cin=cig * groups, cout=cog * groups, k=(kh, kw),
+                stride=(sh, sw), pad=(ph, pw), dil=(dh, dw), H=H, W=W)
+
+
+@given(c=strided_cases())
+def test_strided_forward_reference(restore_isa, c):
+    """Stride 2 (and 3 down the rows): one plane per (channel, kernel row),
+    kernel rows reading every second value."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
+    w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
+    b = rng.standard_normal(c["cout"]).astype(np.float32)
+    geo = _geometry(x, w, c["pad"], c["dil"], c["groups"], c["stride"])
+    if geo[-2] < 1 or geo[-1] < 1:
+        return
+    _C.set_isa("avx512")
+    ok = _uses_shift(x, w, c["pad"], c["dil"], c["groups"], c["stride"])
+    assert ok == (4 * -(-((geo[-1] - 1) * c["stride"][1] + c["dil"][1] * (c["k"][1] - 1) + 1)
+                       // c["stride"][1]) <= 5 * geo[-1])
+    y = F.conv2d(x, w, b, c["stride"], c["pad"], c["dil"], c["groups"])
+    _close(y, _ref(x, w, b, c["pad"], c["dil"], c["groups"], c["stride"]))
+
+
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, k, stride, pad)
+    (2, 3, 37, 40, 64, 7, 2, 3),             # the ResNet stem, small
+    (2, 8, 15, 16, 24, 3, 2, 1),             # 3x3/s2 downsample, 16 + 8 channels
+    (1, 8, 12, 12, 16, 1, 2, 0),             # 1x1/s2 shortcut
+    (3, 5, 30, 9, 13, 3, (2, 1), 1),         # stride down the rows only
+])
+def test_strided_forward_cases(restore_isa, restore_threads, case):
+    N, Cin, H, W, Cout, k, stride, pad = case
+    stride = (stride, stride) if isinstance(stride, int) else stride
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = rng.standard_normal((Cout, Cin, k, k)).astype(np.float32)
+    b = rng.standard_normal(Cout).astype(np.float32)
+    _C.set_isa("avx512")
+    assert _uses_shift(x, w, (pad, pad), (1, 1), 1, stride)
+    got = []
+    for nt in (1, 2, 3):
+        with num_threads(nt):
+            got.append(F.conv2d(x, w, b, stride, pad))
+    assert all(np.array_equal(got[0], r) for r in got[1:])
+    _close(got[0], _ref(x, w, b, (pad, pad), (1, 1), 1, stride))
+
+
 @pytest.mark.parametrize("case", [
     # stride-1 backward-data is a forward over dy with the flipped weights;
     # C_in >= 12 puts it on the shifted-rows path
@@ -173,12 +237,15 @@ def test_thread_invariance(restore_isa, case):
 
 
 def test_not_taken(restore_isa):
-    """Stride 2, 1x1, too few output channels, a padded row that wastes
-    more than a quarter, the AVX2 level: the im2col path."""
+    """Taken for strides 1 and 2; not for a column stride of 3, 1x1 at
+    stride 1, too few output channels, a padded row that wastes more than
+    a quarter, or at the AVX2 level."""
     _C.set_isa("avx512")
     base = (2, 8, 20, 20, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1, 20, 20)
     assert _C.conv2d_fwd_uses_shift(*base)
-    assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 3, 3, (2, 2), (1, 1), (1, 1), 1, 10, 10)
+    assert _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 3, 3, (2, 2), (1, 1), (1, 1), 1, 10, 10)
+    assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 3, 3, (3, 3), (1, 1), (1, 1), 1, 7, 7)
+    assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 3, 3, (1, 3), (1, 1), (1, 1), 1, 20, 7)
     assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 1, 1, (1, 1), (0, 0), (1, 1), 1, 20, 20)
     assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 11, 3, 3, (1, 1), (1, 1), (1, 1), 1, 20, 20)
     assert not _C.conv2d_fwd_uses_shift(2, 8, 6, 6, 16, 3, 3, (1, 1), (0, 0), (1, 1), 1, 4, 4)
