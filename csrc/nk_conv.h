@@ -146,6 +146,13 @@ void nk_conv_pack_im2col_t_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int
  * Returns 0 when it does not apply (ISA, shape); else 1 with *status set.
  * Accepts negative padding (used by the gather form of bwd_data). */
 int nk_conv_direct_ok(const nk_conv2d_shape *s);
+/* 16 channels x 12 pixels of the direct forward, AVX-512 level only
+ * (nk_conv_direct_avx512.c): writes y[l * P + i] for channels l < nch and
+ * pixels i < np (np <= 12). */
+void nk_conv_direct_f32_16x12_avx512(const float *xr, int64_t Wp, int64_t HWp, int64_t sw,
+                                     int64_t dh, int64_t dw, int64_t Cig, int64_t kH,
+                                     int64_t kW, const float *wp, const float *bias, float *y,
+                                     int64_t P, int64_t nch, int64_t np);
 int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                            const float *bias, float *y, int nthreads, nk_status *status);
 

@@ -185,8 +185,10 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
     const int64_t sh = s->stride_h, sw = s->stride_w, dh = s->dil_h, dw = s->dil_w;
     /* kernel: 0 = 6 channels x 16 pixels (stride 1, Cog <= 6), 1 = 8 x 12, 2 = 16 x 6 */
     const int kind = (sw == 1 && Cog <= 6) ? 0 : Cog <= 8 ? 1 : 2;
+    /* kind 2 at the AVX-512 level: 16 x 12 (nk_conv_direct_avx512.c), same bits */
+    const int wide = kind == 2 && nk_isa_level() == NK_ISA_AVX512;
     const int64_t OCB = kind == 0 ? 6 : kind == 1 ? 8 : 16;
-    const int64_t NPIX = kind == 0 ? 16 : kind == 1 ? 12 : 6;
+    const int64_t NPIX = kind == 0 ? 16 : kind == 1 ? 12 : wide ? 12 : 6;
     const int64_t NOB = nk_ceil_div(Cog, OCB); /* output-channel blocks (kind 2) */
     const int64_t Hp = (s->OH - 1) * sh + (s->kH - 1) * dh + 1;
     const int64_t Wp = (s->OW - 1) * sw + (s->kW - 1) * dw + 1;
@@ -247,6 +249,12 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
                         if (kind == 0) {
                             nk_direct_px6x16(xrow + ow0, Wp, Hp * Wp, dh, dw, Cig, s->kH, s->kW,
                                              wg, bg, yo, P, nch, np);
+                            continue;
+                        }
+                        if (wide) {
+                            nk_conv_direct_f32_16x12_avx512(xrow + ow0 * sw, Wp, Hp * Wp, sw, dh,
+                                                            dw, Cig, s->kH, s->kW, wg, bg, yo, P,
+                                                            nch, np);
                             continue;
                         }
                         if (kind == 2)

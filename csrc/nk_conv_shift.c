@@ -148,33 +148,7 @@ static void nk_shift_fill_strided(const nk_conv2d_shape *s, const nk_shift_plan 
 
 #if NK_X86_DISPATCH
 #include <immintrin.h>
-
-/* In-register transpose of 16 x 16 floats: r[i][j] -> r[j][i]. */
-NK_TARGET_AVX512 static inline void nk_shift_tr16(__m512 *r) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    /* u[4i + c], 128-bit lane L: column 4L + c of rows 4i..4i+3 */
-    for (int i = 0; i < 4; i++) {
-        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    /* row 4L + c = lane L of u[c], u[4 + c], u[8 + c], u[12 + c] */
-    for (int c = 0; c < 4; c++) {
-        const __m512 x0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44);
-        const __m512 x1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
-        const __m512 y0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
-        const __m512 y1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
-        r[c] = _mm512_shuffle_f32x4(x0, y0, 0x88);
-        r[4 + c] = _mm512_shuffle_f32x4(x0, y0, 0xDD);
-        r[8 + c] = _mm512_shuffle_f32x4(x1, y1, 0x88);
-        r[12 + c] = _mm512_shuffle_f32x4(x1, y1, 0xDD);
-    }
-}
+#include "nk_tr16_avx512.h"
 
 /* y planes <- values [m0, m1) (m0 a multiple of 16) of the task's run from
  * the pixel-major tile (rows q = r*Wg + ow, Np channels).  A task's rows
@@ -197,7 +171,7 @@ NK_TARGET_AVX512 static void nk_shift_store(const nk_conv2d_shape *s, const nk_s
         for (int64_t o0 = 0; o0 < Cog; o0 += 16) {
             const int64_t no = nk_min_i64(16, Cog - o0);
             for (int64_t i = 0; i < 16; i++) v[i] = _mm512_load_ps(tile + q[i] * Np + o0);
-            nk_shift_tr16(v);
+            nk_tr16_avx512(v);
             for (int64_t o = 0; o < no; o++)
                 _mm512_mask_storeu_ps(yrun + (o0 + o) * OHW + m0, mk, v[o]);
         }
@@ -430,7 +404,7 @@ NK_TARGET_AVX512 static void nk_shift_dy_t(const float *dy, int64_t Cog, int64_t
             for (int64_t i = 0; i < 16; i++)
                 v[i] = o0 + i < Cog ? _mm512_maskz_loadu_ps(mk, dy + (o0 + i) * P + q0)
                                     : _mm512_setzero_ps();
-            nk_shift_tr16(v);
+            nk_tr16_avx512(v);
             const int64_t jc = o0 & ~(int64_t)63, wb = nk_min_i64(64, Np - jc);
             float *d = dyT + jc * P + q0 * wb + (o0 - jc);
             for (int64_t j = 0; j < nq; j++) _mm512_store_ps(d + j * wb, v[j]);

@@ -302,3 +302,32 @@ def test_wide_rows_reference(isa):
 
 def _C_pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
+
+
+@pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, k, stride, pad): the direct kernel's 16-channel form
+    (4, 6, 14, 14, 16, 5, 1, 0),        # LeNet c2: 10 pixels a row
+    (2, 3, 9, 30, 13, 3, 1, 1),         # 13 channels, rows of 30 = 2 x 12 + 6
+    (2, 4, 17, 40, 10, (3, 2), 1, 2),
+])
+def test_direct_avx512_matches_avx2_bitwise(case):
+    """The AVX-512 16 x 12 direct kernel (stores through a register
+    transpose) gives the AVX2 16 x 6 kernel's bits."""
+    N, Cin, H, W, Cout, k, s, p = case
+    k = (k, k) if isinstance(k, int) else k
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = rng.standard_normal((Cout, Cin) + k).astype(np.float32)
+    b = rng.standard_normal(Cout).astype(np.float32)
+    before = _C.isa_active()
+    try:
+        out = {}
+        for level in ("avx2", "avx512"):
+            _C.set_isa(level)
+            out[level] = F.conv2d(x, w, b, s, p)
+    finally:
+        _C.set_isa(before)
+    assert np.array_equal(out["avx2"], out["avx512"])
+    ref = _ref_all(x, w, b, np.zeros_like(out["avx2"]), (s, s), (p, p), (1, 1), 1)[0]
+    _close(out["avx512"], ref, np.float32)
