@@ -419,6 +419,87 @@ static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, 
     return status;
 }
 
+/* stride > 1, dilation 1, by output phases: the rows a + sh*i and columns
+ * b + sw*j of dx (0 <= a < sh, 0 <= b < sw) receive only the kernel rows kh
+ * with (a + ph - kh) % sh == 0 (and columns likewise), from dy rows
+ * i + (a + ph - kh)/sh.  So each phase is a stride-1 forward over dy with a
+ * sub-kernel of those taps (flipped, transposed weights) and padding
+ * -min((a + ph - kh)/sh) (negative: a crop) -- which the forward drivers
+ * run without im2col at the AVX-512 level -- into a phase buffer that is
+ * then spread into dx.  No column matrix, no scatter-add.  Images go in
+ * fixed chunks so that the phase buffer stays bounded (<= NK_CONV_PHASE
+ * elements, or one image); each dx element is one fixed sum, whatever the
+ * thread count. */
+#define NK_CONV_PHASE ((int64_t)1 << 22)
+
+static nk_status S(nk_conv_bwd_data_phases)(const nk_conv2d_shape *s, const T *dy,
+                                            const T *w, T *dx, int nthreads) {
+    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
+    const int64_t sh = s->stride_h, sw = s->stride_w, kH = s->kH, kW = s->kW;
+    const int64_t H = s->H, W = s->W, HW = H * W, P = s->OH * s->OW;
+    const int64_t Hq = nk_ceil_div(H, sh), Wq = nk_ceil_div(W, sw);
+    const int64_t img = s->C_in * Hq * Wq; /* phase buffer per image, at most */
+    const int64_t nimg = nk_max_i64(1, nk_min_i64(s->N, NK_CONV_PHASE / nk_max_i64(1, img)));
+    size_t wb, tb;
+    nk_status st;
+    if ((st = nk_bytes(s->C_out * Cig * kH * kW, sizeof(T), &wb))) return st;
+    if ((st = nk_bytes(nimg * img, sizeof(T), &tb))) return st;
+    wb = nk_conv_round64(wb);
+    char *ws = nk_aligned_alloc(wb + tb);
+    if (!ws) return NK_ERR_NOMEM;
+    T *wt = (T *)ws, *tmp = (T *)(ws + wb);
+    int64_t khs[64], kws[64]; /* taps of a phase, last first (kH, kW <= 64 checked) */
+    for (int64_t a = 0; a < sh && st == NK_OK; a++) {
+        const int64_t Ha = a < H ? nk_ceil_div(H - a, sh) : 0;
+        int64_t na = 0;
+        for (int64_t kh = kH - 1; kh >= 0; kh--)
+            if (((a + s->pad_h - kh) % sh + sh) % sh == 0) khs[na++] = kh;
+        for (int64_t b = 0; b < sw && st == NK_OK; b++) {
+            const int64_t Wb = b < W ? nk_ceil_div(W - b, sw) : 0;
+            if (Ha == 0 || Wb == 0) continue;
+            int64_t nb = 0;
+            for (int64_t kw = kW - 1; kw >= 0; kw--)
+                if (((b + s->pad_w - kw) % sw + sw) % sw == 0) kws[nb++] = kw;
+            if (na == 0 || nb == 0) { /* no tap reaches this phase */
+                for (int64_t q = 0; q < s->N * s->C_in; q++)
+                    for (int64_t i = 0; i < Ha; i++)
+                        for (int64_t j = 0; j < Wb; j++) dx[q * HW + (a + sh * i) * W + b + sw * j] = 0;
+                continue;
+            }
+            /* wt[g][c][o][m][n] = w[g*Cog + o][c][khs[m]][kws[n]] */
+            for (int64_t g = 0; g < G; g++)
+                for (int64_t c = 0; c < Cig; c++)
+                    for (int64_t o = 0; o < Cog; o++)
+                        for (int64_t m = 0; m < na; m++)
+                            for (int64_t n = 0; n < nb; n++)
+                                wt[(((g * Cig + c) * Cog + o) * na + m) * nb + n] =
+                                    w[(((g * Cog + o) * Cig + c) * kH + khs[m]) * kW + kws[n]];
+            const int64_t pt = -((a + s->pad_h - khs[0]) / sh);
+            const int64_t pl = -((b + s->pad_w - kws[0]) / sw);
+            for (int64_t n0 = 0; n0 < s->N && st == NK_OK; n0 += nimg) {
+                const int64_t cnt = nk_min_i64(nimg, s->N - n0);
+                nk_conv2d_shape t = {cnt, s->C_out, s->OH, s->OW, s->C_in, na, nb, Ha, Wb,
+                                     1,   1,        pt,    pl,    1,         1,  G};
+                st = nk_conv2d_check_geometry(&t, 1);
+                if (!st) st = S(nk_conv_fwd_impl)(&t, dy + n0 * s->C_out * P, wt, NULL, tmp,
+                                                 nthreads);
+                if (st) break;
+                const int64_t planes = cnt * s->C_in;
+                int nt = nk_threads_for(nthreads, planes * Ha * Wb, (int64_t)1 << 15);
+#pragma omp parallel for num_threads(nt) schedule(static)
+                for (int64_t q = 0; q < planes; q++) {
+                    const T *src = tmp + q * Ha * Wb;
+                    T *d = dx + (n0 * s->C_in + q) * HW + a * W + b;
+                    for (int64_t i = 0; i < Ha; i++)
+                        for (int64_t j = 0; j < Wb; j++) d[sh * i * W + sw * j] = src[i * Wb + j];
+                }
+            }
+        }
+    }
+    nk_aligned_free(ws);
+    return st;
+}
+
 nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *w, T *dx,
                                 int nthreads) {
     nk_status st = nk_conv2d_check(s);
@@ -453,7 +534,16 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
                          s->dil_h,
                          s->dil_w,
                          G};
-    if (s->stride_h > 1 || s->stride_w > 1) return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
+    if (s->stride_h > 1 || s->stride_w > 1) {
+#if NK_CONV_IS_F32
+        /* AVX-512 level: phases whose forwards take the shifted-rows path
+         * (>= 12 dx channels per group; see nk_conv_shift.c) */
+        if (nk_isa_level() == NK_ISA_AVX512 && s->dil_h == 1 && s->dil_w == 1 && Cig >= 12 &&
+            s->kH <= 64 && s->kW <= 64 && s->stride_h <= s->kH && s->stride_w <= s->kW)
+            return S(nk_conv_bwd_data_phases)(s, dy, w, dx, nthreads);
+#endif
+        return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
+    }
     if (Cog > 2 * Cig) {
         int direct = 0;
 #if NK_CONV_IS_F32

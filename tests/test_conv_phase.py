@@ -1,0 +1,99 @@
+"""conv2d backward-data for stride > 1 by output phases (csrc/nk_conv_igemm.c,
+nk_conv_bwd_data_phases; AVX-512 level, float32, >= 12 input channels per
+group): each phase of dx is a stride-1 forward over dy with a sub-kernel,
+spread into dx.  Against the float64 reference over a hypothesis grid
+(strides 2 and 3, even and odd kernels and sizes, padding, groups, a crop),
+thread invariance, and the batch chunking of the phase buffer."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import nnkern.functional as F
+from nnkern import _C
+
+from _util import num_threads
+
+pytestmark = pytest.mark.skipif("avx512" not in _C.isa_available(),
+                                reason="the phase path runs at the AVX-512 level")
+
+
+@pytest.fixture
+def avx512():
+    before = _C.isa_active()
+    _C.set_isa("avx512")
+    yield
+    _C.set_isa(before)
+
+
+def _ref_dx(dy, w, H, W, stride, pad, groups):
+    return _C.conv2d_bwd_data_ref(dy.astype(np.float64), w.astype(np.float64), H, W, stride,
+                                  pad, (1, 1), groups)
+
+
+def _close(a, ref):
+    scale = max(1.0, float(np.abs(ref).max()) if ref.size else 1.0)
+    np.testing.assert_allclose(a, ref, rtol=0, atol=2e-5 * scale)
+
+
+@st.composite
+def phase_cases(draw):
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cig = draw(st.sampled_from([12, 13, 16, 24]))
+    cog = draw(st.integers(1, 9))
+    sh, sw = draw(st.sampled_from([(2, 2), (2, 2), (3, 3), (2, 1), (1, 3), (3, 2)]))
+    kh = draw(st.integers(max(1, sh), 7))
+    kw = draw(st.integers(max(1, sw), 7))
+    ph, pw = draw(st.integers(0, kh - 1)), draw(st.integers(0, kw - 1))
+    H = draw(st.integers(max(1, kh - 2 * ph), 23))
+    W = draw(st.integers(max(1, kw - 2 * pw), 23))
+    n = draw(st.sampled_from([1, 2, 3]))
+    return dict(n=n, groups=groups, cin=cig * groups, cout=cog * groups, k=(kh, kw),
+                stride=(sh, sw), pad=(ph, pw), H=H, W=W)
+
+
+@given(c=phase_cases())
+def test_reference(avx512, c):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
+    w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
+    y = F.conv2d(x, w, None, c["stride"], c["pad"], 1, c["groups"])
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    gi = F.conv2d_backward(dy, x, w, c["stride"], c["pad"], 1, c["groups"],
+                           output_mask=(True, False, False))[0]
+    assert gi.shape == x.shape and gi.dtype == np.float32
+    _close(gi, _ref_dx(dy, w, c["H"], c["W"], c["stride"], c["pad"], c["groups"]))
+
+
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, k, stride, pad)
+    (3, 64, 14, 14, 32, 3, 2, 1),      # 3x3/s2 downsample: phases 1x1, 1x2, 2x1, 2x2
+    (2, 12, 17, 21, 8, 7, 2, 3),       # stem-like 7x7/s2, odd sizes
+    (2, 16, 9, 10, 6, 4, 3, 0),        # stride 3, even kernel, no padding
+    (1, 20, 11, 11, 5, (3, 2), (2, 2), (2, 1)),   # padding = k - 1: every phase cropped
+])
+def test_thread_invariance(avx512, restore_threads, case):
+    N, Cin, H, W, Cout, k, s, p = case
+    k = (k, k) if isinstance(k, int) else k
+    s = (s, s) if isinstance(s, int) else s
+    p = (p, p) if isinstance(p, int) else p
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = rng.standard_normal((Cout, Cin) + k).astype(np.float32)
+    dy = rng.standard_normal(F.conv2d(x, w, None, s, p).shape).astype(np.float32)
+    got = []
+    for nt in (1, 2, 3):
+        with num_threads(nt):
+            got.append(F.conv2d_backward(dy, x, w, s, p, output_mask=(True, False, False))[0])
+    assert all(np.array_equal(got[0], g) for g in got[1:])
+    _close(got[0], _ref_dx(dy, w, H, W, s, p, 1))
+
+
+def test_batch_chunks(avx512):
+    """Images large enough that the phase buffer (<= 2**22 floats) holds two
+    at a time (12 * 350 * 350 each): the batch of 3 runs as chunks 2 + 1."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 12, 700, 700)).astype(np.float32)
+    w = rng.standard_normal((1, 12, 3, 3)).astype(np.float32)
+    dy = rng.standard_normal(F.conv2d(x, w, None, 2, 1).shape).astype(np.float32)
+    gi = F.conv2d_backward(dy, x, w, 2, 1, output_mask=(True, False, False))[0]
+    _close(gi, _ref_dx(dy, w, 700, 700, (2, 2), (1, 1), 1))
