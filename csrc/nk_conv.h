@@ -15,7 +15,17 @@
  * checked), which conv_transpose2d (whose forward is bwd_data) relies on.
  *
  * Algorithm: implicit GEMM on nk_gemm.h (nk_conv_igemm.c), plus direct
- * AVX2 kernels for small float32 layers (nk_conv_direct_avx2.c).
+ * AVX2 kernels for small float32 layers (nk_conv_direct_avx2.c; a 16 x 12
+ * AVX-512 kernel at that level, nk_conv_direct_avx512.c).  At the AVX-512
+ * level, float32, >= 12 output channels per group (16 for bwd_weight), the
+ * "shifted rows" paths of nk_conv_shift.c replace im2col: the forward for
+ * strides 1 and 2 (and bwd_data's stride-1 gather form, which is a
+ * forward), the stride-1 weight gradient; strided bwd_data then runs as
+ * sh*sw stride-1 forwards over dy, one per output phase of dx
+ * (nk_conv_bwd_data_phases in nk_conv_igemm.c).  Their bits: the forward
+ * equals the im2col path exactly; the weight gradient and the phase form
+ * are fixed sums of their own (thread-invariant, not equal to the AVX2
+ * level's bits).
  *   forward      Y[Cog, pixels] = W[Cog, Cig*kH*kW] . im2col(x) per group,
  *                bias fused in the GEMM epilogue (per row).  Tasks are blocks
  *                of the flattened (image, output pixel) space: images with
@@ -59,8 +69,21 @@
  *   bwd_weight  T * gemm_ws(Cog, CB, depth), CB <= Cig*kH*kW columns of dW
  *               (GEMM blocks the depth itself), plus min(4, N) * |w| <= 2^19
  *               elements of partial sums
+   shifted rows (AVX-512 level, nk_conv_shift.c; per thread each buffer is
+ *               capped at 2^24 floats, else the im2col path runs):
+ *               forward: packed weights (|w| rounded to 16 channels) +
+ *               T * (padded input band, Cig*(R + dh*(kH-1))*Wg floats, or
+ *               Cig*kH*R*2*Wg when strided, + a (R*Wg) x Cog tile),
+ *               R*Wg ~ 1024 output pixels;
+ *               bwd_weight: min(4, N) partial dW^T (|w| rounded to 16 x 6) +
+ *               T * (one padded image, Cig*Hp*Wp, + dy of one image
+ *               transposed, OH*OW*Cog);
+ *               bwd_data by phases: the sub-kernel weights + a phase buffer
+ *               of <= 2^22 floats (or one image's C_in*ceil(H/sh)*ceil(W/sw))
+ *               + the forward's bound
  * where T = threads used and gemm_ws = nk_gemm_workspace_<dtype> (bounded by
- * GEMM's cache blocks).  bench/bench_conv.py prints the estimate per case.
+ * GEMM's cache blocks).  `python bench/run.py --only conv --memory` measures
+ * the peak extra resident memory of one call per case.
  *
  * Drivers return NK_ERR_ARG for invalid geometry (non-positive stride or
  * dilation, negative padding or size, groups not dividing the channels,
