@@ -63,6 +63,21 @@ typedef struct nk_shift_plan {
 
 static int64_t nk_shift_round(int64_t v, int64_t m) { return nk_ceil_div(v, m) * m; }
 
+static size_t nk_shift_round64(size_t b) { return (b + 63) & ~(size_t)63; }
+
+/* One workspace: `shared` bytes, then `per` bytes for each of nt threads
+ * (both already 64-byte multiples).  NULL with *status set on overflow or
+ * allocation failure. */
+static char *nk_shift_alloc(size_t shared, size_t per, int nt, nk_status *status) {
+    if (nt > 0 && per > (SIZE_MAX - shared) / (size_t)nt) {
+        *status = NK_ERR_OVERFLOW;
+        return NULL;
+    }
+    char *ws = nk_aligned_alloc(shared + per * (size_t)nt);
+    if (!ws) *status = NK_ERR_NOMEM;
+    return ws;
+}
+
 /* Fill *p; 0 when the path does not apply. */
 static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
     const int64_t sh = s->stride_h, sw = s->stride_w;
@@ -266,7 +281,7 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
     /* shared: packed weights (per group and depth block, 16-channel
      * panels), offset table, zero-padded bias; per thread: xp and the tile */
     int64_t ae, per_e;
-    size_t ab, ob, bb, per, pb, total;
+    size_t ab, ob, bb, per, pb;
     if (nk_mul_i64(G * Np, K, &ae) || nk_bytes(ae, sizeof(float), &ab) ||
         nk_bytes(K, sizeof(int64_t), &ob) || nk_bytes(G * Np, sizeof(float), &bb) ||
         nk_add_i64(nk_shift_round(p.xe, 16), Np * p.ldr, &per_e) ||
@@ -274,21 +289,13 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
         *status = NK_ERR_OVERFLOW;
         return 1;
     }
-    ab = (ab + 63) & ~(size_t)63;
-    ob = (ob + 63) & ~(size_t)63;
-    bb = (bb + 63) & ~(size_t)63;
-    per = (per + 63) & ~(size_t)63;
+    ab = nk_shift_round64(ab);
+    ob = nk_shift_round64(ob);
+    bb = nk_shift_round64(bb);
+    per = nk_shift_round64(per);
     pb = ab + ob + bb;
-    if (nt > 0 && per > (SIZE_MAX - pb) / (size_t)nt) {
-        *status = NK_ERR_OVERFLOW;
-        return 1;
-    }
-    total = pb + per * (size_t)nt;
-    char *ws = nk_aligned_alloc(total);
-    if (!ws) {
-        *status = NK_ERR_NOMEM;
-        return 1;
-    }
+    char *ws = nk_shift_alloc(pb, per, nt, status);
+    if (!ws) return 1;
     float *wpk = (float *)ws;
     int64_t *off = (int64_t *)(ws + ab);
     float *bias_pad = bias ? (float *)(ws + ab + ob) : NULL;
@@ -459,26 +466,20 @@ int nk_conv_bwd_weight_shift_f32(const nk_conv2d_shape *s, const float *dy, cons
     /* shared: the chunks' partial dW^T and the tap offsets; per thread: xp
      * and dyT */
     int64_t pe = p.nbc * G * Kp * Np, xe = p.Cig * p.PL + 16, de = p.P * Np;
-    size_t pb, ob, per, total;
+    size_t pb, ob, per;
     if (nk_bytes(pe, sizeof(float), &pb) || nk_bytes(Kcol, sizeof(int64_t), &ob) ||
         nk_bytes(nk_shift_round(xe, 16) + de, sizeof(float), &per)) {
         *status = NK_ERR_OVERFLOW;
         return 1;
     }
-    pb = ((pb + 63) & ~(size_t)63) + ((ob + 63) & ~(size_t)63);
-    per = (per + 63) & ~(size_t)63;
-    if (nt > 0 && per > (SIZE_MAX - pb) / (size_t)nt) {
-        *status = NK_ERR_OVERFLOW;
-        return 1;
-    }
-    total = pb + per * (size_t)nt;
-    char *ws = nk_aligned_alloc(total);
-    if (!ws) {
-        *status = NK_ERR_NOMEM;
-        return 1;
-    }
+    pb = nk_shift_round64(pb);
+    ob = nk_shift_round64(ob);
+    per = nk_shift_round64(per);
+    char *ws = nk_shift_alloc(pb + ob, per, nt, status);
+    if (!ws) return 1;
     float *part = (float *)ws;
-    int64_t *off = (int64_t *)(ws + pb - ((ob + 63) & ~(size_t)63));
+    int64_t *off = (int64_t *)(ws + pb);
+    pb += ob; /* the threads' buffers follow */
     for (int64_t t = 0; t < Kcol; t++) {
         const int64_t c = t / p.kk, kh = (t % p.kk) / s->kW, kw = t % s->kW;
         off[t] = c * p.PL + kh * s->dil_h * p.Wp + kw * s->dil_w;
