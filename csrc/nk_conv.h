@@ -16,11 +16,12 @@
  *
  * Algorithm: implicit GEMM on nk_gemm.h (nk_conv_igemm.c), plus direct
  * AVX2 kernels for small float32 layers (nk_conv_direct_avx2.c; a 16 x 12
- * AVX-512 kernel at that level, nk_conv_direct_avx512.c).  At the AVX-512
- * level, float32, >= 12 output channels per group (16 for bwd_weight), the
- * "shifted rows" paths of nk_conv_shift.c replace im2col: the forward for
- * strides 1 and 2 (and bwd_data's stride-1 gather form, which is a
- * forward), the stride-1 weight gradient; strided bwd_data then runs as
+ * AVX-512 kernel at that level, nk_conv_direct_avx512.c).  For float32
+ * with >= 12 output channels per group (16 for bwd_weight), the "shifted
+ * rows" paths of nk_conv_shift.c replace im2col: the forward for stride 1
+ * (AVX2 and AVX-512 levels) and stride 2 (AVX-512), and with it bwd_data's
+ * stride-1 gather form, which is a forward; at the AVX-512 level also the
+ * stride-1 weight gradient, and strided bwd_data runs as
  * sh*sw stride-1 forwards over dy, one per output phase of dx
  * (nk_conv_bwd_data_phases in nk_conv_igemm.c).  Their bits: the forward
  * equals the im2col path exactly; the weight gradient and the phase form
@@ -69,7 +70,7 @@
  *   bwd_weight  T * gemm_ws(Cog, CB, depth), CB <= Cig*kH*kW columns of dW
  *               (GEMM blocks the depth itself), plus min(4, N) * |w| <= 2^19
  *               elements of partial sums
-   shifted rows (AVX-512 level, nk_conv_shift.c; per thread each buffer is
+   shifted rows (nk_conv_shift.c; per thread each buffer is
  *               capped at 2^24 floats, else the im2col path runs):
  *               forward: packed weights (|w| rounded to 16 channels) +
  *               T * (padded input band, Cig*(R + dh*(kH-1))*Wg floats, or
@@ -181,14 +182,17 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
 
 /* Internal: direct float32 weight gradient for small stride-1 layers
  * (nk_conv_direct_avx2.c); same contract as nk_conv_fwd_direct_f32. */
-/* Stride-1 float32 forward at the AVX-512 level, B read in place from a
- * zero-padded copy of the input (nk_conv_shift.c).  The _f32 driver returns
+/* Float32 forward (strides 1 and 2) at the AVX2 and AVX-512 levels, the
+ * input read in place from a zero-padded copy (nk_conv_shift.c).  The _f32 driver returns
  * 0 when it does not apply (then nothing is touched), else 1 with *status
  * set. */
 int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s);
 int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                           const float *bias, float *y, int nthreads, nk_status *status);
 
+/* Test hook: 0 turns the shifted-rows paths off (every shape then takes the
+ * im2col path, for bit comparisons), 1 (the default) back on. */
+void nk_conv_shift_enable(int on);
 /* The same method for the stride-1 float32 weight gradient. */
 int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s);
 int nk_conv_bwd_weight_shift_f32(const nk_conv2d_shape *s, const float *dy, const float *x,

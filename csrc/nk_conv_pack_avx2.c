@@ -29,6 +29,7 @@ int nk_conv_gather_ok(const nk_conv_pack_ctx *c, int64_t N, int64_t C) {
 
 #if NK_X86_DISPATCH
 #include <immintrin.h>
+#include "nk_tr8_avx2.h"
 
 #define NK_CONV_MAXW 64
 /* keep short copy loops inline (no memcpy/memset calls) */
@@ -315,25 +316,6 @@ NK_TARGET_AVX2 void nk_conv_pack_im2col_t_avx2_f32(const void *vctx, int64_t i0,
     }
 }
 
-/* 8x8 transpose of r[0..7] (rows) in place. */
-NK_TARGET_AVX2 static inline void nk_conv_tr8x8(__m256 *r) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
 
 #define NK_CONV_DC 64 /* pixels per transposed chunk */
 
@@ -406,8 +388,8 @@ NK_TARGET_AVX2 NK_CONV_NO_LIBCALLS_AVX void nk_conv_pack_im2col_t_rows_avx2_f32(
                     a[k] = _mm256_load_ps(tile + k * NK_CONV_DC + q);
                     b[k] = _mm256_load_ps(tile + (k + 8) * NK_CONV_DC + q);
                 }
-                nk_conv_tr8x8(a);
-                nk_conv_tr8x8(b);
+                nk_tr8_avx2(a);
+                nk_tr8_avx2(b);
                 float *o = pd + (pc + q) * 16;
                 for (int k = 0; k < 8; k++) {
                     _mm256_storeu_ps(o + k * 16, a[k]);
@@ -447,7 +429,7 @@ NK_TARGET_AVX2 void nk_conv_pack_dy_avx2_f32(const void *vctx, int64_t i0, int64
                 for (int r = 0; r < 6; r++)
                     v[r] = src[r] ? _mm256_loadu_ps(src[r] + t) : _mm256_setzero_ps();
                 v[6] = v[7] = _mm256_setzero_ps();
-                nk_conv_tr8x8(v);
+                nk_tr8_avx2(v);
                 float *o = pd + (p + t) * 6;
                 /* lanes 6, 7 of each store land on the next pixel's slots,
                  * which the next store overwrites; the last one stores 6 */

@@ -130,6 +130,19 @@ void nk_conv_ukr_f32_6x4v_dw_avx512(int64_t rows, int64_t ncol, int64_t wp,
                                     float *c, int64_t ldc, int first);
 #endif
 
+#if NK_X86_DISPATCH
+/* The shifted-rows kernels at the AVX2 level (nk_conv_ukr_f32_shift_avx2.c):
+ * 6 pixels x 16 channels, rows 1 or 2 values apart. */
+void nk_conv_ukr_f32_6x16_shift_avx2(int64_t kc, const float *NK_RESTRICT a,
+                                     const int64_t *NK_RESTRICT aoff, const float *NK_RESTRICT b,
+                                     float *NK_RESTRICT c, int64_t rs_c,
+                                     const nk_ukr_args_f32 *args);
+void nk_conv_ukr_f32_6x16_shift_s2_avx2(int64_t kc, const float *NK_RESTRICT a,
+                                        const int64_t *NK_RESTRICT aoff,
+                                        const float *NK_RESTRICT b, float *NK_RESTRICT c,
+                                        int64_t rs_c, const nk_ukr_args_f32 *args);
+#endif
+
 /* Small-problem path (no packing of B), used when one side of C is at most
  * NK_GEMM_SMALL rows after an optional C^T = B^T A^T swap.  Operands are
  * strided; C is written through its strides by a scalar epilogue.

@@ -17,6 +17,7 @@ cdef extern from "nk_conv.h":
     nk_status nk_conv2d_check(const nk_conv2d_shape *s) nogil
     nk_status nk_conv2d_check_geometry(const nk_conv2d_shape *s, int allow_negative_pad) nogil
     int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s) nogil
+    void nk_conv_shift_enable(int on) nogil
     int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                                 const float *bias, float *y, int nthreads) nogil
@@ -82,6 +83,13 @@ cdef nk_conv2d_shape _conv_shape(int64_t N, int64_t C_in, int64_t H, int64_t W,
     return s
 
 
+def conv_shift_enable(bint on):
+    """Turn conv2d's shifted-rows paths (csrc/nk_conv_shift.c) on or off
+    for the whole process; off, every shape takes the im2col path.  For
+    tests that compare the two bit for bit."""
+    nk_conv_shift_enable(on)
+
+
 def conv2d_bwd_weight_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W,
                                  int64_t C_out, int64_t kH, int64_t kW, tuple stride,
                                  tuple padding, tuple dilation, int64_t groups, int64_t OH,
@@ -98,7 +106,7 @@ def conv2d_fwd_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t
                           int64_t kH, int64_t kW, tuple stride, tuple padding, tuple dilation,
                           int64_t groups, int64_t OH, int64_t OW):
     """True when a float32 forward of this geometry, at the current ISA
-    level, takes the stride-1 AVX-512 path without im2col
+    level, takes the shifted-rows path without im2col
     (csrc/nk_conv_shift.c); for tests, which must know they cover it.
     Negative padding (a crop) is allowed: stride-1 backward-data runs a
     forward whose padding is dilation*(k-1) - padding."""

@@ -1,9 +1,12 @@
-"""conv2d's stride-1 float32 path at the AVX-512 level (csrc/nk_conv_shift.c:
-no im2col, the kernel reads shifted rows of a zero-padded input): against
-the float64 reference, bit for bit against the im2col path of the AVX2
-level, the stride-1 backward-data that runs through it, thread invariance.
-Every case first checks that the path is really taken.  Skipped on CPUs
-without AVX-512."""
+"""conv2d's float32 shifted-rows paths (csrc/nk_conv_shift.c: no im2col, the
+kernels read shifted rows of a zero-padded input copy).
+
+Forward (stride 1 at the AVX2 and AVX-512 levels, strides 1 and 2 at
+AVX-512): against the float64 reference, and bit for bit against the im2col
+path of the same level (`_C.conv_shift_enable(False)`); the stride-1
+backward-data that runs through it; thread invariance.  Weight gradient
+(stride 1, AVX-512): reference, thread invariance, Inf/NaN reach.  Every case
+first checks that the path is really taken."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -13,8 +16,10 @@ from nnkern import _C
 
 from _util import num_threads
 
-pytestmark = pytest.mark.skipif("avx512" not in _C.isa_available(),
-                                reason="the shifted-rows path needs AVX-512")
+LEVELS = [lvl for lvl in ("avx2", "avx512") if lvl in _C.isa_available()]
+pytestmark = pytest.mark.skipif(not LEVELS, reason="the shifted-rows paths need AVX2")
+needs_avx512 = pytest.mark.skipif("avx512" not in _C.isa_available(),
+                                  reason="this shifted-rows path is AVX-512 code")
 
 
 @pytest.fixture
@@ -22,6 +27,14 @@ def restore_isa():
     before = _C.isa_active()
     yield
     _C.set_isa(before)
+    _C.conv_shift_enable(True)
+
+
+@pytest.fixture(params=LEVELS)
+def level(request, restore_isa):
+    """The ISA levels with a shifted-rows forward (AVX2: stride 1 only)."""
+    _C.set_isa(request.param)
+    return request.param
 
 
 def _geometry(x, w, pad, dil, groups, stride=(1, 1)):
@@ -48,13 +61,14 @@ def _close(a, ref):
     np.testing.assert_allclose(a, ref, rtol=0, atol=2e-5 * scale)
 
 
-def _both_levels(fn):
-    """fn() at the AVX-512 level (shifted rows) and at AVX2 (im2col)."""
-    _C.set_isa("avx512")
+def _shift_and_im2col(fn):
+    """fn() on the shifted-rows path, then on the im2col path (same level)."""
     a = fn()
-    _C.set_isa("avx2")
-    b = fn()
-    _C.set_isa("avx512")
+    _C.conv_shift_enable(False)
+    try:
+        b = fn()
+    finally:
+        _C.conv_shift_enable(True)
     return a, b
 
 
@@ -84,15 +98,14 @@ def shift_cases(draw):
 
 
 @given(c=shift_cases())
-def test_forward_reference_and_im2col_bits(restore_isa, c):
+def test_forward_reference_and_im2col_bits(level, c):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
     w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
     b = rng.standard_normal(c["cout"]).astype(np.float32) if c["bias"] else None
     args = (b, 1, c["pad"], c["dil"], c["groups"])
-    _C.set_isa("avx512")
     assert _uses_shift(x, w, c["pad"], c["dil"], c["groups"])
-    y, y_im2col = _both_levels(lambda: F.conv2d(x, w, *args))
+    y, y_im2col = _shift_and_im2col(lambda: F.conv2d(x, w, *args))
     assert np.array_equal(y, y_im2col)
     _close(y, _ref(x, w, b, c["pad"], c["dil"], c["groups"]))
 
@@ -107,7 +120,7 @@ def test_forward_reference_and_im2col_bits(restore_isa, c):
     (1, 6, 30, 33, 40, (2, 4), (1, 2), (2, 1), 2),  # even kernel, dilation, groups
     (2, 300, 6, 8, 13, (3, 3), 1, 1, 1),      # depth K = 2700: several depth blocks
 ])
-def test_forward_cases(restore_isa, case):
+def test_forward_cases(level, case):
     N, Cin, H, W, Cout, k, pad, dil, g = case
     pad = (pad, pad) if isinstance(pad, int) else pad
     dil = (dil, dil) if isinstance(dil, int) else dil
@@ -115,9 +128,8 @@ def test_forward_cases(restore_isa, case):
     x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
     w = rng.standard_normal((Cout, Cin // g) + k).astype(np.float32)
     b = rng.standard_normal(Cout).astype(np.float32)
-    _C.set_isa("avx512")
     assert _uses_shift(x, w, pad, dil, g)
-    y, y_im2col = _both_levels(lambda: F.conv2d(x, w, b, 1, pad, dil, g))
+    y, y_im2col = _shift_and_im2col(lambda: F.conv2d(x, w, b, 1, pad, dil, g))
     assert np.array_equal(y, y_im2col)
     _close(y, _ref(x, w, b, pad, dil, g))
 
@@ -143,6 +155,7 @@ def strided_cases(draw):
                 stride=(sh, sw), pad=(ph, pw), dil=(dh, dw), H=H, W=W)
 
 
+@needs_avx512
 @given(c=strided_cases())
 def test_strided_forward_reference(restore_isa, c):
     """Stride 2 (and 3 down the rows): one plane per (channel, kernel row),
@@ -169,6 +182,7 @@ def test_strided_forward_reference(restore_isa, c):
     (1, 8, 12, 12, 16, 1, 2, 0),             # 1x1/s2 shortcut
     (3, 5, 30, 9, 13, 3, (2, 1), 1),         # stride down the rows only
 ])
+@needs_avx512
 def test_strided_forward_cases(restore_isa, restore_threads, case):
     N, Cin, H, W, Cout, k, stride, pad = case
     stride = (stride, stride) if isinstance(stride, int) else stride
@@ -194,7 +208,7 @@ def test_strided_forward_cases(restore_isa, restore_threads, case):
     (2, 12, 10, 10, 12, 3, 3, 1, 1),          # padding > d*(k-1): negative (a crop)
     (1, 26, 8, 20, 6, (3, 5), (1, 2), 1, 2),
 ])
-def test_backward_data(restore_isa, case):
+def test_backward_data(level, case):
     N, Cin, H, W, Cout, k, pad, dil, g = case
     k = (k, k) if isinstance(k, int) else k
     pad = (pad, pad) if isinstance(pad, int) else pad
@@ -206,10 +220,9 @@ def test_backward_data(restore_isa, case):
     dy = rng.standard_normal(y.shape).astype(np.float32)
     # the forward that backward-data runs: dy (C_out channels) -> C_in channels
     tpad = (dil[0] * (k[0] - 1) - pad[0], dil[1] * (k[1] - 1) - pad[1])
-    _C.set_isa("avx512")
     assert _C.conv2d_fwd_uses_shift(N, Cout, y.shape[2], y.shape[3], Cin, k[0], k[1], (1, 1),
                                     tpad, dil, g, H, W)
-    gi, gi_im2col = _both_levels(
+    gi, gi_im2col = _shift_and_im2col(
         lambda: F.conv2d_backward(dy, x, w, 1, pad, dil, g, output_mask=(True, False, False))[0])
     assert np.array_equal(gi, gi_im2col)
     ref = _C.conv2d_bwd_data_ref(dy.astype(np.float64), w.astype(np.float64), H, W, (1, 1), pad,
@@ -221,13 +234,12 @@ def test_backward_data(restore_isa, case):
     (3, 6, 40, 37, 24, 3, 1, 1, 1),
     (5, 4, 9, 30, 17, 3, 2, 2, 1),
 ])
-def test_thread_invariance(restore_isa, case):
+def test_thread_invariance(level, case):
     N, Cin, H, W, Cout, k, pad, dil, g = case
     rng = np.random.default_rng(3)
     x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
     w = rng.standard_normal((Cout, Cin // g, k, k)).astype(np.float32)
     b = rng.standard_normal(Cout).astype(np.float32)
-    _C.set_isa("avx512")
     assert _uses_shift(x, w, (pad, pad), (dil, dil), g)
     results = []
     for nt in (1, 2, 3):
@@ -237,19 +249,28 @@ def test_thread_invariance(restore_isa, case):
 
 
 def test_not_taken(restore_isa):
-    """Taken for strides 1 and 2; not for a column stride of 3, 1x1 at
-    stride 1, too few output channels, a padded row that wastes more than
-    a quarter, or at the AVX2 level."""
-    _C.set_isa("avx512")
+    """Taken at AVX-512 for strides 1 and 2 and at AVX2 for stride 1; not
+    for a column stride of 3, 1x1 at stride 1, too few output channels, a
+    padded row that wastes more than a quarter, or when turned off."""
     base = (2, 8, 20, 20, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1, 20, 20)
-    assert _C.conv2d_fwd_uses_shift(*base)
-    assert _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 3, 3, (2, 2), (1, 1), (1, 1), 1, 10, 10)
-    assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 3, 3, (3, 3), (1, 1), (1, 1), 1, 7, 7)
-    assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 3, 3, (1, 3), (1, 1), (1, 1), 1, 20, 7)
-    assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 1, 1, (1, 1), (0, 0), (1, 1), 1, 20, 20)
-    assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 11, 3, 3, (1, 1), (1, 1), (1, 1), 1, 20, 20)
-    assert not _C.conv2d_fwd_uses_shift(2, 8, 6, 6, 16, 3, 3, (1, 1), (0, 0), (1, 1), 1, 4, 4)
-    _C.set_isa("avx2")
+    s2 = (2, 8, 20, 20, 16, 3, 3, (2, 2), (1, 1), (1, 1), 1, 10, 10)
+    for lvl in LEVELS:
+        _C.set_isa(lvl)
+        assert _C.conv2d_fwd_uses_shift(*base)
+        assert _C.conv2d_fwd_uses_shift(*s2) == (lvl == "avx512")
+        assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 3, 3, (3, 3), (1, 1), (1, 1), 1,
+                                            7, 7)
+        assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 3, 3, (1, 3), (1, 1), (1, 1), 1,
+                                            20, 7)
+        assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 16, 1, 1, (1, 1), (0, 0), (1, 1), 1,
+                                            20, 20)
+        assert not _C.conv2d_fwd_uses_shift(2, 8, 20, 20, 11, 3, 3, (1, 1), (1, 1), (1, 1), 1,
+                                            20, 20)
+        assert not _C.conv2d_fwd_uses_shift(2, 8, 6, 6, 16, 3, 3, (1, 1), (0, 0), (1, 1), 1, 4, 4)
+        _C.conv_shift_enable(False)
+        assert not _C.conv2d_fwd_uses_shift(*base)
+        _C.conv_shift_enable(True)
+    _C.set_isa("generic")
     assert not _C.conv2d_fwd_uses_shift(*base)
 
 
@@ -291,6 +312,7 @@ def _dw_setup(c, seed=5):
     return x, w, dy, geo
 
 
+@needs_avx512
 @given(c=dw_cases())
 def test_weight_gradient_reference(restore_isa, c):
     _C.set_isa("avx512")
@@ -302,6 +324,7 @@ def test_weight_gradient_reference(restore_isa, c):
     _close(gw, _dw_ref(dy, x, w, c["pad"], c["dil"], c["groups"]))
 
 
+@needs_avx512
 @pytest.mark.parametrize("case", [
     # (N, Cin, H, W, Cout, k, pad, dil, groups)
     (1, 4, 16, 16, 32, 3, 1, 1, 1),        # batch 1: split into tap blocks
@@ -325,6 +348,7 @@ def test_weight_gradient_cases(restore_isa, restore_threads, case):
     _close(got[0], _dw_ref(dy, x, w, c["pad"], c["dil"], g))
 
 
+@needs_avx512
 def test_weight_gradient_inf_reaches_what_the_reference_reaches(restore_isa):
     """The padded copy of x has columns that no output pixel reads; an Inf
     next to them must not leak into other dW entries (0 * Inf = NaN)."""
