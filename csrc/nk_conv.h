@@ -116,6 +116,16 @@ nk_status nk_conv2d_check(const nk_conv2d_shape *s);
  * padding allowed when allow_negative_pad (the gather form of bwd_data). */
 nk_status nk_conv2d_check_geometry(const nk_conv2d_shape *s, int allow_negative_pad);
 
+/* Smallest work (flops) worth a thread of its own. */
+#define NK_CONV_MIN_WORK ((int64_t)1 << 20)
+/* Threads for one pass over s (2*N*C_out*OH*OW*C_in/groups*kH*kW flops):
+ * the caller's nthreads, fewer for small work, at most ntasks. */
+int nk_conv_threads(const nk_conv2d_shape *s, int64_t ntasks, int nthreads);
+/* Inside a parallel region: dw[i] = sum of part[bc * nw + i] over the nbc
+ * batch chunks, in chunk order (work-shared over i). */
+void nk_conv_sum_chunks_f32(const float *part, int64_t nbc, int64_t nw, float *dw);
+void nk_conv_sum_chunks_f64(const double *part, int64_t nbc, int64_t nw, double *dw);
+
 /* Internal: geometry handed to the packing callbacks of nk_conv_igemm.c and
  * nk_conv_pack_avx2.c (ctx of nk_gemm's pack functions). */
 typedef struct nk_conv_pack_ctx {

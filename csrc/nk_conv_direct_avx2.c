@@ -196,11 +196,8 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
     const int64_t slack = NPIX * sw + 16;
     const int64_t xpe = Cig * Hp * Wp + slack;
     const int64_t wpe = G * NOB * OCB * K;
-    int64_t flops = 0;
-    if (nk_mul_i64(2 * s->N * s->C_out * P, K, &flops)) flops = INT64_MAX;
     const int64_t ntasks = s->N * G;
-    int nt = nk_threads_for(nthreads, flops, (int64_t)1 << 20);
-    if (nt > ntasks) nt = (int)ntasks;
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
     size_t per = (size_t)((xpe + NPIX * OCB + 16) * (int64_t)sizeof(float) + 63) & ~(size_t)63;
     size_t wbytes = (size_t)((wpe + 2 * NOB * OCB * G) * (int64_t)sizeof(float) + 63) & ~(size_t)63;
     char *ws = nk_aligned_alloc(wbytes + (size_t)nt * per);
@@ -387,11 +384,7 @@ int nk_conv_bwd_weight_direct_f32(const nk_conv2d_shape *s, const float *dy, con
     const int64_t ipc = nk_ceil_div(s->N, nbc);
     nbc = nk_ceil_div(s->N, ipc);
     const int64_t ntasks = nbc * G;
-    int64_t flops = 0;
-    if (nk_mul_i64(2 * s->N * s->C_out * s->OH * s->OW, Cig * s->kH * s->kW, &flops))
-        flops = INT64_MAX;
-    int nt = nk_threads_for(nthreads, flops, (int64_t)1 << 20);
-    if (nt > ntasks) nt = (int)ntasks;
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
     float *part = NULL;
     if (nbc > 1) {
         part = nk_aligned_alloc((size_t)(nbc * nw) * sizeof(float));
@@ -408,14 +401,7 @@ int nk_conv_bwd_weight_direct_f32(const nk_conv2d_shape *s, const float *dy, con
             float *out = (part ? part + bc * nw : dw) + g * wg;
             nk_dw_direct_task(s, dy, x, bc * ipc, nk_min_i64(s->N, (bc + 1) * ipc), g, out);
         }
-        if (part) {
-#pragma omp for schedule(static)
-            for (int64_t i = 0; i < nw; i++) {
-                float a = part[i];
-                for (int64_t bc = 1; bc < nbc; bc++) a += part[bc * nw + i];
-                dw[i] = a;
-            }
-        }
+        if (part) nk_conv_sum_chunks_f32(part, nbc, nw, dw);
     }
     nk_aligned_free(part);
     *status = NK_OK;

@@ -13,8 +13,6 @@
 #include <omp.h>
 #endif
 
-/* Smallest amount of work (flops) worth a thread of its own. */
-#define NK_CONV_MIN_WORK ((int64_t)1 << 20)
 /* Forward: images of at least NK_CONV_BIG_P output pixels (and 1x1 layers,
  * whose operand is then x itself) are cut into
  * chunks of <= NK_CONV_FWD_PB pixels; smaller ones are grouped into blocks of
@@ -249,10 +247,7 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
         }
     }
     const int64_t ntasks = G * nblk;
-    int64_t flops = 0;
-    if (nk_mul_i64(2 * s->N * s->C_out * P, K, &flops)) flops = INT64_MAX;
-    int nt = nk_threads_for(nthreads, flops, NK_CONV_MIN_WORK);
-    if (nt > ntasks) nt = (int)ntasks;
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
 
     size_t wsb = nk_conv_round64(S(nk_gemm_workspace)(Cog, PB, K)), tileb = 0, per, total;
     if (!per_img && s->N > 1) { /* blocks may span images */
@@ -358,10 +353,7 @@ static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, 
     const int64_t M = cb * kk;
     const int64_t PBc = nk_min_i64(P, nk_max_i64(64, NK_CONV_COL_TILE / M));
     const int64_t ntasks = ng * ncb;
-    int64_t flops = 0;
-    if (nk_mul_i64(2 * s->N * s->C_out * P, Kcol, &flops)) flops = INT64_MAX;
-    int nt = nk_threads_for(nthreads, flops, NK_CONV_MIN_WORK);
-    if (nt > ntasks) nt = (int)ntasks;
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
 
     size_t gwsb = nk_conv_round64(S(nk_gemm_workspace)(M, PBc, Cog)), colb, per, total;
     if (nk_bytes(M * PBc, sizeof(T), &colb)) return NK_ERR_OVERFLOW;
@@ -570,6 +562,17 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
     return st;
 }
 
+/* dw[i] = the partial sums part[bc * nw + i] of nbc batch chunks, added in
+ * chunk order; the threads of the enclosing parallel region share i. */
+void S(nk_conv_sum_chunks)(const T *part, int64_t nbc, int64_t nw, T *dw) {
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < nw; i++) {
+        T a = part[i];
+        for (int64_t bc = 1; bc < nbc; bc++) a += part[bc * nw + i];
+        dw[i] = a;
+    }
+}
+
 /* ---- backward weight: depth = (image, output pixel) over a batch chunk */
 /* A operand: rows = output channels o, depth = (n, pixel) of dy. */
 NK_CONV_NO_LIBCALLS void S(nk_conv_pack_dy)(const void *vctx, int64_t i0, int64_t mn, int64_t p0,
@@ -663,10 +666,7 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
     const int64_t CB = nk_ceil_div(nk_ceil_div(Kcol, ncol), 16) * 16;
     ncol = nk_ceil_div(Kcol, CB);
     const int64_t ntasks = nbc * G * ncol;
-    int64_t flops = 0;
-    if (nk_mul_i64(2 * s->N * s->C_out * P, Kcol, &flops)) flops = INT64_MAX;
-    int nt = nk_threads_for(nthreads, flops, NK_CONV_MIN_WORK);
-    if (nt > ntasks) nt = (int)ntasks;
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
 
     size_t wsb = nk_conv_round64(
                S(nk_gemm_workspace)(Cog, nk_min_i64(Kcol, CB), ipc * P)),
@@ -732,15 +732,7 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
                 status = st;
             }
         }
-        if (part) {
-            /* Partial sums of the batch chunks, added in chunk order. */
-#pragma omp for schedule(static)
-            for (int64_t i = 0; i < nw; i++) {
-                T a = part[i];
-                for (int64_t bc = 1; bc < nbc; bc++) a += part[bc * nw + i];
-                dw[i] = a;
-            }
-        }
+        if (part) S(nk_conv_sum_chunks)(part, nbc, nw, dw);
     }
     nk_aligned_free(ws);
     return status;

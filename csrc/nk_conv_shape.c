@@ -1,5 +1,6 @@
 /* nk_conv_shape.c -- geometry validation shared by the conv drivers. */
 #include "nk_conv.h"
+#include "nk_runtime.h"
 
 nk_status nk_conv2d_check_geometry(const nk_conv2d_shape *s, int allow_negative_pad) {
     if (!s) return NK_ERR_ARG;
@@ -32,3 +33,11 @@ nk_status nk_conv2d_check_geometry(const nk_conv2d_shape *s, int allow_negative_
 }
 
 nk_status nk_conv2d_check(const nk_conv2d_shape *s) { return nk_conv2d_check_geometry(s, 0); }
+
+int nk_conv_threads(const nk_conv2d_shape *s, int64_t ntasks, int nthreads) {
+    int64_t flops;
+    const int64_t K = s->C_in / s->groups * s->kH * s->kW;
+    if (nk_mul_i64(2 * s->N * s->C_out * s->OH * s->OW, K, &flops)) flops = INT64_MAX;
+    int nt = nk_threads_for(nthreads, flops, NK_CONV_MIN_WORK);
+    return nt > ntasks ? (int)ntasks : nt;
+}

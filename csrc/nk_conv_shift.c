@@ -53,7 +53,6 @@
 
 #define NK_SHIFT_COLS 1024
 #define NK_SHIFT_MAX_ELEMS ((int64_t)1 << 24)
-#define NK_SHIFT_MIN_WORK ((int64_t)1 << 20)
 
 typedef struct nk_shift_plan {
     int64_t G, Cig, Cog, K;
@@ -325,10 +324,7 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
     if (!nk_conv_fwd_shift_ok(s) || !nk_shift_make_plan(s, &p)) return 0;
     const int64_t G = p.G, Np = p.Np, K = p.K, kk = s->kH * s->kW;
     const int64_t ntasks = s->N * G * p.nch;
-    int64_t flops;
-    if (nk_mul_i64(2 * s->N * s->C_out * s->OH * s->OW, K, &flops)) flops = INT64_MAX;
-    int nt = nk_threads_for(nthreads, flops, NK_SHIFT_MIN_WORK);
-    if (nt > ntasks) nt = (int)ntasks;
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
 
     /* shared: packed weights (per group and depth block, 16-channel
      * panels), offset table, zero-padded bias; per thread: xp and the tile */
@@ -511,10 +507,7 @@ int nk_conv_bwd_weight_shift_f32(const nk_conv2d_shape *s, const float *dy, cons
     if (!nk_conv_bwd_weight_shift_ok(s) || !nk_shift_dw_make_plan(s, &p)) return 0;
     const int64_t G = p.G, Np = p.Np, Kp = p.Kp, Kcol = p.Kcol, Cog = p.Cog;
     const int64_t ntasks = p.nbc * G * p.ntb;
-    int64_t flops;
-    if (nk_mul_i64(2 * s->N * s->C_out * p.P, Kcol, &flops)) flops = INT64_MAX;
-    int nt = nk_threads_for(nthreads, flops, NK_SHIFT_MIN_WORK);
-    if (nt > ntasks) nt = (int)ntasks;
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
     /* shared: the chunks' partial dW^T and the tap offsets; per thread: xp
      * and dyT */
     int64_t pe = p.nbc * G * Kp * Np, xe = p.Cig * p.PL + 16, de = p.P * Np;
