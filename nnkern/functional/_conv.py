@@ -181,6 +181,21 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return y[0] if unbatched else y
 
 
+def _grad_output(grad_output, x, unbatched, expected):
+    """grad_output as a 4-D array of x's dtype and the `expected` (batched)
+    shape, with PyTorch's wording when it is not."""
+    dy = as_float_array(grad_output, "grad_output")
+    if dy.dtype != x.dtype:
+        raise TypeError(f"Input type ({_dtype_name(x.dtype)}) and grad_output type "
+                        f"({_dtype_name(dy.dtype)}) should be the same")
+    if unbatched and dy.ndim == 3:
+        dy = dy[None]
+    if dy.shape != expected:
+        raise ValueError(f"Expected grad_output of size {_size(expected[1:] if unbatched else expected)}, "
+                         f"but got grad_output of size {_size(dy.shape[1:] if unbatched else dy.shape)}")
+    return dy
+
+
 def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1,
                     output_mask=(True, True, True)):
     """Gradients of conv2d: returns (grad_input, grad_weight, grad_bias).
@@ -193,16 +208,7 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     x, w, _, unbatched = _operands(input, weight, None, "conv2d")
     stride, pad, dilation, groups, (OH, OW) = _conv_geometry(x, w, stride, padding, dilation,
                                                         groups)
-    dy = as_float_array(grad_output, "grad_output")
-    if dy.dtype != x.dtype:
-        raise TypeError(f"Input type ({_dtype_name(x.dtype)}) and grad_output type "
-                        f"({_dtype_name(dy.dtype)}) should be the same")
-    if unbatched and dy.ndim == 3:
-        dy = dy[None]
-    expected = (x.shape[0], w.shape[0], OH, OW)
-    if dy.shape != expected:
-        raise ValueError(f"Expected grad_output of size {_size(expected[1:] if unbatched else expected)}, "
-                         f"but got grad_output of size {_size(dy.shape[1:] if unbatched else dy.shape)}")
+    dy = _grad_output(grad_output, x, unbatched, (x.shape[0], w.shape[0], OH, OW))
     dy = c_contig(dy)
     gi = gw = gb = None
     if mask[0]:
@@ -280,16 +286,7 @@ def conv_transpose2d_backward(grad_output, input, weight, stride=1, padding=0,
     x, w, _, unbatched = _operands(input, weight, None, "conv_transpose2d")
     stride, pad, dilation, groups, (OH, OW) = _transpose_args(
         x, w, stride, padding, output_padding, groups, dilation)
-    dy = as_float_array(grad_output, "grad_output")
-    if dy.dtype != x.dtype:
-        raise TypeError(f"Input type ({_dtype_name(x.dtype)}) and grad_output type "
-                        f"({_dtype_name(dy.dtype)}) should be the same")
-    if unbatched and dy.ndim == 3:
-        dy = dy[None]
-    expected = (x.shape[0], w.shape[1] * groups, OH, OW)
-    if dy.shape != expected:
-        raise ValueError(f"Expected grad_output of size {_size(expected[1:] if unbatched else expected)}, "
-                         f"but got grad_output of size {_size(dy.shape[1:] if unbatched else dy.shape)}")
+    dy = _grad_output(grad_output, x, unbatched, (x.shape[0], w.shape[1] * groups, OH, OW))
     dy = c_contig(dy)
     gi = gw = gb = None
     if mask[0]:

@@ -20,6 +20,14 @@ class _Pool2d(_NCHWModule):
                             f"float32 and float64 only")
         return x, unbatched
 
+    def _run(self, x, kernel):
+        """(x as NCHW, unbatched, kernel(x)); a kernel error names the layer."""
+        x, unbatched = self._input(x)
+        try:
+            return x, unbatched, kernel(x)
+        except (TypeError, ValueError) as exc:
+            raise _kernel_error(self, exc, x) from exc
+
     @staticmethod
     def _one(p):
         return p[0] if p[0] == p[1] else p
@@ -58,13 +66,9 @@ class MaxPool2d(_Pool2d):
                 f"ceil_mode={self.ceil_mode}")
 
     def forward(self, x):
-        x, unbatched = self._input(x)
         need = self.training or self.return_indices
-        try:
-            r = F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                             self.ceil_mode, need)
-        except (TypeError, ValueError) as exc:
-            raise _kernel_error(self, exc, x) from exc
+        x, unbatched, r = self._run(x, lambda t: F.max_pool2d(
+            t, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, need))
         y, idx = r if need else (r, None)
         d = self.__dict__  # plain cache attributes: skip Module.__setattr__
         d["_idx"] = idx
@@ -101,12 +105,9 @@ class AvgPool2d(_Pool2d):
         return self._window_repr()
 
     def forward(self, x):
-        x, unbatched = self._input(x)
-        try:
-            y = F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                             self.count_include_pad, self.divisor_override)
-        except (TypeError, ValueError) as exc:
-            raise _kernel_error(self, exc, x) from exc
+        x, unbatched, y = self._run(x, lambda t: F.avg_pool2d(
+            t, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+            self.count_include_pad, self.divisor_override))
         self.__dict__["_in_shape"] = x.shape
         return self._cache_shapes(unbatched, y)
 
@@ -135,11 +136,7 @@ class AdaptiveAvgPool2d(_Pool2d):
         return f"output_size={self.output_size}"
 
     def forward(self, x):
-        x, unbatched = self._input(x)
-        try:
-            y = F.adaptive_avg_pool2d(x, self.output_size)
-        except (TypeError, ValueError) as exc:
-            raise _kernel_error(self, exc, x) from exc
+        x, unbatched, y = self._run(x, lambda t: F.adaptive_avg_pool2d(t, self.output_size))
         self.__dict__["_in_shape"] = x.shape
         return self._cache_shapes(unbatched, y)
 
