@@ -10,18 +10,12 @@ once, before its first benchmark; a mismatch fails that benchmark.  The
 benchmark group is "<case id> t=<threads>", so --benchmark-group-by=group
 puts nnkern, NumPy and PyTorch side by side.
 """
-import glob
 import os
 import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-if glob.glob(os.path.join(ROOT, "nnkern", "_C*.so")) and ROOT not in sys.path:
-    sys.path.insert(1, ROOT)
+from _paths import HERE, ROOT  # noqa: E402,F401  (sets sys.path: this folder, the checkout)
 
 import cases as C  # noqa: E402
 import harness as H  # noqa: E402

@@ -22,19 +22,13 @@ outputs_mib, and for the NumPy baseline the tracemalloc peak of the call
 """
 import argparse
 import gc
-import glob
 import json
 import os
 import resource
 import sys
 import tracemalloc
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-if glob.glob(os.path.join(ROOT, "nnkern", "_C*.so")) and ROOT not in sys.path:
-    sys.path.insert(1, ROOT)
+from _paths import HERE, ROOT  # noqa: E402,F401  (sets sys.path: this folder, the checkout)
 
 MIB = 1024.0 * 1024.0
 

@@ -34,7 +34,6 @@ and check the kernel the JSON reports (meta.threadpool_info[].architecture).
 import argparse
 import datetime
 import gc
-import glob
 import json
 import math
 import os
@@ -44,13 +43,7 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-# Prefer an in-place build of this checkout; otherwise the installed nnkern.
-if glob.glob(os.path.join(ROOT, "nnkern", "_C*.so")) and ROOT not in sys.path:
-    sys.path.insert(1, ROOT)
+from _paths import HERE, ROOT  # noqa: E402,F401  (sets sys.path: this folder, the checkout)
 
 import numpy as np  # noqa: E402
 
