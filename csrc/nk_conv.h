@@ -21,7 +21,7 @@
  * rows" paths of nk_conv_shift.c replace im2col: the forward for stride 1
  * (AVX2 and AVX-512 levels) and stride 2 (AVX-512), and with it bwd_data's
  * stride-1 gather form, which is a forward; at the AVX-512 level also the
- * stride-1 weight gradient, and strided bwd_data runs as
+ * weight gradient (column stride 1 or 2), and strided bwd_data runs as
  * sh*sw stride-1 forwards over dy, one per output phase of dx
  * (nk_conv_bwd_data_phases in nk_conv_igemm.c).  Their bits: the forward
  * equals the im2col path exactly; the weight gradient and the phase form
@@ -77,8 +77,9 @@
  *               Cig*kH*R*2*Wg when strided, + a (R*Wg) x Cog tile),
  *               R*Wg ~ 1024 output pixels;
  *               bwd_weight: min(4, N) partial dW^T (|w| rounded to 16 x 6) +
- *               T * (one padded image, Cig*Hp*Wp, + dy of one image
- *               transposed, OH*OW*Cog);
+ *               T * (one padded image, Cig*Hp*Wp, + a band of dy
+ *               transposed, RB*OW*Cog floats with RB*OW*min(Cog, 64)
+ *               ~ 2^16);
  *               bwd_data by phases: the sub-kernel weights + a phase buffer
  *               of <= 2^22 floats (or one image's C_in*ceil(H/sh)*ceil(W/sw))
  *               + the forward's bound
@@ -203,7 +204,7 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
 /* Test hook: 0 turns the shifted-rows paths off (every shape then takes the
  * im2col path, for bit comparisons), 1 (the default) back on. */
 void nk_conv_shift_enable(int on);
-/* The same method for the stride-1 float32 weight gradient. */
+/* The same method for the float32 weight gradient (stride_w 1 or 2). */
 int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s);
 int nk_conv_bwd_weight_shift_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
                                  float *dw, int nthreads, nk_status *status);

@@ -1,7 +1,7 @@
 /* nk_conv_shift.c -- float32 conv2d forward without im2col ("shifted
  * rows"): strides 1 and 2 at the AVX-512 level (12 x 32 kernels), stride 1
- * at the AVX2 level (6 x 16); and the stride-1 weight gradient at the
- * AVX-512 level.
+ * at the AVX2 level (6 x 16); and the weight gradient (column stride 1 or
+ * 2) at the AVX-512 level.
  *
  * Stride 1: output pixel (oh, ow) reads input (oh + kh*dh - ph,
  * ow + kw*dw - pw).  Copy the input rows a task needs into a zero-padded
@@ -386,45 +386,57 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
 #endif
 }
 
-/* ---- weight gradient (stride 1) ----
+/* ---- weight gradient (stride_h any, stride_w 1 or 2) ----
  *
  * dW[o, t] = sum over images n and output pixels (oh, ow) of
- *            dy[n, o, oh, ow] * xp_n[off[t] + oh*Wp + ow]
- * with xp_n the zero-padded image (all rows: Hp = OH + dh*(kH-1), row
- * length Wp) and off[t] as in the forward.  The micro-kernel
+ *            dy[n, o, oh, ow] * xp_n[off[t] + oh*sh*Wp + ow*sw]
+ * with xp_n the zero-padded image (all the rows any tap reads:
+ * Hp = (OH-1)*sh + dh*(kH-1) + 1, row length Wp likewise) and
+ * off[t] = c*Hp*Wp + kh*dh*Wp + kw*dw.  The micro-kernel
  * (nk_conv_ukr_f32_dw_avx512.c) computes a 6-tap x 64-channel tile of dW^T
- * over one image: six rows of xp are broadcast in place, and dy, transposed
- * once per image to pixel-major rows of Np channels (16 x 16 register
- * transposes), is the vector operand.  Only real output pixels enter the
- * sums, so the padding columns of xp never meet a zero of dy (an Inf or NaN
- * in x reaches exactly the dW entries it reaches in the reference).
+ * over a band of output rows: six rows of xp are broadcast in place (every
+ * second value when sw = 2), and dy, transposed once per image to
+ * pixel-major rows of Np channels (16 x 16 register transposes), is the
+ * vector operand.  The band (about NK_SHIFT_DW_BAND floats of dy^T) stays
+ * in L2 while every tap block runs over it; a whole large image would not
+ * (the 7x7/s2 stem: 3.2 MB of dy^T per image).  Only real output pixels
+ * enter the sums, so the padding columns of xp never meet a zero of dy (an
+ * Inf or NaN in x reaches exactly the dW entries it reaches in the
+ * reference).
  *
  * Order: every dW element is one FMA chain over the images of a fixed batch
- * chunk (in order) and their pixels (in order); the chunks' partial sums are
- * added in chunk order.  The chunks and the tap blocks depend on the shape
- * only, so the bits do not depend on the thread count.  This path replaces
- * an im2col-transpose packing that took 12-18% of a 3x3 layer's backward. */
+ * chunk (in order) and their pixels (in order; a band boundary only stores
+ * and reloads the accumulators); the chunks' partial sums are added in
+ * chunk order.  The chunks and the tap blocks depend on the shape only, so
+ * the bits do not depend on the thread count.  This path replaces an
+ * im2col-transpose packing that took 12-18% of a 3x3 layer's backward, and
+ * for the stem the im2col panels themselves (1.8 M floats per image). */
 #define NK_SHIFT_DW_PART ((int64_t)1 << 20)
+#define NK_SHIFT_DW_BAND ((int64_t)1 << 16)
 
 typedef struct nk_shift_dw_plan {
-    int64_t G, Cig, Cog, kk, Kcol, Kp, Np, Wp, Hp, PL, P;
+    int64_t G, Cig, Cog, kk, Kcol, Kp, Np, Wp, Hp, PL, P, RB;
     int64_t nbc, ipc, ntb, TB;
 } nk_shift_dw_plan;
 
 static int nk_shift_dw_make_plan(const nk_conv2d_shape *s, nk_shift_dw_plan *p) {
-    if (s->stride_h != 1 || s->stride_w != 1) return 0;
-    if (s->kH == 1 && s->kW == 1) return 0; /* 1x1: a plain GEMM already */
+    const int64_t sh = s->stride_h, sw = s->stride_w;
+    if (sh < 1 || sw < 1 || sw > 2) return 0;
+    if (sh == 1 && sw == 1 && s->kH == 1 && s->kW == 1) return 0; /* a plain GEMM already */
     const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
     if (s->N < 1 || Cog < 16 || Cig < 1 || s->OH < 1 || s->OW < 1) return 0;
     const int64_t big = (int64_t)1 << 30;
-    if (s->OW >= big || s->OH >= big || s->dil_w * s->kW >= big || s->dil_h * s->kH >= big ||
-        Cig >= big || Cog >= big || s->kH * s->kW >= big)
+    if (s->OW >= big || s->OH >= big || sh >= big || s->dil_w * s->kW >= big ||
+        s->dil_h * s->kH >= big || Cig >= big || Cog >= big || s->kH * s->kW >= big)
         return 0;
-    const int64_t Wp = s->OW + s->dil_w * (s->kW - 1), Hp = s->OH + s->dil_h * (s->kH - 1);
+    const int64_t Wp = (s->OW - 1) * sw + s->dil_w * (s->kW - 1) + 1;
+    const int64_t Hp = (s->OH - 1) * sh + s->dil_h * (s->kH - 1) + 1;
     const int64_t Np = nk_shift_round(Cog, 16), kk = s->kH * s->kW;
+    /* bands of RB output rows: RB*OW*min(Np, 64) ~ NK_SHIFT_DW_BAND */
+    const int64_t RB = nk_max_i64(1, nk_min_i64(s->OH, NK_SHIFT_DW_BAND / (s->OW * nk_min_i64(Np, 64))));
     int64_t PL, xe, P, de, Kcol, part;
     if (nk_mul_i64(Hp, Wp, &PL) || nk_mul_i64(Cig, PL, &xe) || nk_mul_i64(s->OH, s->OW, &P) ||
-        nk_mul_i64(P, Np, &de) || nk_mul_i64(Cig, kk, &Kcol) || Kcol >= big)
+        nk_mul_i64(RB * s->OW, Np, &de) || nk_mul_i64(Cig, kk, &Kcol) || Kcol >= big)
         return 0;
     if (xe > NK_SHIFT_MAX_ELEMS || de > NK_SHIFT_MAX_ELEMS) return 0;
     const int64_t Kp = nk_shift_round(Kcol, 6);
@@ -440,24 +452,26 @@ static int nk_shift_dw_make_plan(const nk_conv2d_shape *s, nk_shift_dw_plan *p) 
     ntb = nk_ceil_div(Kp, TB);
     p->G = G; p->Cig = Cig; p->Cog = Cog; p->kk = kk; p->Kcol = Kcol; p->Kp = Kp;
     p->Np = Np; p->Wp = Wp; p->Hp = Hp; p->PL = PL; p->P = P;
+    p->RB = RB;
     p->nbc = nbc; p->ipc = ipc; p->ntb = ntb; p->TB = TB;
     return 1;
 }
 
 #if NK_X86_DISPATCH
-/* dyT <- dy[o][q] transposed, for the Cog channels of one (image, group):
- * blocks of 64 channels (the last one Np % 64 if not 0), block jc at
- * dyT + jc*P holding rows q of its width; zero past Cog.  One block is what
- * a micro-kernel call streams, so it is contiguous. */
-NK_TARGET_AVX512 static void nk_shift_dy_t(const float *dy, int64_t Cog, int64_t P, int64_t Np,
-                                           float *dyT) {
+/* dyT <- dy[o][q] transposed, for the Cog channels of one (image, group)
+ * and the P pixels q of a band (channel o at dy + o*ld): blocks of 64
+ * channels (the last one Np % 64 if not 0), block jc at dyT + jc*P holding
+ * rows q of its width; zero past Cog.  One block is what a micro-kernel
+ * call streams, so it is contiguous. */
+NK_TARGET_AVX512 static void nk_shift_dy_t(const float *dy, int64_t ld, int64_t Cog, int64_t P,
+                                           int64_t Np, float *dyT) {
     __m512 v[16];
     for (int64_t q0 = 0; q0 < P; q0 += 16) {
         const int64_t nq = nk_min_i64(16, P - q0);
         const __mmask16 mk = (__mmask16)((1u << nq) - 1u);
         for (int64_t o0 = 0; o0 < Np; o0 += 16) {
             for (int64_t i = 0; i < 16; i++)
-                v[i] = o0 + i < Cog ? _mm512_maskz_loadu_ps(mk, dy + (o0 + i) * P + q0)
+                v[i] = o0 + i < Cog ? _mm512_maskz_loadu_ps(mk, dy + (o0 + i) * ld + q0)
                                     : _mm512_setzero_ps();
             nk_tr16_avx512(v);
             const int64_t jc = o0 & ~(int64_t)63, wb = nk_min_i64(64, Np - jc);
@@ -467,9 +481,11 @@ NK_TARGET_AVX512 static void nk_shift_dy_t(const float *dy, int64_t Cog, int64_t
     }
 }
 
-static const nk_conv_dw_ukr_fn nk_shift_dw_ukr[5] = {
-    NULL, nk_conv_ukr_f32_6x1v_dw_avx512, nk_conv_ukr_f32_6x2v_dw_avx512,
-    nk_conv_ukr_f32_6x3v_dw_avx512, nk_conv_ukr_f32_6x4v_dw_avx512};
+static const nk_conv_dw_ukr_fn nk_shift_dw_ukr[2][5] = {
+    {NULL, nk_conv_ukr_f32_6x1v_dw_avx512, nk_conv_ukr_f32_6x2v_dw_avx512,
+     nk_conv_ukr_f32_6x3v_dw_avx512, nk_conv_ukr_f32_6x4v_dw_avx512},
+    {NULL, nk_conv_ukr_f32_6x1v_dw_s2_avx512, nk_conv_ukr_f32_6x2v_dw_s2_avx512,
+     nk_conv_ukr_f32_6x3v_dw_s2_avx512, nk_conv_ukr_f32_6x4v_dw_s2_avx512}};
 
 /* One task: rows [t0, t1) of the partial dW^T (Kp x Np) of batch chunk bc,
  * group g. */
@@ -483,17 +499,24 @@ static void nk_shift_dw_task(const nk_conv2d_shape *s, const nk_shift_dw_plan *p
     for (int64_t n = n0; n < n1; n++) {
         nk_shift_fill(s, x + ((n * s->C_in + g * p->Cig + c0) * s->H) * s->W, c1 - c0, 0,
                       p->Hp, p->Wp, xp);
-        nk_shift_dy_t(dy + (n * s->C_out + g * p->Cog) * p->P, p->Cog, p->P, Np, dyT);
-        /* a block of dy stays in cache while every tap block runs over it */
-        for (int64_t jc = 0; jc < Np; jc += 64) {
-            const int64_t wb = nk_min_i64(64, Np - jc);
-            for (int64_t tq = t0; tq < t1; tq += 6) {
-                /* rows past the last tap repeat it (computed, never read) */
-                const float *arow[6];
-                for (int j = 0; j < 6; j++)
-                    arow[j] = xp - c0 * p->PL + off[nk_min_i64(tq + j, p->Kcol - 1)];
-                nk_shift_dw_ukr[wb / 16](s->OH, s->OW, p->Wp, arow, dyT + jc * p->P, wb,
-                                         pg + tq * Np + jc, Np, n == n0);
+        /* a band of dy, transposed, stays in L2 while every tap block runs
+         * over it */
+        const int64_t rs = s->stride_h * p->Wp, OW = s->OW;
+        const nk_conv_dw_ukr_fn *ukr = nk_shift_dw_ukr[s->stride_w - 1];
+        for (int64_t r0 = 0; r0 < s->OH; r0 += p->RB) {
+            const int64_t nr = nk_min_i64(p->RB, s->OH - r0), bp = nr * OW;
+            nk_shift_dy_t(dy + (n * s->C_out + g * p->Cog) * p->P + r0 * OW, p->P, p->Cog, bp, Np,
+                          dyT);
+            for (int64_t jc = 0; jc < Np; jc += 64) {
+                const int64_t wb = nk_min_i64(64, Np - jc);
+                for (int64_t tq = t0; tq < t1; tq += 6) {
+                    /* rows past the last tap repeat it (computed, never read) */
+                    const float *arow[6];
+                    for (int j = 0; j < 6; j++)
+                        arow[j] = xp - c0 * p->PL + off[nk_min_i64(tq + j, p->Kcol - 1)] + r0 * rs;
+                    ukr[wb / 16](nr, OW, rs, arow, dyT + jc * bp, wb, pg + tq * Np + jc, Np,
+                                 n == n0 && r0 == 0);
+                }
             }
         }
     }
@@ -510,7 +533,7 @@ int nk_conv_bwd_weight_shift_f32(const nk_conv2d_shape *s, const float *dy, cons
     const int nt = nk_conv_threads(s, ntasks, nthreads);
     /* shared: the chunks' partial dW^T and the tap offsets; per thread: xp
      * and dyT */
-    int64_t pe = p.nbc * G * Kp * Np, xe = p.Cig * p.PL + 16, de = p.P * Np;
+    int64_t pe = p.nbc * G * Kp * Np, xe = p.Cig * p.PL + 16, de = p.RB * s->OW * Np;
     size_t pb, ob, per;
     if (nk_bytes(pe, sizeof(float), &pb) || nk_bytes(Kcol, sizeof(int64_t), &ob) ||
         nk_bytes(nk_shift_round(xe, 16) + de, sizeof(float), &per)) {

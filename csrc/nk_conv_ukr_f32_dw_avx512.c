@@ -1,13 +1,14 @@
 /* nk_conv_ukr_f32_dw_avx512.c -- float32 AVX-512F micro-kernels for conv's
- * stride-1 weight gradient (nk_conv_shift.c): a tile of 6 taps x NV*16
- * output channels of dW^T, summed over every output pixel of one image.
+ * weight gradient (nk_conv_shift.c): a tile of 6 taps x NV*16 output
+ * channels of dW^T, summed over a band of output pixel rows of one image.
  *
  *   c[t][o] (+)= sum over rows r < rows, columns i < ncol of
- *                a_t[r*wp + i] * b[(r*ncol + i)*ldb + o]
+ *                a_t[r*rs + i*SW] * b[(r*ncol + i)*ldb + o]
  *
- * a_t = arow[t]: the input value under tap t for output pixel (0, 0), in a
- * zero-padded copy of the image with row length wp (so tap t of pixel
- * (r, i) is a_t[r*wp + i]: six broadcasts per pixel, read in place, no
+ * a_t = arow[t]: the input value under tap t for the band's first output
+ * pixel, in a zero-padded copy of the image (rs = stride_h * its row
+ * length, SW = stride_w = 1 or 2: kernels _dw and _dw_s2; so tap t of pixel
+ * (r, i) is a_t[r*rs + i*SW]: six broadcasts per pixel, read in place, no
  * im2col); b: dy transposed to pixel-major rows of ldb channels (16-float
  * aligned).  Per pixel: NV aligned loads, 6 broadcasts, 6*NV FMAs on 6*NV
  * accumulators (24 for NV = 4: the GEMM kernel's budget).  first != 0
@@ -20,14 +21,14 @@
 
 #define NK_DW_ROW(t)                                                         \
     do {                                                                     \
-        const __m512 s = _mm512_set1_ps(a##t[i]);                           \
+        const __m512 s = _mm512_set1_ps(a##t[i * SW]);                           \
         _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                 \
             acc[t][v] = _mm512_fmadd_ps(s, bv[v], acc[t][v]);                \
     } while (0)
 
-#define NK_DW_UKR(NV)                                                                      \
-    NK_TARGET_AVX512 void nk_conv_ukr_f32_6x##NV##v_dw_avx512(                            \
-        int64_t rows, int64_t ncol, int64_t wp, const float *const *arow, const float *b,  \
+#define NK_DW_UKR(NV, SFX)                                                                 \
+    NK_TARGET_AVX512 void nk_conv_ukr_f32_6x##NV##v_dw##SFX##_avx512(                     \
+        int64_t rows, int64_t ncol, int64_t rs, const float *const *arow, const float *b,  \
         int64_t ldb, float *c, int64_t ldc, int first) {                                  \
         __m512 acc[6][NV];                                                                 \
         _Pragma("GCC unroll 6") for (int t = 0; t < 6; t++)                               \
@@ -44,23 +45,39 @@
                 NK_DW_ROW(0); NK_DW_ROW(1); NK_DW_ROW(2);                                  \
                 NK_DW_ROW(3); NK_DW_ROW(4); NK_DW_ROW(5);                                  \
             }                                                                              \
-            a0 += wp; a1 += wp; a2 += wp; a3 += wp; a4 += wp; a5 += wp;                    \
+            a0 += rs; a1 += rs; a2 += rs; a3 += rs; a4 += rs; a5 += rs;                    \
         }                                                                                  \
         _Pragma("GCC unroll 6") for (int t = 0; t < 6; t++)                               \
             _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                          \
                 _mm512_storeu_ps(c + t * ldc + 16 * v, acc[t][v]);                         \
     }
 
+#define SW 1
 #define NV 1
-NK_DW_UKR(1)
+NK_DW_UKR(1, )
 #undef NV
 #define NV 2
-NK_DW_UKR(2)
+NK_DW_UKR(2, )
 #undef NV
 #define NV 3
-NK_DW_UKR(3)
+NK_DW_UKR(3, )
 #undef NV
 #define NV 4
-NK_DW_UKR(4)
+NK_DW_UKR(4, )
 #undef NV
+#undef SW
+#define SW 2
+#define NV 1
+NK_DW_UKR(1, _s2)
+#undef NV
+#define NV 2
+NK_DW_UKR(2, _s2)
+#undef NV
+#define NV 3
+NK_DW_UKR(3, _s2)
+#undef NV
+#define NV 4
+NK_DW_UKR(4, _s2)
+#undef NV
+#undef SW
 #endif

@@ -111,23 +111,36 @@ void nk_conv_ukr_f32_12x16_shift_s2_avx512(int64_t kc, const float *NK_RESTRICT 
                                            const int64_t *NK_RESTRICT aoff,
                                            const float *NK_RESTRICT b, float *NK_RESTRICT c,
                                            int64_t rs_c, const nk_ukr_args_f32 *args);
-/* Conv's stride-1 weight-gradient kernels (nk_conv_ukr_f32_dw_avx512.c):
- * 6 taps x NV*16 channels (NV = 1..4), summed over an image's pixels. */
-typedef void (*nk_conv_dw_ukr_fn)(int64_t rows, int64_t ncol, int64_t wp,
+/* Conv's weight-gradient kernels (nk_conv_ukr_f32_dw_avx512.c): 6 taps x
+ * NV*16 channels (NV = 1..4), summed over a band of an image's pixels;
+ * columns one (_dw) or two (_dw_s2) values apart. */
+typedef void (*nk_conv_dw_ukr_fn)(int64_t rows, int64_t ncol, int64_t rs,
                                   const float *const *arow, const float *b, int64_t ldb,
                                   float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x1v_dw_avx512(int64_t rows, int64_t ncol, int64_t wp,
+void nk_conv_ukr_f32_6x1v_dw_avx512(int64_t rows, int64_t ncol, int64_t rs,
                                     const float *const *arow, const float *b, int64_t ldb,
                                     float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x2v_dw_avx512(int64_t rows, int64_t ncol, int64_t wp,
+void nk_conv_ukr_f32_6x2v_dw_avx512(int64_t rows, int64_t ncol, int64_t rs,
                                     const float *const *arow, const float *b, int64_t ldb,
                                     float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x3v_dw_avx512(int64_t rows, int64_t ncol, int64_t wp,
+void nk_conv_ukr_f32_6x3v_dw_avx512(int64_t rows, int64_t ncol, int64_t rs,
                                     const float *const *arow, const float *b, int64_t ldb,
                                     float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x4v_dw_avx512(int64_t rows, int64_t ncol, int64_t wp,
+void nk_conv_ukr_f32_6x4v_dw_avx512(int64_t rows, int64_t ncol, int64_t rs,
                                     const float *const *arow, const float *b, int64_t ldb,
                                     float *c, int64_t ldc, int first);
+void nk_conv_ukr_f32_6x1v_dw_s2_avx512(int64_t rows, int64_t ncol, int64_t rs,
+                                       const float *const *arow, const float *b, int64_t ldb,
+                                       float *c, int64_t ldc, int first);
+void nk_conv_ukr_f32_6x2v_dw_s2_avx512(int64_t rows, int64_t ncol, int64_t rs,
+                                       const float *const *arow, const float *b, int64_t ldb,
+                                       float *c, int64_t ldc, int first);
+void nk_conv_ukr_f32_6x3v_dw_s2_avx512(int64_t rows, int64_t ncol, int64_t rs,
+                                       const float *const *arow, const float *b, int64_t ldb,
+                                       float *c, int64_t ldc, int first);
+void nk_conv_ukr_f32_6x4v_dw_s2_avx512(int64_t rows, int64_t ncol, int64_t rs,
+                                       const float *const *arow, const float *b, int64_t ldb,
+                                       float *c, int64_t ldc, int first);
 #endif
 
 #if NK_X86_DISPATCH

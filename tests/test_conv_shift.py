@@ -5,7 +5,8 @@ Forward (stride 1 at the AVX2 and AVX-512 levels, strides 1 and 2 at
 AVX-512): against the float64 reference, and bit for bit against the im2col
 path of the same level (`_C.conv_shift_enable(False)`); the stride-1
 backward-data that runs through it; thread invariance.  Weight gradient
-(stride 1, AVX-512): reference, thread invariance, Inf/NaN reach.  Every case
+(any row stride, column stride 1 or 2, AVX-512): reference, thread
+invariance, bands of output rows, Inf/NaN reach.  Every case
 first checks that the path is really taken."""
 import numpy as np
 import pytest
@@ -274,11 +275,11 @@ def test_not_taken(restore_isa):
     assert not _C.conv2d_fwd_uses_shift(*base)
 
 
-# ---- weight gradient (stride 1): dW^T tiles over shifted rows, dy transposed
+# ---- weight gradient (column stride 1 or 2): dW^T tiles over shifted rows, dy transposed
 
-def _dw_ref(dy, x, w, pad, dil, groups):
+def _dw_ref(dy, x, w, pad, dil, groups, stride=(1, 1)):
     return _C.conv2d_bwd_weight_ref(dy.astype(np.float64), x.astype(np.float64), w.shape[2],
-                                    w.shape[3], (1, 1), pad, dil, groups)
+                                    w.shape[3], stride, pad, dil, groups)
 
 
 @st.composite
@@ -287,28 +288,31 @@ def dw_cases(draw):
     cog = draw(st.sampled_from([16, 17, 31, 32, 48, 64, 65, 80, 129]))
     cig = draw(st.integers(1, 4))
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    if kh == 1 and kw == 1:
-        kh = 2
     dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    sh, sw = draw(st.sampled_from([1, 1, 2, 3])), draw(st.sampled_from([1, 1, 2]))
+    if kh == 1 and kw == 1 and sh == 1 and sw == 1:
+        kh = 2
     ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
     OH, OW = draw(st.integers(1, 13)), draw(st.integers(1, 21))
-    H, W = OH - 2 * ph + dh * (kh - 1), OW - 2 * pw + dw * (kw - 1)
+    # the input the output size needs, plus what the floor drops (< stride)
+    H = (OH - 1) * sh + dh * (kh - 1) + 1 - 2 * ph + draw(st.integers(0, sh - 1))
+    W = (OW - 1) * sw + dw * (kw - 1) + 1 - 2 * pw + draw(st.integers(0, sw - 1))
     if H < 1:
-        ph, H = 0, OH + dh * (kh - 1)
+        ph, H = 0, (OH - 1) * sh + dh * (kh - 1) + 1
     if W < 1:
-        pw, W = 0, OW + dw * (kw - 1)
+        pw, W = 0, (OW - 1) * sw + dw * (kw - 1) + 1
     n = draw(st.sampled_from([1, 2, 3, 5, 9]))
     return dict(n=n, groups=groups, cin=cig * groups, cout=cog * groups, k=(kh, kw),
-                pad=(ph, pw), dil=(dh, dw), H=H, W=W)
+                stride=(sh, sw), pad=(ph, pw), dil=(dh, dw), H=H, W=W)
 
 
 def _dw_setup(c, seed=5):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
     w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
-    y = F.conv2d(x, w, None, 1, c["pad"], c["dil"], c["groups"])
+    y = F.conv2d(x, w, None, c["stride"], c["pad"], c["dil"], c["groups"])
     dy = rng.standard_normal(y.shape).astype(np.float32)
-    geo = _geometry(x, w, c["pad"], c["dil"], c["groups"])
+    geo = _geometry(x, w, c["pad"], c["dil"], c["groups"], c["stride"])
     return x, w, dy, geo
 
 
@@ -318,34 +322,58 @@ def test_weight_gradient_reference(restore_isa, c):
     _C.set_isa("avx512")
     x, w, dy, geo = _dw_setup(c)
     assert _C.conv2d_bwd_weight_uses_shift(*geo)
-    gw = F.conv2d_backward(dy, x, w, 1, c["pad"], c["dil"], c["groups"],
+    gw = F.conv2d_backward(dy, x, w, c["stride"], c["pad"], c["dil"], c["groups"],
                            output_mask=(False, True, False))[1]
     assert gw.dtype == np.float32 and gw.shape == w.shape
-    _close(gw, _dw_ref(dy, x, w, c["pad"], c["dil"], c["groups"]))
+    _close(gw, _dw_ref(dy, x, w, c["pad"], c["dil"], c["groups"], c["stride"]))
 
 
 @needs_avx512
 @pytest.mark.parametrize("case", [
-    # (N, Cin, H, W, Cout, k, pad, dil, groups)
-    (1, 4, 16, 16, 32, 3, 1, 1, 1),        # batch 1: split into tap blocks
-    (9, 3, 7, 30, 64, (2, 5), (0, 2), (2, 1), 1),
-    (3, 14, 9, 9, 40, 3, 1, 1, 2),         # 63 taps per group: a partial 6-tap block
-    (2, 2, 5, 5, 16, 5, 0, 1, 1),          # kernel = input: one output pixel
+    # (N, Cin, H, W, Cout, k, stride, pad, dil, groups)
+    (1, 4, 16, 16, 32, 3, 1, 1, 1, 1),        # batch 1: split into tap blocks
+    (9, 3, 7, 30, 64, (2, 5), 1, (0, 2), (2, 1), 1),
+    (3, 14, 9, 9, 40, 3, 1, 1, 1, 2),         # 63 taps per group: a partial 6-tap block
+    (2, 2, 5, 5, 16, 5, 1, 0, 1, 1),          # kernel = input: one output pixel
+    (2, 3, 60, 50, 64, 3, 1, 1, 1, 1),        # 60 x 50 pixels: 2 bands of output rows
+    (2, 3, 99, 100, 64, 7, 2, 3, 1, 1),       # the stem's shape: 50 rows, 3 bands, odd H
+    (3, 5, 23, 17, 72, 3, 2, 1, 1, 1),        # 3x3/s2 downsample, 64 + 8 channels
+    (2, 4, 19, 20, 32, (3, 2), (3, 2), (1, 0), (1, 2), 1),  # row stride 3
+    (2, 2, 9, 9, 16, 1, 2, 0, 1, 1),          # 1x1 at stride 2: not a plain GEMM
 ])
 def test_weight_gradient_cases(restore_isa, restore_threads, case):
-    N, Cin, H, W, Cout, k, pad, dil, g = case
-    c = dict(n=N, cin=Cin, H=H, W=W, cout=Cout, k=(k, k) if isinstance(k, int) else k,
-             pad=(pad, pad) if isinstance(pad, int) else pad,
-             dil=(dil, dil) if isinstance(dil, int) else dil, groups=g)
+    N, Cin, H, W, Cout, k, stride, pad, dil, g = case
+    pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
+    c = dict(n=N, cin=Cin, H=H, W=W, cout=Cout, k=pair(k), stride=pair(stride), pad=pair(pad),
+             dil=pair(dil), groups=g)
     _C.set_isa("avx512")
     x, w, dy, geo = _dw_setup(c)
     assert _C.conv2d_bwd_weight_uses_shift(*geo)
     got = []
     for nt in (1, 2, 3):   # the bits do not depend on the thread count
         with num_threads(nt):
-            got.append(F.conv2d_backward(dy, x, w, 1, c["pad"], c["dil"], g)[1])
+            got.append(F.conv2d_backward(dy, x, w, c["stride"], c["pad"], c["dil"], g)[1])
     assert all(np.array_equal(got[0], r) for r in got[1:])
-    _close(got[0], _dw_ref(dy, x, w, c["pad"], c["dil"], g))
+    _close(got[0], _dw_ref(dy, x, w, c["pad"], c["dil"], g, c["stride"]))
+
+
+@needs_avx512
+def test_weight_gradient_not_taken(restore_isa):
+    """Not for a column stride of 3, 1x1 at stride 1 (a plain GEMM), fewer
+    than 16 output channels per group, the AVX2 level, or when turned off."""
+    _C.set_isa("avx512")
+    geo = lambda s, k, cout: (2, 8, 20, 20, cout, k, k, s, (1, 1), (1, 1), 1,  # noqa: E731
+                              (20 + 2 - k) // s[0] + 1, (20 + 2 - k) // s[1] + 1)
+    assert _C.conv2d_bwd_weight_uses_shift(*geo((1, 1), 3, 16))
+    assert _C.conv2d_bwd_weight_uses_shift(*geo((3, 2), 3, 16))
+    assert not _C.conv2d_bwd_weight_uses_shift(*geo((1, 3), 3, 16))
+    assert not _C.conv2d_bwd_weight_uses_shift(*geo((1, 1), 1, 16))
+    assert not _C.conv2d_bwd_weight_uses_shift(*geo((1, 1), 3, 15))
+    _C.conv_shift_enable(False)
+    assert not _C.conv2d_bwd_weight_uses_shift(*geo((1, 1), 3, 16))
+    _C.conv_shift_enable(True)
+    _C.set_isa("avx2")
+    assert not _C.conv2d_bwd_weight_uses_shift(*geo((1, 1), 3, 16))
 
 
 @needs_avx512
