@@ -20,13 +20,13 @@
  * with >= 12 output channels per group (16 for bwd_weight), the "shifted
  * rows" paths of nk_conv_shift.c replace im2col: the forward for stride 1
  * (AVX2 and AVX-512 levels) and stride 2 (AVX-512), and with it bwd_data's
- * stride-1 gather form, which is a forward; at the AVX-512 level also the
- * weight gradient (column stride 1 or 2), and strided bwd_data runs as
- * sh*sw stride-1 forwards over dy, one per output phase of dx
- * (nk_conv_bwd_data_phases in nk_conv_igemm.c).  Their bits: the forward
- * equals the im2col path exactly; the weight gradient and the phase form
- * are fixed sums of their own (thread-invariant, not equal to the AVX2
- * level's bits).
+ * stride-1 gather form, which is a forward; the weight gradient (column
+ * stride 1 or 2; AVX2 and AVX-512 levels); and at the AVX-512 level
+ * strided bwd_data runs as sh*sw stride-1 forwards over dy, one per output
+ * phase of dx (nk_conv_bwd_data_phases in nk_conv_igemm.c).  Their bits:
+ * the forward equals the im2col path exactly; the weight gradient is a
+ * fixed sum of its own, the same at both levels; the phase form is a fixed
+ * sum of its own (all thread-invariant).
  *   forward      Y[Cog, pixels] = W[Cog, Cig*kH*kW] . im2col(x) per group,
  *                bias fused in the GEMM epilogue (per row).  Tasks are blocks
  *                of the flattened (image, output pixel) space: images with
@@ -204,7 +204,8 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
 /* Test hook: 0 turns the shifted-rows paths off (every shape then takes the
  * im2col path, for bit comparisons), 1 (the default) back on. */
 void nk_conv_shift_enable(int on);
-/* The same method for the float32 weight gradient (stride_w 1 or 2). */
+/* The same method for the float32 weight gradient (stride_w 1 or 2; AVX2
+ * and AVX-512 levels, the same bits). */
 int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s);
 int nk_conv_bwd_weight_shift_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
                                  float *dw, int nthreads, nk_status *status);

@@ -650,7 +650,7 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
     { /* small stride-1 layers: direct AVX2 kernel (nk_conv_direct_avx2.c) */
         nk_status dst;
         if (nk_conv_bwd_weight_direct_f32(s, dy, x, dw, nthreads, &dst)) return dst;
-        /* stride 1 at the AVX-512 level: no im2col (nk_conv_shift.c) */
+        /* AVX2 and AVX-512 levels, column stride 1 or 2: no im2col (nk_conv_shift.c) */
         if (nk_conv_bwd_weight_shift_f32(s, dy, x, dw, nthreads, &dst)) return dst;
     }
 #endif

@@ -144,6 +144,14 @@ void nk_conv_ukr_f32_6x4v_dw_s2_avx512(int64_t rows, int64_t ncol, int64_t rs,
 #endif
 
 #if NK_X86_DISPATCH
+/* The weight-gradient kernels at the AVX2 level (nk_conv_ukr_f32_dw_avx2.c):
+ * 6 taps x 16 channels, the same contract and the same bits. */
+void nk_conv_ukr_f32_6x16_dw_avx2(int64_t rows, int64_t ncol, int64_t rs,
+                                  const float *const *arow, const float *b, int64_t ldb,
+                                  float *c, int64_t ldc, int first);
+void nk_conv_ukr_f32_6x16_dw_s2_avx2(int64_t rows, int64_t ncol, int64_t rs,
+                                     const float *const *arow, const float *b, int64_t ldb,
+                                     float *c, int64_t ldc, int first);
 /* The shifted-rows kernels at the AVX2 level (nk_conv_ukr_f32_shift_avx2.c):
  * 6 pixels x 16 channels, rows 1 or 2 values apart. */
 void nk_conv_ukr_f32_6x16_shift_avx2(int64_t kc, const float *NK_RESTRICT a,

@@ -5,8 +5,9 @@ Forward (stride 1 at the AVX2 and AVX-512 levels, strides 1 and 2 at
 AVX-512): against the float64 reference, and bit for bit against the im2col
 path of the same level (`_C.conv_shift_enable(False)`); the stride-1
 backward-data that runs through it; thread invariance.  Weight gradient
-(any row stride, column stride 1 or 2, AVX-512): reference, thread
-invariance, bands of output rows, Inf/NaN reach.  Every case
+(any row stride, column stride 1 or 2, AVX2 and AVX-512): reference, the
+same bits at both levels, thread invariance, bands of output rows, Inf/NaN
+reach.  Every case
 first checks that the path is really taken."""
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ def restore_isa():
 
 @pytest.fixture(params=LEVELS)
 def level(request, restore_isa):
-    """The ISA levels with a shifted-rows forward (AVX2: stride 1 only)."""
+    """The ISA levels with shifted-rows paths (forward at AVX2: stride 1 only)."""
     _C.set_isa(request.param)
     return request.param
 
@@ -316,10 +317,8 @@ def _dw_setup(c, seed=5):
     return x, w, dy, geo
 
 
-@needs_avx512
 @given(c=dw_cases())
-def test_weight_gradient_reference(restore_isa, c):
-    _C.set_isa("avx512")
+def test_weight_gradient_reference(level, c):
     x, w, dy, geo = _dw_setup(c)
     assert _C.conv2d_bwd_weight_uses_shift(*geo)
     gw = F.conv2d_backward(dy, x, w, c["stride"], c["pad"], c["dil"], c["groups"],
@@ -328,7 +327,6 @@ def test_weight_gradient_reference(restore_isa, c):
     _close(gw, _dw_ref(dy, x, w, c["pad"], c["dil"], c["groups"], c["stride"]))
 
 
-@needs_avx512
 @pytest.mark.parametrize("case", [
     # (N, Cin, H, W, Cout, k, stride, pad, dil, groups)
     (1, 4, 16, 16, 32, 3, 1, 1, 1, 1),        # batch 1: split into tap blocks
@@ -341,12 +339,11 @@ def test_weight_gradient_reference(restore_isa, c):
     (2, 4, 19, 20, 32, (3, 2), (3, 2), (1, 0), (1, 2), 1),  # row stride 3
     (2, 2, 9, 9, 16, 1, 2, 0, 1, 1),          # 1x1 at stride 2: not a plain GEMM
 ])
-def test_weight_gradient_cases(restore_isa, restore_threads, case):
+def test_weight_gradient_cases(level, restore_threads, case):
     N, Cin, H, W, Cout, k, stride, pad, dil, g = case
     pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
     c = dict(n=N, cin=Cin, H=H, W=W, cout=Cout, k=pair(k), stride=pair(stride), pad=pair(pad),
              dil=pair(dil), groups=g)
-    _C.set_isa("avx512")
     x, w, dy, geo = _dw_setup(c)
     assert _C.conv2d_bwd_weight_uses_shift(*geo)
     got = []
@@ -358,10 +355,24 @@ def test_weight_gradient_cases(restore_isa, restore_threads, case):
 
 
 @needs_avx512
-def test_weight_gradient_not_taken(restore_isa):
+@given(c=dw_cases())
+def test_weight_gradient_levels_agree(restore_isa, c):
+    """Every dW element is one FMA chain over the pixels in the same order
+    at both levels (6 x 16 AVX2 tiles, 6 x 64 AVX-512 tiles)."""
+    x, w, dy, geo = _dw_setup(c)
+    got = []
+    for lvl in ("avx2", "avx512"):
+        _C.set_isa(lvl)
+        assert _C.conv2d_bwd_weight_uses_shift(*geo)
+        got.append(F.conv2d_backward(dy, x, w, c["stride"], c["pad"], c["dil"], c["groups"],
+                                     output_mask=(False, True, False))[1])
+    assert np.array_equal(got[0], got[1])
+
+
+def test_weight_gradient_not_taken(level):
     """Not for a column stride of 3, 1x1 at stride 1 (a plain GEMM), fewer
-    than 16 output channels per group, the AVX2 level, or when turned off."""
-    _C.set_isa("avx512")
+    than 16 output channels per group, the generic level, or when turned
+    off."""
     geo = lambda s, k, cout: (2, 8, 20, 20, cout, k, k, s, (1, 1), (1, 1), 1,  # noqa: E731
                               (20 + 2 - k) // s[0] + 1, (20 + 2 - k) // s[1] + 1)
     assert _C.conv2d_bwd_weight_uses_shift(*geo((1, 1), 3, 16))
@@ -372,15 +383,13 @@ def test_weight_gradient_not_taken(restore_isa):
     _C.conv_shift_enable(False)
     assert not _C.conv2d_bwd_weight_uses_shift(*geo((1, 1), 3, 16))
     _C.conv_shift_enable(True)
-    _C.set_isa("avx2")
+    _C.set_isa("generic")
     assert not _C.conv2d_bwd_weight_uses_shift(*geo((1, 1), 3, 16))
 
 
-@needs_avx512
-def test_weight_gradient_inf_reaches_what_the_reference_reaches(restore_isa):
+def test_weight_gradient_inf_reaches_what_the_reference_reaches(level):
     """The padded copy of x has columns that no output pixel reads; an Inf
     next to them must not leak into other dW entries (0 * Inf = NaN)."""
-    _C.set_isa("avx512")
     rng = np.random.default_rng(6)
     x = rng.standard_normal((2, 3, 10, 12)).astype(np.float32)
     x[0, 1, 4, -1] = np.inf     # last column: no pixel reads it with kw = 0
