@@ -44,6 +44,16 @@ int nk_conv_direct_ok(const nk_conv2d_shape *s) {
     return 1;
 }
 
+int nk_conv_fwd_direct_px_ok(const nk_conv2d_shape *s) {
+#if NK_X86_DISPATCH
+    return nk_isa_level() == NK_ISA_AVX512 && nk_conv_direct_ok(s) && s->stride_w == 1 &&
+           s->C_out / s->groups <= 6;
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
 #if NK_X86_DISPATCH
 #include <immintrin.h>
 
@@ -185,8 +195,11 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
     const int64_t sh = s->stride_h, sw = s->stride_w, dh = s->dil_h, dw = s->dil_w;
     /* kernel: 0 = 6 channels x 16 pixels (stride 1, Cog <= 6), 1 = 8 x 12, 2 = 16 x 6 */
     const int kind = (sw == 1 && Cog <= 6) ? 0 : Cog <= 8 ? 1 : 2;
-    /* kind 2 at the AVX-512 level: 16 x 12 (nk_conv_direct_avx512.c), same bits */
+    /* at the AVX-512 level, same bits: kind 2 as 16 x 12 (nk_conv_direct_avx512.c),
+     * kind 0 as Cog x RM rows x 16 pixels (nk_conv_direct_px_avx512.c) */
     const int wide = kind == 2 && nk_isa_level() == NK_ISA_AVX512;
+    const int pxw = kind == 0 && nk_isa_level() == NK_ISA_AVX512;
+    const int64_t RM = pxw ? nk_conv_direct_px_rows_avx512(Cog) : 1;
     const int64_t OCB = kind == 0 ? 6 : kind == 1 ? 8 : 16;
     const int64_t NPIX = kind == 0 ? 16 : kind == 1 ? 12 : wide ? 12 : 6;
     const int64_t NOB = nk_ceil_div(Cog, OCB); /* output-channel blocks (kind 2) */
@@ -234,6 +247,16 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
             const int64_t n = t / G, g = t % G;
             nk_direct_pad_copy(s, x + (n * s->C_in + g * Cig) * HW, Cig, Hp, Wp, slack, xp);
             float *yg = y + (n * s->C_out + g * Cog) * P;
+            if (pxw) { /* kind 0 at the AVX-512 level: tiles of RM rows x 16 pixels */
+                const float *wg = wp + g * K * OCB, *bg = bp + g * OCB;
+                for (int64_t oh0 = 0; oh0 < s->OH; oh0 += RM)
+                    for (int64_t ow0 = 0; ow0 < s->OW; ow0 += 16)
+                        nk_conv_direct_f32_px_avx512(
+                            xp + oh0 * sh * Wp + ow0, sh * Wp, Wp, Hp * Wp, dh, dw, Cig, s->kH,
+                            s->kW, wg, bg, yg + oh0 * s->OW + ow0, P, s->OW, Cog,
+                            nk_min_i64(RM, s->OH - oh0), nk_min_i64(16, s->OW - ow0));
+                continue;
+            }
             for (int64_t oh = 0; oh < s->OH; oh++) {
                 const float *xrow = xp + oh * sh * Wp;
                 for (int64_t ob = 0; ob < NOB; ob++) {

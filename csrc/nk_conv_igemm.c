@@ -539,7 +539,10 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
     if (Cog > 2 * Cig) {
         int direct = 0;
 #if NK_CONV_IS_F32
-        direct = Cig >= 4 && nk_isa_active() == NK_ISA_AVX2 && nk_conv_direct_ok(&t);
+        /* AVX-512: any dx channel count (the Cog x rows x 16-pixel tiles of
+         * nk_conv_direct_px_avx512.c use the vector width even for 1) */
+        direct = Cig >= (nk_isa_level() == NK_ISA_AVX512 ? 1 : 4) &&
+                 nk_isa_active() == NK_ISA_AVX2 && nk_conv_direct_ok(&t);
 #endif
         if (!direct) return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
     }

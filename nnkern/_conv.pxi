@@ -19,6 +19,7 @@ cdef extern from "nk_conv.h":
     int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s) nogil
     void nk_conv_shift_enable(int on) nogil
     int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s) nogil
+    int nk_conv_fwd_direct_px_ok(const nk_conv2d_shape *s) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                                 const float *bias, float *y, int nthreads) nogil
     nk_status nk_conv2d_fwd_f64(const nk_conv2d_shape *s, const double *x, const double *w,
@@ -95,11 +96,27 @@ def conv2d_bwd_weight_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W,
                                  tuple padding, tuple dilation, int64_t groups, int64_t OH,
                                  int64_t OW):
     """True when a float32 weight gradient of this geometry, at the current
-    ISA level, takes the stride-1 AVX-512 path without im2col
-    (csrc/nk_conv_shift.c); for tests."""
+    ISA level, takes the path without im2col (csrc/nk_conv_shift.c: column
+    stride 1 or 2, AVX2 and AVX-512 levels); for tests."""
     cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
                                          stride, padding, dilation, groups)
     return bool(nk_conv_bwd_weight_shift_ok(&s))
+
+
+cdef nk_conv2d_shape _conv_geometry(int64_t N, int64_t C_in, int64_t H, int64_t W,
+                                    int64_t C_out, int64_t kH, int64_t kW, tuple stride,
+                                    tuple padding, tuple dilation, int64_t groups, int64_t OH,
+                                    int64_t OW) except *:
+    """A forward geometry for the path probes; negative padding allowed."""
+    cdef nk_conv2d_shape s
+    s.N = N; s.C_in = C_in; s.H = H; s.W = W
+    s.C_out = C_out; s.kH = kH; s.kW = kW; s.OH = OH; s.OW = OW
+    s.stride_h = stride[0]; s.stride_w = stride[1]
+    s.pad_h = padding[0]; s.pad_w = padding[1]
+    s.dil_h = dilation[0]; s.dil_w = dilation[1]
+    s.groups = groups
+    check_status(nk_conv2d_check_geometry(&s, 1), "conv2d")
+    return s
 
 
 def conv2d_fwd_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
@@ -110,15 +127,21 @@ def conv2d_fwd_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t
     (csrc/nk_conv_shift.c); for tests, which must know they cover it.
     Negative padding (a crop) is allowed: stride-1 backward-data runs a
     forward whose padding is dilation*(k-1) - padding."""
-    cdef nk_conv2d_shape s
-    s.N = N; s.C_in = C_in; s.H = H; s.W = W
-    s.C_out = C_out; s.kH = kH; s.kW = kW; s.OH = OH; s.OW = OW
-    s.stride_h = stride[0]; s.stride_w = stride[1]
-    s.pad_h = padding[0]; s.pad_w = padding[1]
-    s.dil_h = dilation[0]; s.dil_w = dilation[1]
-    s.groups = groups
-    check_status(nk_conv2d_check_geometry(&s, 1), "conv2d")
+    cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
+                                            dilation, groups, OH, OW)
     return bool(nk_conv_fwd_shift_ok(&s))
+
+
+def conv2d_fwd_uses_direct_px(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
+                              int64_t kH, int64_t kW, tuple stride, tuple padding,
+                              tuple dilation, int64_t groups, int64_t OH, int64_t OW):
+    """True when a float32 forward of this geometry, at the current ISA
+    level, takes the AVX-512 direct kernels for <= 6 output channels
+    (csrc/nk_conv_direct_px_avx512.c); for tests.  Negative padding is
+    allowed, as for conv2d_fwd_uses_shift."""
+    cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
+                                            dilation, groups, OH, OW)
+    return bool(nk_conv_fwd_direct_px_ok(&s))
 
 
 cdef inline const void *_ptr_or_null(object a):

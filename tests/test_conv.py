@@ -331,3 +331,76 @@ def test_direct_avx512_matches_avx2_bitwise(case):
     assert np.array_equal(out["avx2"], out["avx512"])
     ref = _ref_all(x, w, b, np.zeros_like(out["avx2"]), (s, s), (p, p), (1, 1), 1)[0]
     _close(out["avx512"], ref, np.float32)
+
+
+@st.composite
+def px_cases(draw):
+    """Few output channels, column stride 1: the AVX-512 Cog x rows x 16
+    tiles (1 x 12, 2 x 10, 3 x 7, 6 x 4 and their partial row blocks)."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cog, cig = draw(st.integers(1, 6)), draw(st.integers(1, 4))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    sh, dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    OH = draw(st.integers(1, 27))
+    OW = draw(st.sampled_from([6, 7, 15, 16, 17, 31, 32, 33, 47]))
+    H = max(1, (OH - 1) * sh + dh * (kh - 1) + 1 - 2 * ph)
+    W = max(1, OW + dw * (kw - 1) - 2 * pw)
+    n = draw(st.sampled_from([1, 2, 3]))
+    return dict(n=n, groups=groups, cin=cig * groups, cout=cog * groups, k=(kh, kw),
+                stride=(sh, 1), pad=(ph, pw), dil=(dh, dw), H=H, W=W)
+
+
+@pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
+@given(c=px_cases())
+def test_direct_px_avx512_matches_avx2_bitwise(c):
+    """The AVX-512 tiles for <= 6 output channels give the AVX2 6 x 16
+    pixel-vector kernel's bits, and the reference's values."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
+    w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
+    b = rng.standard_normal(c["cout"]).astype(np.float32)
+    args = (c["stride"], c["pad"], c["dil"], c["groups"])
+    before = _C.isa_active()
+    try:
+        out = {}
+        for level in ("avx2", "avx512"):
+            _C.set_isa(level)
+            out[level] = F.conv2d(x, w, b, *args)
+        y = out["avx512"]
+        assert _C.conv2d_fwd_uses_direct_px(c["n"], c["cin"], c["H"], c["W"], c["cout"],
+                                            *c["k"], *args, *y.shape[2:])
+    finally:
+        _C.set_isa(before)
+    assert np.array_equal(out["avx2"], y)
+    ref = _ref_all(x, w, b, np.zeros_like(y), *args)[0]
+    _close(y, ref, np.float32)
+
+
+@pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, k, pad): backward-data of layers with 1-3 input
+    # channels runs as a forward with Cin output channels on those tiles
+    (3, 1, 28, 28, 6, 5, 2),      # LeNet c1
+    (2, 3, 20, 37, 16, 3, 1),     # an RGB first layer
+    (2, 2, 9, 16, 12, (4, 2), (0, 1)),
+])
+def test_direct_px_backward_data(case):
+    N, Cin, H, W, Cout, k, p = case
+    k, p = _C_pair(k), _C_pair(p)
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = rng.standard_normal((Cout, Cin) + k).astype(np.float32)
+    before = _C.isa_active()
+    try:
+        _C.set_isa("avx512")
+        y = F.conv2d(x, w, None, 1, p)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        # the gather form: dy (Cout channels) -> dx (Cin), padding d*(k-1) - p
+        crop = (k[0] - 1 - p[0], k[1] - 1 - p[1])
+        assert _C.conv2d_fwd_uses_direct_px(N, Cout, *y.shape[2:], Cin, *k, (1, 1), crop,
+                                            (1, 1), 1, H, W)
+        dx = F.conv2d_backward(dy, x, w, 1, p, output_mask=(True, False, False))[0]
+    finally:
+        _C.set_isa(before)
+    _close(dx, _ref_all(x, w, None, dy, (1, 1), p, (1, 1), 1)[1], np.float32)
