@@ -7,7 +7,11 @@
  * 16 output channels x 6 output pixels (12 accumulators; 8 x 12 for
  * Cog <= 8), and every tap does 2 (1) weight loads, 6 (12) broadcasts of
  * input values read straight from a zero-padded copy of the image, and
- * 12 FMAs -- the same instruction mix as the GEMM micro-kernel.
+ * 12 FMAs -- the same instruction mix as the GEMM micro-kernel.  For
+ * Cog <= 6 at stride_w 1 the tile is 6 channels x 16 pixels of a row (2
+ * input loads, 6 weight broadcasts); at the AVX-512 level 16 x 12
+ * (nk_conv_direct_avx512.c) and Cog x rows x 16 pixels
+ * (nk_conv_direct_px_avx512.c) replace them with the same bits.
  *
  * Memory: per thread one padded image group, Cig * Hp * Wp (+ slack)
  * floats, Hp = (OH-1)*sh + (kH-1)*dh + 1 (Wp likewise), and a 6 x 16 tile;

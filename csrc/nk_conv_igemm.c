@@ -508,7 +508,8 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
      * the gather form packs Cog*kH*kW values per input pixel, the column form
      * writes and adds back Cig*kH*kW (and packs Cog) -- unless the gather
      * form is a small layer the direct kernel takes (float32, >= 4 dx
-     * channels per group, e.g. LeNet c2). */
+     * channels per group, e.g. LeNet c2; any number at the AVX-512 level,
+     * e.g. LeNet c1's single channel: 2.3x faster than the column form). */
     const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G, kk = s->kH * s->kW;
     nk_conv2d_shape t = {s->N,
                          s->C_out,
