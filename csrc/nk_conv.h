@@ -22,9 +22,9 @@
  * rows" paths of nk_conv_shift.c replace im2col: the forward for stride 1
  * (AVX2 and AVX-512 levels) and stride 2 (AVX-512), and with it bwd_data's
  * stride-1 gather form, which is a forward; the weight gradient (column
- * stride 1 or 2; AVX2 and AVX-512 levels); and at the AVX-512 level
- * strided bwd_data runs as sh*sw stride-1 forwards over dy, one per output
- * phase of dx (nk_conv_bwd_data_phases in nk_conv_igemm.c).  Their bits:
+ * stride 1 or 2; AVX2 and AVX-512 levels); and strided bwd_data runs as
+ * sh*sw stride-1 forwards over dy, one per output phase of dx
+ * (nk_conv_bwd_data_phases in nk_conv_igemm.c).  Their bits:
  * the forward equals the im2col path exactly; the weight gradient is a
  * fixed sum of its own, the same at both levels; the phase form is a fixed
  * sum of its own (all thread-invariant).
@@ -211,6 +211,11 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
 int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s);
 int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                           const float *bias, float *y, int nthreads, nk_status *status);
+
+/* 1 when float32 bwd_data of this (strided) geometry runs by output
+ * phases (nk_conv_bwd_data_phases in nk_conv_igemm.c; AVX2 and AVX-512
+ * levels, dilation 1, >= 12 dx channels per group, stride <= kernel). */
+int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s);
 
 /* Test hook: 0 turns the shifted-rows paths off (every shape then takes the
  * im2col path, for bit comparisons), 1 (the default) back on. */

@@ -20,6 +20,7 @@ cdef extern from "nk_conv.h":
     void nk_conv_shift_enable(int on) nogil
     int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_direct_px_ok(const nk_conv2d_shape *s) nogil
+    int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                                 const float *bias, float *y, int nthreads) nogil
     nk_status nk_conv2d_fwd_f64(const nk_conv2d_shape *s, const double *x, const double *w,
@@ -142,6 +143,18 @@ def conv2d_fwd_uses_direct_px(int64_t N, int64_t C_in, int64_t H, int64_t W, int
     cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
                                             dilation, groups, OH, OW)
     return bool(nk_conv_fwd_direct_px_ok(&s))
+
+
+def conv2d_bwd_data_uses_phases(int64_t N, int64_t C_in, int64_t H, int64_t W,
+                                int64_t C_out, int64_t kH, int64_t kW, tuple stride,
+                                tuple padding, tuple dilation, int64_t groups, int64_t OH,
+                                int64_t OW):
+    """True when a float32 backward-data of this geometry (that of its
+    forward), at the current ISA level, runs by output phases
+    (nk_conv_bwd_data_phases); for tests."""
+    cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
+                                         stride, padding, dilation, groups)
+    return bool(nk_conv_bwd_data_phases_ok(&s))
 
 
 cdef inline const void *_ptr_or_null(object a):

@@ -1,9 +1,10 @@
 """conv2d backward-data for stride > 1 by output phases (csrc/nk_conv_igemm.c,
-nk_conv_bwd_data_phases; AVX-512 level, float32, >= 12 input channels per
-group): each phase of dx is a stride-1 forward over dy with a sub-kernel,
-spread into dx.  Against the float64 reference over a hypothesis grid
-(strides 2 and 3, even and odd kernels and sizes, padding, groups, a crop),
-thread invariance, and the batch chunking of the phase buffer."""
+nk_conv_bwd_data_phases; AVX2 and AVX-512 levels, float32, >= 12 input
+channels per group): each phase of dx is a stride-1 forward over dy with a
+sub-kernel, spread into dx.  Against the float64 reference over a
+hypothesis grid (strides 2 and 3, even and odd kernels and sizes, padding,
+groups, a crop), thread invariance, and the batch chunking of the phase
+buffer; every case first checks that the path is taken."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -13,16 +14,21 @@ from nnkern import _C
 
 from _util import num_threads
 
-pytestmark = pytest.mark.skipif("avx512" not in _C.isa_available(),
-                                reason="the phase path runs at the AVX-512 level")
+LEVELS = [lvl for lvl in ("avx2", "avx512") if lvl in _C.isa_available()]
+pytestmark = pytest.mark.skipif(not LEVELS, reason="the phase path needs AVX2")
 
 
-@pytest.fixture
-def avx512():
+@pytest.fixture(params=LEVELS)
+def level(request):
     before = _C.isa_active()
-    _C.set_isa("avx512")
-    yield
+    _C.set_isa(request.param)
+    yield request.param
     _C.set_isa(before)
+
+
+def _uses_phases(x, w, y, stride, pad, groups):
+    return _C.conv2d_bwd_data_uses_phases(*x.shape, w.shape[0], *w.shape[2:], stride, pad,
+                                          (1, 1), groups, *y.shape[2:])
 
 
 def _ref_dx(dy, w, H, W, stride, pad, groups):
@@ -52,11 +58,12 @@ def phase_cases(draw):
 
 
 @given(c=phase_cases())
-def test_reference(avx512, c):
+def test_reference(level, c):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
     w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
     y = F.conv2d(x, w, None, c["stride"], c["pad"], 1, c["groups"])
+    assert _uses_phases(x, w, y, c["stride"], c["pad"], c["groups"])
     dy = rng.standard_normal(y.shape).astype(np.float32)
     gi = F.conv2d_backward(dy, x, w, c["stride"], c["pad"], 1, c["groups"],
                            output_mask=(True, False, False))[0]
@@ -71,7 +78,7 @@ def test_reference(avx512, c):
     (2, 16, 9, 10, 6, 4, 3, 0),        # stride 3, even kernel, no padding
     (1, 20, 11, 11, 5, (3, 2), (2, 2), (2, 1)),   # padding = k - 1: every phase cropped
 ])
-def test_thread_invariance(avx512, restore_threads, case):
+def test_thread_invariance(level, restore_threads, case):
     N, Cin, H, W, Cout, k, s, p = case
     k = (k, k) if isinstance(k, int) else k
     s = (s, s) if isinstance(s, int) else s
@@ -79,7 +86,9 @@ def test_thread_invariance(avx512, restore_threads, case):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
     w = rng.standard_normal((Cout, Cin) + k).astype(np.float32)
-    dy = rng.standard_normal(F.conv2d(x, w, None, s, p).shape).astype(np.float32)
+    y = F.conv2d(x, w, None, s, p)
+    assert _uses_phases(x, w, y, s, p, 1)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
     got = []
     for nt in (1, 2, 3):
         with num_threads(nt):
@@ -88,12 +97,29 @@ def test_thread_invariance(avx512, restore_threads, case):
     _close(got[0], _ref_dx(dy, w, H, W, s, p, 1))
 
 
-def test_batch_chunks(avx512):
+def test_batch_chunks(level):
     """Images large enough that the phase buffer (<= 2**22 floats) holds two
     at a time (12 * 350 * 350 each): the batch of 3 runs as chunks 2 + 1."""
     rng = np.random.default_rng(2)
     x = rng.standard_normal((3, 12, 700, 700)).astype(np.float32)
     w = rng.standard_normal((1, 12, 3, 3)).astype(np.float32)
-    dy = rng.standard_normal(F.conv2d(x, w, None, 2, 1).shape).astype(np.float32)
+    y = F.conv2d(x, w, None, 2, 1)
+    assert _uses_phases(x, w, y, (2, 2), (1, 1), 1)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
     gi = F.conv2d_backward(dy, x, w, 2, 1, output_mask=(True, False, False))[0]
     _close(gi, _ref_dx(dy, w, 700, 700, (2, 2), (1, 1), 1))
+
+
+def test_not_taken(level):
+    """Not for dilation > 1, fewer than 12 dx channels per group, a stride
+    above the kernel size, stride 1, or the generic level."""
+    geo = lambda cin, k, s, d: (2, cin, 20, 20, 8, k, k, (s, s), (1, 1), (d, d), 1,  # noqa: E731
+                                (20 + 2 - d * (k - 1) - 1) // s + 1,
+                                (20 + 2 - d * (k - 1) - 1) // s + 1)
+    assert _C.conv2d_bwd_data_uses_phases(*geo(12, 3, 2, 1))
+    assert not _C.conv2d_bwd_data_uses_phases(*geo(12, 3, 2, 2))
+    assert not _C.conv2d_bwd_data_uses_phases(*geo(11, 3, 2, 1))
+    assert not _C.conv2d_bwd_data_uses_phases(*geo(12, 1, 2, 1))
+    assert not _C.conv2d_bwd_data_uses_phases(*geo(12, 3, 1, 1))
+    _C.set_isa("generic")
+    assert not _C.conv2d_bwd_data_uses_phases(*geo(12, 3, 2, 1))
