@@ -181,6 +181,9 @@ void nk_conv_pack_im2col_t_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int
 /* Internal: direct float32 forward for small layers (nk_conv_direct_avx2.c).
  * Returns 0 when it does not apply (ISA, shape); else 1 with *status set.
  * Accepts negative padding (used by the gather form of bwd_data). */
+/* Depth bound (Cig*kH*kW) of the direct pixel-vector kernels (<= 6 output
+ * channels, stride_w 1): 6 floats of weights per tap. */
+#define NK_DIRECT_MAX_K_PX 4096
 int nk_conv_direct_ok(const nk_conv2d_shape *s);
 /* 16 channels x 12 pixels of the direct forward, AVX-512 level only
  * (nk_conv_direct_avx512.c): writes y[l * P + i] for channels l < nch and

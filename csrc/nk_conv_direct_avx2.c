@@ -9,7 +9,10 @@
  * input values read straight from a zero-padded copy of the image, and
  * 12 FMAs -- the same instruction mix as the GEMM micro-kernel.  For
  * Cog <= 6 at stride_w 1 the tile is 6 channels x 16 pixels of a row (2
- * input loads, 6 weight broadcasts); at the AVX-512 level 16 x 12
+ * input loads, 6 weight broadcasts), for depths up to NK_DIRECT_MAX_K_PX
+ * (a decoder's last layer, e.g. 256 channels x 3x3 -> 3: 2.7x the im2col
+ * GEMM, whose panels would be 3 rows tall, at the AVX2 level, 3.4x at
+ * AVX-512); at the AVX-512 level 16 x 12
  * (nk_conv_direct_avx512.c) and Cog x rows x 16 pixels
  * (nk_conv_direct_px_avx512.c) replace them with the same bits.
  *
@@ -27,7 +30,6 @@
 #endif
 
 #define NK_DIRECT_MAX_K 256
-#define NK_DIRECT_MAX_K_PX 512 /* 6-channel pixel-vector kernel: weights stay small */
 #define NK_DIRECT_MAX_COG 16
 #define NK_DIRECT_MAX_COG_STRIDED 64
 

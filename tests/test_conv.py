@@ -404,3 +404,25 @@ def test_direct_px_backward_data(case):
     finally:
         _C.set_isa(before)
     _close(dx, _ref_all(x, w, None, dy, (1, 1), p, (1, 1), 1)[1], np.float32)
+
+
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, k, pad): few output channels, a deep reduction
+    # (Cin*kH*kW up to 4096: a decoder's last layer) -- the pixel-vector
+    # direct kernels at the SIMD levels
+    (2, 256, 9, 18, 3, 3, 1),     # depth 2304
+    (1, 128, 13, 20, 1, 3, 1),    # one output channel
+    (2, 160, 7, 16, 6, 5, 2),     # depth 4000
+])
+def test_direct_px_deep_reduction(isa, case):
+    N, Cin, H, W, Cout, k, p = case
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = rng.standard_normal((Cout, Cin, k, k)).astype(np.float32)
+    b = rng.standard_normal(Cout).astype(np.float32)
+    y = F.conv2d(x, w, b, 1, p)
+    if isa == "avx512":
+        assert _C.conv2d_fwd_uses_direct_px(N, Cin, H, W, Cout, k, k, (1, 1), (p, p), (1, 1),
+                                            1, *y.shape[2:])
+    ref = _ref_all(x, w, b, np.zeros_like(y), (1, 1), (p, p), (1, 1), 1)[0]
+    _close(y, ref, np.float32)
