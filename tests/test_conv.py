@@ -269,6 +269,8 @@ def test_nan_propagates(isa):
     (2, 3, 23, 20, 40, 7, 2, 3, 1, 1),      # stem-like: 16 x 6 in 3 channel blocks
     (1, 2, 13, 26, 20, (3, 5), (2, 3), (1, 2), (2, 1), 1),
     (2, 3, 10, 40, 7, (2, 4), 1, (1, 3), (2, 3), 1),    # direct weight gradient
+    (2, 64, 9, 20, 3, 3, 1, 1, 1, 1),       # ... and with a deep reduction (576)
+    (3, 48, 6, 17, 16, (3, 5), 1, (1, 2), 1, 2),        # 8 channels per group, depth 360
 ])
 def test_direct_and_wide_paths(isa, case):
     N, Cin, H, W, Cout, k, s, p, d, g = case
