@@ -25,9 +25,9 @@
  * stride 1 or 2; AVX2 and AVX-512 levels); and strided bwd_data runs as
  * sh*sw stride-1 forwards over dy, one per output phase of dx
  * (nk_conv_bwd_data_phases in nk_conv_igemm.c).  Their bits:
- * the forward equals the im2col path exactly; the weight gradient is a
- * fixed sum of its own, the same at both levels; the phase form is a fixed
- * sum of its own (all thread-invariant).
+ * the forward equals the im2col path exactly; the weight gradient and the
+ * phase form are fixed sums of their own, the same at both levels (all
+ * thread-invariant).
  *   forward      Y[Cog, pixels] = W[Cog, Cig*kH*kW] . im2col(x) per group,
  *                bias fused in the GEMM epilogue (per row).  Tasks are blocks
  *                of the flattened (image, output pixel) space: images with

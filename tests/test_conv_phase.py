@@ -4,7 +4,8 @@ channels per group): each phase of dx is a stride-1 forward over dy with a
 sub-kernel, spread into dx.  Against the float64 reference over a
 hypothesis grid (strides 2 and 3, even and odd kernels and sizes, padding,
 groups, a crop), thread invariance, and the batch chunking of the phase
-buffer; every case first checks that the path is taken."""
+buffer; the same bits at both levels; every case first checks that the path
+is taken."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -123,3 +124,25 @@ def test_not_taken(level):
     assert not _C.conv2d_bwd_data_uses_phases(*geo(12, 3, 1, 1))
     _C.set_isa("generic")
     assert not _C.conv2d_bwd_data_uses_phases(*geo(12, 3, 2, 1))
+
+
+@pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
+@given(c=phase_cases())
+def test_levels_agree(c):
+    """The phases' forwards give the same bits at both levels, so dx does."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
+    w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
+    y = F.conv2d(x, w, None, c["stride"], c["pad"], 1, c["groups"])
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    before = _C.isa_active()
+    got = []
+    try:
+        for lvl in ("avx2", "avx512"):
+            _C.set_isa(lvl)
+            assert _uses_phases(x, w, y, c["stride"], c["pad"], c["groups"])
+            got.append(F.conv2d_backward(dy, x, w, c["stride"], c["pad"], 1, c["groups"],
+                                         output_mask=(True, False, False))[0])
+    finally:
+        _C.set_isa(before)
+    assert np.array_equal(got[0], got[1])
