@@ -98,7 +98,8 @@ def machine_info(args, threads):
         nnkern_config=nnkern.show_config(print_out=False),
         env={k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                                             "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS",
-                                            "NNKERN_ARCH")},
+                                            "NNKERN_ARCH", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY",
+                                            "MKL_ENABLE_INSTRUCTIONS")},
         git_commit=_git_commit(),
     )
     info["isa"] = info["nnkern_config"].get("isa")
