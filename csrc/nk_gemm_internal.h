@@ -113,45 +113,26 @@ void nk_conv_ukr_f32_12x16_shift_s2_avx512(int64_t kc, const float *NK_RESTRICT 
                                            int64_t rs_c, const nk_ukr_args_f32 *args);
 /* Conv's weight-gradient kernels (nk_conv_ukr_f32_dw_avx512.c): 6 taps x
  * NV*16 channels (NV = 1..4), summed over a band of an image's pixels;
- * columns one (_dw) or two (_dw_s2) values apart. */
-typedef void (*nk_conv_dw_ukr_fn)(int64_t rows, int64_t ncol, int64_t rs,
-                                  const float *const *arow, const float *b, int64_t ldb,
-                                  float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x1v_dw_avx512(int64_t rows, int64_t ncol, int64_t rs,
-                                    const float *const *arow, const float *b, int64_t ldb,
-                                    float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x2v_dw_avx512(int64_t rows, int64_t ncol, int64_t rs,
-                                    const float *const *arow, const float *b, int64_t ldb,
-                                    float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x3v_dw_avx512(int64_t rows, int64_t ncol, int64_t rs,
-                                    const float *const *arow, const float *b, int64_t ldb,
-                                    float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x4v_dw_avx512(int64_t rows, int64_t ncol, int64_t rs,
-                                    const float *const *arow, const float *b, int64_t ldb,
-                                    float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x1v_dw_s2_avx512(int64_t rows, int64_t ncol, int64_t rs,
-                                       const float *const *arow, const float *b, int64_t ldb,
-                                       float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x2v_dw_s2_avx512(int64_t rows, int64_t ncol, int64_t rs,
-                                       const float *const *arow, const float *b, int64_t ldb,
-                                       float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x3v_dw_s2_avx512(int64_t rows, int64_t ncol, int64_t rs,
-                                       const float *const *arow, const float *b, int64_t ldb,
-                                       float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x4v_dw_s2_avx512(int64_t rows, int64_t ncol, int64_t rs,
-                                       const float *const *arow, const float *b, int64_t ldb,
-                                       float *c, int64_t ldc, int first);
+ * columns one (_dw) or two (_dw_s2) values apart (nk_conv_ukr_dw_impl.h). */
+#define NK_CONV_DW_UKR_DECL(name)                                                    \
+    void name(int64_t rows, int64_t ncol, int64_t rs, const float *const *arow,      \
+              const float *b, int64_t ldb, float *c, int64_t ldc, int first)
+typedef NK_CONV_DW_UKR_DECL((*nk_conv_dw_ukr_fn));
+NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x1v_dw_avx512);
+NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x2v_dw_avx512);
+NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x3v_dw_avx512);
+NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x4v_dw_avx512);
+NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x1v_dw_s2_avx512);
+NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x2v_dw_s2_avx512);
+NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x3v_dw_s2_avx512);
+NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x4v_dw_s2_avx512);
 #endif
 
 #if NK_X86_DISPATCH
 /* The weight-gradient kernels at the AVX2 level (nk_conv_ukr_f32_dw_avx2.c):
  * 6 taps x 16 channels, the same contract and the same bits. */
-void nk_conv_ukr_f32_6x16_dw_avx2(int64_t rows, int64_t ncol, int64_t rs,
-                                  const float *const *arow, const float *b, int64_t ldb,
-                                  float *c, int64_t ldc, int first);
-void nk_conv_ukr_f32_6x16_dw_s2_avx2(int64_t rows, int64_t ncol, int64_t rs,
-                                     const float *const *arow, const float *b, int64_t ldb,
-                                     float *c, int64_t ldc, int first);
+NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x16_dw_avx2);
+NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x16_dw_s2_avx2);
 /* The shifted-rows kernels at the AVX2 level (nk_conv_ukr_f32_shift_avx2.c):
  * 6 pixels x 16 channels, rows 1 or 2 values apart. */
 void nk_conv_ukr_f32_6x16_shift_avx2(int64_t kc, const float *NK_RESTRICT a,
