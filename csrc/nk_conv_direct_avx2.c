@@ -12,9 +12,9 @@
  * input loads, 6 weight broadcasts), for depths up to NK_DIRECT_MAX_K_PX
  * (a decoder's last layer, e.g. 256 channels x 3x3 -> 3: 2.7x the im2col
  * GEMM, whose panels would be 3 rows tall, at the AVX2 level, 3.4x at
- * AVX-512); at the AVX-512 level 16 x 12
- * (nk_conv_direct_avx512.c) and Cog x rows x 16 pixels
- * (nk_conv_direct_px_avx512.c) replace them with the same bits.
+ * AVX-512).  At the AVX-512 level 16 x 12 (nk_conv_direct_avx512.c) and
+ * Cog x rows x 16 pixels (nk_conv_direct_px_avx512.c) replace them with
+ * the same bits.
  *
  * Memory: per thread one padded image group, Cig * Hp * Wp (+ slack)
  * floats, Hp = (OH-1)*sh + (kH-1)*dh + 1 (Wp likewise), and a 6 x 16 tile;

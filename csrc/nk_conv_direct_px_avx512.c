@@ -29,7 +29,8 @@
         int64_t P, int64_t OW, int64_t nch, __mmask16 m) {                                      \
         __m512 acc[CO][R];                                                                       \
         _Pragma("GCC unroll 6") for (int o = 0; o < CO; o++)                                    \
-            _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) acc[o][r] = _mm512_set1_ps(bias[o]); \
+            _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                \
+                acc[o][r] = _mm512_set1_ps(bias[o]);                                             \
         for (int64_t c = 0; c < Cig; c++) {                                                      \
             for (int64_t kh = 0; kh < kH; kh++) {                                                \
                 const float *xk = xr + c * HWp + kh * dh * Wp;                                   \
@@ -67,8 +68,10 @@ typedef void (*nk_px_fn)(const float *, int64_t, int64_t, int64_t, int64_t, int6
                          int64_t, __mmask16);
 
 static const nk_px_fn nk_px_table[4][12] = {
-    {nk_px_1x1, nk_px_1x2, nk_px_1x3, nk_px_1x4, nk_px_1x5, nk_px_1x6, nk_px_1x7, nk_px_1x8, nk_px_1x9, nk_px_1x10, nk_px_1x11, nk_px_1x12},
-    {nk_px_2x1, nk_px_2x2, nk_px_2x3, nk_px_2x4, nk_px_2x5, nk_px_2x6, nk_px_2x7, nk_px_2x8, nk_px_2x9, nk_px_2x10},
+    {nk_px_1x1, nk_px_1x2, nk_px_1x3, nk_px_1x4, nk_px_1x5, nk_px_1x6, nk_px_1x7, nk_px_1x8,
+     nk_px_1x9, nk_px_1x10, nk_px_1x11, nk_px_1x12},
+    {nk_px_2x1, nk_px_2x2, nk_px_2x3, nk_px_2x4, nk_px_2x5, nk_px_2x6, nk_px_2x7, nk_px_2x8,
+     nk_px_2x9, nk_px_2x10},
     {nk_px_3x1, nk_px_3x2, nk_px_3x3, nk_px_3x4, nk_px_3x5, nk_px_3x6, nk_px_3x7},
     {nk_px_6x1, nk_px_6x2, nk_px_6x3, nk_px_6x4}};
 

@@ -417,8 +417,8 @@ static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, 
  * i + (a + ph - kh)/sh.  So each phase is a stride-1 forward over dy with a
  * sub-kernel of those taps (flipped, transposed weights) and padding
  * -min((a + ph - kh)/sh) (negative: a crop) -- which the forward drivers
- * run without im2col (shifted rows, AVX2 and AVX-512) -- into a phase buffer that is
- * then spread into dx.  No column matrix, no scatter-add.  Images go in
+ * run without im2col (shifted rows, AVX2 and AVX-512) -- into a phase
+ * buffer that is then spread into dx.  No column matrix, no scatter-add.  Images go in
  * fixed chunks so that the phase buffer stays bounded (<= NK_CONV_PHASE
  * elements, or one image); each dx element is one fixed sum, whatever the
  * thread count. */
@@ -531,7 +531,8 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
 #if NK_CONV_IS_F32
         /* phases whose forwards take the shifted-rows path (see
          * nk_conv_bwd_data_phases_ok in nk_conv_shift.c) */
-        if (nk_conv_bwd_data_phases_ok(s)) return S(nk_conv_bwd_data_phases)(s, dy, w, dx, nthreads);
+        if (nk_conv_bwd_data_phases_ok(s))
+            return S(nk_conv_bwd_data_phases)(s, dy, w, dx, nthreads);
 #endif
         return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
     }

@@ -402,12 +402,12 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
  * with xp_n the zero-padded image (all the rows any tap reads:
  * Hp = (OH-1)*sh + dh*(kH-1) + 1, row length Wp likewise) and
  * off[t] = c*Hp*Wp + kh*dh*Wp + kw*dw.  The micro-kernel
- * (nk_conv_ukr_f32_dw_avx512.c) computes a 6-tap x 64-channel tile of dW^T
- * over a band of output rows (at the AVX2 level, nk_conv_ukr_f32_dw_avx2.c,
- * 6 taps x 16 channels, the same FMA chains and so the same bits): six rows of xp are broadcast in place (every
- * second value when sw = 2), and dy, transposed once per image to
- * pixel-major rows of Np channels (16 x 16 register transposes), is the
- * vector operand.  The band (about NK_SHIFT_DW_BAND floats of dy^T) stays
+ * (nk_conv_ukr_dw_impl.h) computes a tile of dW^T -- 6 taps x 64 channels
+ * at the AVX-512 level, 6 x 16 at AVX2, the same FMA chains and so the same
+ * bits -- over a band of output rows: six rows of xp are broadcast in place
+ * (every second value when sw = 2), and dy, transposed band by band to
+ * pixel-major rows of Np channels (16 x 16 or 8 x 8 register transposes),
+ * is the vector operand.  The band (about NK_SHIFT_DW_BAND floats of dy^T) stays
  * in L2 while every tap block runs over it; a whole large image would not
  * (the 7x7/s2 stem: 3.2 MB of dy^T per image).  Only real output pixels
  * enter the sums, so the padding columns of xp never meet a zero of dy (an
@@ -448,7 +448,8 @@ static int nk_shift_dw_make_plan(const nk_conv2d_shape *s, nk_shift_dw_plan *p) 
     const int64_t Hp = (s->OH - 1) * sh + s->dil_h * (s->kH - 1) + 1;
     const int64_t Np = nk_shift_round(Cog, 16), kk = s->kH * s->kW;
     /* bands of RB output rows: RB*OW*min(Np, 64) ~ NK_SHIFT_DW_BAND */
-    const int64_t RB = nk_max_i64(1, nk_min_i64(s->OH, NK_SHIFT_DW_BAND / (s->OW * nk_min_i64(Np, 64))));
+    const int64_t RB =
+        nk_max_i64(1, nk_min_i64(s->OH, NK_SHIFT_DW_BAND / (s->OW * nk_min_i64(Np, 64))));
     int64_t PL, xe, P, de, Kcol, part;
     if (nk_mul_i64(Hp, Wp, &PL) || nk_mul_i64(Cig, PL, &xe) || nk_mul_i64(s->OH, s->OW, &P) ||
         nk_mul_i64(RB * s->OW, Np, &de) || nk_mul_i64(Cig, kk, &Kcol) || Kcol >= big)
