@@ -18,8 +18,8 @@
  * AVX2 kernels for small float32 layers (nk_conv_direct_avx2.c; at the
  * AVX-512 level a 16 x 12 kernel, nk_conv_direct_avx512.c, and for <= 6
  * output channels Cog x rows x 16-pixel tiles, nk_conv_direct_px_avx512.c).
- * For float32 with >= 12 output channels per group (16 for bwd_weight), the "shifted
- * rows" paths of nk_conv_shift.c replace im2col: the forward for stride 1
+ * For float32 with >= 12 output channels per group (16 for bwd_weight),
+ * the "shifted rows" paths of nk_conv_shift.c replace im2col: the forward for stride 1
  * (AVX2 and AVX-512 levels) and stride 2 (AVX-512), and with it bwd_data's
  * stride-1 gather form, which is a forward; the weight gradient (column
  * stride 1 or 2; AVX2 and AVX-512 levels); and strided bwd_data runs as
