@@ -20,6 +20,7 @@ cdef extern from "nk_conv.h":
     void nk_conv_shift_enable(int on) nogil
     int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_direct_px_ok(const nk_conv2d_shape *s) nogil
+    int nk_conv_fwd_shift_row14(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                                 const float *bias, float *y, int nthreads) nogil
@@ -131,6 +132,16 @@ def conv2d_fwd_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t
     cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
                                             dilation, groups, OH, OW)
     return bool(nk_conv_fwd_shift_ok(&s))
+
+
+def conv2d_fwd_uses_row14(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
+                          int64_t kH, int64_t kW, tuple stride, tuple padding, tuple dilation,
+                          int64_t groups, int64_t OH, int64_t OW):
+    """True when that shifted-rows forward runs whole 14-pixel tiles
+    (AVX-512, rows of a multiple of 14 pixels); for tests."""
+    cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
+                                            dilation, groups, OH, OW)
+    return bool(nk_conv_fwd_shift_row14(&s))
 
 
 def conv2d_fwd_uses_direct_px(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,

@@ -77,15 +77,18 @@ def _shift_and_im2col(fn):
 @st.composite
 def shift_cases(draw):
     groups = draw(st.sampled_from([1, 1, 2]))
-    cog = draw(st.sampled_from([12, 13, 16, 17, 24, 31, 32, 33, 47]))
+    cog = draw(st.sampled_from([12, 13, 16, 17, 24, 31, 32, 33, 47, 64]))
     cig = draw(st.integers(1, 5))
     kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
     if kh == 1 and kw == 1:
         kw = 2
     dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
-    # the path needs the padded row to waste at most a quarter: OW >= 4*dw*(kw-1)
-    OW = draw(st.integers(max(1, 4 * dw * (kw - 1)), 4 * dw * (kw - 1) + 40))
+    # the path needs the padded row to waste at most a quarter: OW >= 4*dw*(kw-1);
+    # rows of 14k pixels take whole 14-pixel tiles at AVX-512 (32k channels)
+    lo = max(1, 4 * dw * (kw - 1))
+    OW = draw(st.one_of(st.integers(lo, lo + 40), st.sampled_from([m for m in (14, 28, 42, 56)
+                                                                    if m >= lo])))
     OH = draw(st.integers(1, 24))
     W = OW - 2 * pw + dw * (kw - 1)
     H = OH - 2 * ph + dh * (kh - 1)
@@ -121,6 +124,9 @@ def test_forward_reference_and_im2col_bits(level, c):
     (3, 2, 6, 1, 20, (3, 1), 1, 1, 1),        # output width 1 (3 x 1 kernel)
     (1, 6, 30, 33, 40, (2, 4), (1, 2), (2, 1), 2),  # even kernel, dilation, groups
     (2, 300, 6, 8, 13, (3, 3), 1, 1, 1),      # depth K = 2700: several depth blocks
+    (2, 3, 14, 14, 32, (3, 3), 1, 1, 1),      # rows of 14: whole 14-pixel tiles (AVX-512)
+    (1, 300, 9, 28, 64, (3, 3), 1, 1, 1),     # rows of 28, several depth blocks
+    (1, 4, 40, 56, 96, (3, 3), 2, 2, 1),      # rows of 56, dilation 2, several bands
 ])
 def test_forward_cases(level, case):
     N, Cin, H, W, Cout, k, pad, dil, g = case
@@ -131,6 +137,9 @@ def test_forward_cases(level, case):
     w = rng.standard_normal((Cout, Cin // g) + k).astype(np.float32)
     b = rng.standard_normal(Cout).astype(np.float32)
     assert _uses_shift(x, w, pad, dil, g)
+    geo = _geometry(x, w, pad, dil, g)
+    assert _C.conv2d_fwd_uses_row14(*geo) == (level == "avx512" and geo[-1] % 14 == 0
+                                              and Cout % 32 == 0)
     y, y_im2col = _shift_and_im2col(lambda: F.conv2d(x, w, b, 1, pad, dil, g))
     assert np.array_equal(y, y_im2col)
     _close(y, _ref(x, w, b, pad, dil, g))
