@@ -1,5 +1,6 @@
 /* nk_conv_shift.c -- float32 conv2d forward without im2col ("shifted
- * rows"): strides 1 and 2 at the AVX-512 level (12 x 32 kernels), stride 1
+ * rows"): strides 1 and 2 at the AVX-512 level (12 x 32 kernels, 14 x 32
+ * for rows of a multiple of 14 pixels), stride 1
  * at the AVX2 level (6 x 16); and the weight gradient (column stride 1 or
  * 2) at both levels (6 taps x 64 channels at AVX-512, 6 x 16 at AVX2).
  *
@@ -121,11 +122,12 @@ static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
     p->ldr = ldr; p->Np = Np; p->xe = xe;
     /* rows of a multiple of 14 pixels (ResNet's 112/56/28/14) with padded
      * columns: 14-pixel tiles that skip those columns (12-pixel tiles would
-     * cross them; measured, 1 thread: res3x3-14 fwd and dx 1.15x, res3x3-28
-     * 1.08x, res3x3-56 1.05x, dil2-56 1.035x, bs1 1.03x).  Tiles never
-     * overlap (with beta = 1 an overlap would add twice), hence whole
-     * multiples of 14 only. */
-    p->row14 = !strided && s->OW % 14 == 0 && Wg > s->OW && Np % 32 == 0;
+     * cross them; measured, 1 thread, min of 3 alternations: res3x3-14 fwd
+     * and dx 1.15x, res3x3-28 1.08x, res3x3-56 1.05x, dil2-56 1.035x, bs1
+     * 1.03x, down3x3s2 1.12x, the stem 1.05x).  Tiles never overlap (with
+     * beta = 1 an overlap would add twice), hence whole multiples of 14
+     * only. */
+    p->row14 = s->OW % 14 == 0 && Wg > s->OW && Np % 32 == 0;
     p->nkb = nk_ceil_div(K, NK_GEMM_KC_F32); /* the GEMM's depth blocks */
     p->kcb = nk_ceil_div(K, p->nkb);
     return 1;
@@ -293,8 +295,14 @@ static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, cons
                 for (int64_t r = 0; r < rows; r++)
                     for (int64_t c0 = 0; c0 < s->OW; c0 += 14) {
                         const int64_t ir = r * p->Wg + c0;
-                        nk_conv_ukr_f32_14x32_shift_avx512(kc, xp + ir, off + p0, wb + jc * kc,
-                                                           tile + ir * Np + jc, Np, &args);
+                        if (sw == 1)
+                            nk_conv_ukr_f32_14x32_shift_avx512(kc, xp + ir, off + p0,
+                                                               wb + jc * kc, tile + ir * Np + jc,
+                                                               Np, &args);
+                        else
+                            nk_conv_ukr_f32_14x32_shift_s2_avx512(kc, xp + 2 * ir, off + p0,
+                                                                  wb + jc * kc,
+                                                                  tile + ir * Np + jc, Np, &args);
                         if (fin) {
                             const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + 14, SB);
                             nk_shift_store(s, p, tile, yrun, mdone, m1);

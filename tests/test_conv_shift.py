@@ -192,6 +192,8 @@ def test_strided_forward_reference(restore_isa, c):
     (2, 8, 15, 16, 24, 3, 2, 1),             # 3x3/s2 downsample, 16 + 8 channels
     (1, 8, 12, 12, 16, 1, 2, 0),             # 1x1/s2 shortcut
     (3, 5, 30, 9, 13, 3, (2, 1), 1),         # stride down the rows only
+    (2, 3, 60, 56, 64, 7, 2, 3),             # stem-like, rows of 28: 14-pixel tiles
+    (2, 8, 28, 28, 32, 3, 2, 1),             # downsample to rows of 14: 14-pixel tiles
 ])
 @needs_avx512
 def test_strided_forward_cases(restore_isa, restore_threads, case):
@@ -203,6 +205,8 @@ def test_strided_forward_cases(restore_isa, restore_threads, case):
     b = rng.standard_normal(Cout).astype(np.float32)
     _C.set_isa("avx512")
     assert _uses_shift(x, w, (pad, pad), (1, 1), 1, stride)
+    geo = _geometry(x, w, (pad, pad), (1, 1), 1, stride)
+    assert _C.conv2d_fwd_uses_row14(*geo) == (geo[-1] % 14 == 0 and Cout % 32 == 0)
     got = []
     for nt in (1, 2, 3):
         with num_threads(nt):
