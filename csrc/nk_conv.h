@@ -212,7 +212,7 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
  * 0 when it does not apply (then nothing is touched), else 1 with *status
  * set. */
 int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s);
-/* ... and with whole 14-pixel tiles (AVX-512, rows of 14k pixels; tests). */
+/* ... and with row-aligned 14-pixel tiles (AVX-512; for tests). */
 int nk_conv_fwd_shift_row14(const nk_conv2d_shape *s);
 int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                           const float *bias, float *y, int nthreads, nk_status *status);

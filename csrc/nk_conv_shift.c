@@ -1,6 +1,6 @@
 /* nk_conv_shift.c -- float32 conv2d forward without im2col ("shifted
- * rows"): strides 1 and 2 at the AVX-512 level (12 x 32 kernels, 14 x 32
- * for rows of a multiple of 14 pixels), stride 1
+ * rows"): strides 1 and 2 at the AVX-512 level (12 x 32 kernels, and
+ * row-aligned 14 x 32 ones where rows allow), stride 1
  * at the AVX2 level (6 x 16); and the weight gradient (column stride 1 or
  * 2) at both levels (6 taps x 64 channels at AVX-512, 6 x 16 at AVX2).
  *
@@ -120,14 +120,22 @@ static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
     p->sw = sw; p->strided = strided; p->Wg = Wg; p->Wx = Wx;
     p->R = R; p->Rh = Rh; p->PL = PL; p->nplanes = nplanes; p->nch = nch;
     p->ldr = ldr; p->Np = Np; p->xe = xe;
-    /* rows of a multiple of 14 pixels (ResNet's 112/56/28/14) with padded
-     * columns: 14-pixel tiles that skip those columns (12-pixel tiles would
-     * cross them; measured, 1 thread, min of 3 alternations: res3x3-14 fwd
-     * and dx 1.15x, res3x3-28 1.08x, res3x3-56 1.05x, dil2-56 1.035x, bs1
-     * 1.03x, down3x3s2 1.12x, the stem 1.05x).  Tiles never overlap (with
-     * beta = 1 an overlap would add twice), hence whole multiples of 14
-     * only. */
-    p->row14 = s->OW % 14 == 0 && Wg > s->OW && Np % 32 == 0;
+    /* row-aligned tiles when rows have padded columns: 14-pixel tiles
+     * along each row, and a remainder of OW % 14 pixels in one 12- (13: 14-)
+     * pixel tile that may run into the row's own padded columns, never
+     * into the next row (tiles must not overlap: with beta = 1 an overlap
+     * would add twice).  So no tile straddles the padding, as the 12-pixel
+     * tiles of the padded grid do.  Measured, 1 thread, min of 3
+     * alternations: res3x3-14 fwd and dx 1.15x, res3x3-28 1.08x, res3x3-56
+     * 1.05x, dil2-56 1.035x, bs1 1.03x, down3x3s2 1.12x, the stem 1.05x;
+     * with a remainder tile, dil4-64 (64 = 4 x 14 + 8) 1.05x and a 40-wide
+     * layer (14 + 14 + 12) 1.035x.  (14-pixel tiles on the padded grid,
+     * straddling like the 12-pixel ones, measured within noise.) */
+    {
+        const int64_t rem = s->OW % 14, t = rem <= 12 ? 12 : 14;
+        p->row14 = Wg > s->OW && Np % 32 == 0 && s->OW >= 14 &&
+                   (rem == 0 || s->OW - rem + t <= Wg);
+    }
     p->nkb = nk_ceil_div(K, NK_GEMM_KC_F32); /* the GEMM's depth blocks */
     p->kcb = nk_ceil_div(K, p->nkb);
     return 1;
@@ -295,7 +303,12 @@ static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, cons
                 for (int64_t r = 0; r < rows; r++)
                     for (int64_t c0 = 0; c0 < s->OW; c0 += 14) {
                         const int64_t ir = r * p->Wg + c0;
-                        if (sw == 1)
+                        /* the last, partial stretch: 12 pixels when they do */
+                        const int64_t t = s->OW - c0 < 14 && s->OW - c0 <= 12 ? 12 : 14;
+                        if (t == 12)
+                            nk_shift_ukr(1, sw, kc, 32, xp + sw * ir, off + p0, wb + jc * kc,
+                                         tile + ir * Np + jc, Np, &args);
+                        else if (sw == 1)
                             nk_conv_ukr_f32_14x32_shift_avx512(kc, xp + ir, off + p0,
                                                                wb + jc * kc, tile + ir * Np + jc,
                                                                Np, &args);
@@ -304,7 +317,7 @@ static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, cons
                                                                   wb + jc * kc,
                                                                   tile + ir * Np + jc, Np, &args);
                         if (fin) {
-                            const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + 14, SB);
+                            const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + t, SB);
                             nk_shift_store(s, p, tile, yrun, mdone, m1);
                             mdone = m1;
                         }

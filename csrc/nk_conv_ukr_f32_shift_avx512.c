@@ -33,9 +33,9 @@
 #define NK_UKR_SW 2
 #include "nk_gemm_ukr_avx512_impl.h"
 
-/* 14 pixels x 32 channels (28 accumulators), for rows of a multiple of 14
- * output pixels: a tile is then a whole stretch of real pixels and no
- * padded-grid column is computed.  Row r broadcasts a[aoff[p] + r*SW]
+/* 14 pixels x 32 channels (28 accumulators), for row-aligned tiles (a
+ * tile is a stretch of real pixels, and no padded-grid column is computed
+ * but in a row's last tile).  Row r broadcasts a[aoff[p] + r*SW]
  * (_s2: every second value).  The per-element arithmetic of the template's
  * kernels (zero start, one FMA chain over the depth, then finish), so the
  * bits are theirs. */

@@ -111,8 +111,8 @@ void nk_conv_ukr_f32_12x16_shift_s2_avx512(int64_t kc, const float *NK_RESTRICT 
                                            const int64_t *NK_RESTRICT aoff,
                                            const float *NK_RESTRICT b, float *NK_RESTRICT c,
                                            int64_t rs_c, const nk_ukr_args_f32 *args);
-/* 14 pixels x 32 channels, for rows of a multiple of 14 pixels; rows 1 or
- * (_s2) 2 values apart. */
+/* 14 pixels x 32 channels, for row-aligned tiles; rows 1 or (_s2) 2
+ * values apart. */
 void nk_conv_ukr_f32_14x32_shift_avx512(int64_t kc, const float *NK_RESTRICT a,
                                         const int64_t *NK_RESTRICT aoff,
                                         const float *NK_RESTRICT b, float *NK_RESTRICT c,

@@ -137,8 +137,8 @@ def conv2d_fwd_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t
 def conv2d_fwd_uses_row14(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
                           int64_t kH, int64_t kW, tuple stride, tuple padding, tuple dilation,
                           int64_t groups, int64_t OH, int64_t OW):
-    """True when that shifted-rows forward runs whole 14-pixel tiles
-    (AVX-512, rows of a multiple of 14 pixels); for tests."""
+    """True when that shifted-rows forward runs row-aligned 14-pixel tiles
+    (AVX-512; csrc/nk_conv_shift.c has the rule); for tests."""
     cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
                                             dilation, groups, OH, OW)
     return bool(nk_conv_fwd_shift_row14(&s))

@@ -47,6 +47,17 @@ def _geometry(x, w, pad, dil, groups, stride=(1, 1)):
     return (N, C, H, W, K, kh, kw, stride, pad, dil, groups, OH, OW)
 
 
+def _expect_row14(geo, cout_per_group, wg):
+    """The rule for whole 14-pixel tiles (AVX-512): rows of at least 14
+    pixels with padded columns, 32k channels, and a remainder of OW % 14
+    that one 12- (13: 14-) pixel tile covers within the row's padded grid
+    of width wg."""
+    ow = geo[-1]
+    rem, t = ow % 14, 12 if ow % 14 <= 12 else 14
+    return (ow >= 14 and wg > ow and cout_per_group % 32 == 0
+            and (rem == 0 or ow - rem + t <= wg))
+
+
 def _uses_shift(x, w, pad, dil, groups, stride=(1, 1)):
     return _C.conv2d_fwd_uses_shift(*_geometry(x, w, pad, dil, groups, stride))
 
@@ -127,6 +138,10 @@ def test_forward_reference_and_im2col_bits(level, c):
     (2, 3, 14, 14, 32, (3, 3), 1, 1, 1),      # rows of 14: whole 14-pixel tiles (AVX-512)
     (1, 300, 9, 28, 64, (3, 3), 1, 1, 1),     # rows of 28, several depth blocks
     (1, 4, 40, 56, 96, (3, 3), 2, 2, 1),      # rows of 56, dilation 2, several bands
+    (2, 5, 11, 40, 64, (3, 3), 1, 1, 1),      # rows of 40 = 14 + 14 + 12
+    (1, 6, 9, 64, 32, (3, 3), 4, 4, 1),       # rows of 64 = 4 x 14 + a 12-tile into the padding
+    (1, 3, 7, 27, 32, (3, 3), 1, 1, 1),       # rows of 27 = 14 + a 14-tile reaching 1 pad column
+    (1, 3, 7, 32, 32, (3, 3), 1, 1, 1),       # rows of 32: the remainder does not fit
 ])
 def test_forward_cases(level, case):
     N, Cin, H, W, Cout, k, pad, dil, g = case
@@ -138,8 +153,9 @@ def test_forward_cases(level, case):
     b = rng.standard_normal(Cout).astype(np.float32)
     assert _uses_shift(x, w, pad, dil, g)
     geo = _geometry(x, w, pad, dil, g)
-    assert _C.conv2d_fwd_uses_row14(*geo) == (level == "avx512" and geo[-1] % 14 == 0
-                                              and Cout % 32 == 0)
+    wg = geo[-1] + dil[1] * (k[1] - 1)
+    assert _C.conv2d_fwd_uses_row14(*geo) == (level == "avx512"
+                                              and _expect_row14(geo, Cout // g, wg))
     y, y_im2col = _shift_and_im2col(lambda: F.conv2d(x, w, b, 1, pad, dil, g))
     assert np.array_equal(y, y_im2col)
     _close(y, _ref(x, w, b, pad, dil, g))
@@ -206,7 +222,8 @@ def test_strided_forward_cases(restore_isa, restore_threads, case):
     _C.set_isa("avx512")
     assert _uses_shift(x, w, (pad, pad), (1, 1), 1, stride)
     geo = _geometry(x, w, (pad, pad), (1, 1), 1, stride)
-    assert _C.conv2d_fwd_uses_row14(*geo) == (geo[-1] % 14 == 0 and Cout % 32 == 0)
+    wg = -(-((geo[-1] - 1) * stride[1] + k) // stride[1])   # ceil(... / sw)
+    assert _C.conv2d_fwd_uses_row14(*geo) == _expect_row14(geo, Cout, wg)
     got = []
     for nt in (1, 2, 3):
         with num_threads(nt):
