@@ -61,7 +61,7 @@ typedef struct nk_shift_plan {
     int strided;    /* layout: 0 = shared rows (stride 1), 1 = a plane per (c, kh) */
     int64_t Wg, Wx; /* row lengths of the output grid and of xp (Wx = sw*Wg) */
     int64_t R, Rh, PL, nplanes, nch, ldr, Np, xe, kcb, nkb;
-    int row14; /* AVX-512: tiles of 14 real pixels (nk_conv_ukr_f32_14x32_shift_avx512) */
+    int row14; /* AVX-512: row-aligned tiles (nk_conv_ukr_f32_14x32_shift_avx512) */
 } nk_shift_plan;
 
 static int64_t nk_shift_round(int64_t v, int64_t m) { return nk_ceil_div(v, m) * m; }
@@ -303,8 +303,8 @@ static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, cons
                 for (int64_t r = 0; r < rows; r++)
                     for (int64_t c0 = 0; c0 < s->OW; c0 += 14) {
                         const int64_t ir = r * p->Wg + c0;
-                        /* the last, partial stretch: 12 pixels when they do */
-                        const int64_t t = s->OW - c0 < 14 && s->OW - c0 <= 12 ? 12 : 14;
+                        /* a remainder of up to 12 pixels: a 12-pixel tile */
+                        const int64_t t = s->OW - c0 <= 12 ? 12 : 14;
                         if (t == 12)
                             nk_shift_ukr(1, sw, kc, 32, xp + sw * ir, off + p0, wb + jc * kc,
                                          tile + ir * Np + jc, Np, &args);
