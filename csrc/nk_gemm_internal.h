@@ -91,36 +91,20 @@ void nk_gemm_ukr_f64_6x16_avx512(int64_t kc, const double *NK_RESTRICT a,
 void nk_gemm_ukr_f64_12x8_avx512(int64_t kc, const double *NK_RESTRICT a,
                                  const double *NK_RESTRICT b, double *NK_RESTRICT c,
                                  int64_t rs_c, const nk_ukr_args_f64 *args);
-/* Conv's stride-1 kernels (nk_conv_ukr_f32_shift_avx512.c): 12 x 32 and
- * 12 x 16 AVX-512 tiles whose A side is read in place, depth step p
- * broadcasting a[aoff[p] + r] for rows r = 0..11; b: packed panels. */
-void nk_conv_ukr_f32_12x32_shift_avx512(int64_t kc, const float *NK_RESTRICT a,
-                                        const int64_t *NK_RESTRICT aoff,
-                                        const float *NK_RESTRICT b, float *NK_RESTRICT c,
-                                        int64_t rs_c, const nk_ukr_args_f32 *args);
-void nk_conv_ukr_f32_12x16_shift_avx512(int64_t kc, const float *NK_RESTRICT a,
-                                        const int64_t *NK_RESTRICT aoff,
-                                        const float *NK_RESTRICT b, float *NK_RESTRICT c,
-                                        int64_t rs_c, const nk_ukr_args_f32 *args);
-/* The same with the rows two values apart (stride-2 convolutions). */
-void nk_conv_ukr_f32_12x32_shift_s2_avx512(int64_t kc, const float *NK_RESTRICT a,
-                                           const int64_t *NK_RESTRICT aoff,
-                                           const float *NK_RESTRICT b, float *NK_RESTRICT c,
-                                           int64_t rs_c, const nk_ukr_args_f32 *args);
-void nk_conv_ukr_f32_12x16_shift_s2_avx512(int64_t kc, const float *NK_RESTRICT a,
-                                           const int64_t *NK_RESTRICT aoff,
-                                           const float *NK_RESTRICT b, float *NK_RESTRICT c,
-                                           int64_t rs_c, const nk_ukr_args_f32 *args);
-/* 14 pixels x 32 channels, for row-aligned tiles; rows 1 or (_s2) 2
- * values apart. */
-void nk_conv_ukr_f32_14x32_shift_avx512(int64_t kc, const float *NK_RESTRICT a,
-                                        const int64_t *NK_RESTRICT aoff,
-                                        const float *NK_RESTRICT b, float *NK_RESTRICT c,
-                                        int64_t rs_c, const nk_ukr_args_f32 *args);
-void nk_conv_ukr_f32_14x32_shift_s2_avx512(int64_t kc, const float *NK_RESTRICT a,
-                                           const int64_t *NK_RESTRICT aoff,
-                                           const float *NK_RESTRICT b, float *NK_RESTRICT c,
-                                           int64_t rs_c, const nk_ukr_args_f32 *args);
+/* Conv's shifted-rows kernels (nk_conv_ukr_f32_shift_avx512.c): AVX-512
+ * tiles (12 x 32 and 12 x 16; 14 x 32 for row-aligned tiles) whose A side
+ * is read in place, depth step p broadcasting a[aoff[p] + r] for rows r
+ * (_s2: a[aoff[p] + 2r], stride-2 convolutions); b: packed panels. */
+#define NK_CONV_SHIFT_UKR_DECL(name)                                                   \
+    void name(int64_t kc, const float *NK_RESTRICT a, const int64_t *NK_RESTRICT aoff, \
+              const float *NK_RESTRICT b, float *NK_RESTRICT c, int64_t rs_c,          \
+              const nk_ukr_args_f32 *args)
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_12x32_shift_avx512);
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_12x16_shift_avx512);
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_12x32_shift_s2_avx512);
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_12x16_shift_s2_avx512);
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_14x32_shift_avx512);
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_14x32_shift_s2_avx512);
 /* Conv's weight-gradient kernels (nk_conv_ukr_f32_dw_avx512.c): 6 taps x
  * NV*16 channels (NV = 1..4), summed over a band of an image's pixels;
  * columns one (_dw) or two (_dw_s2) values apart (nk_conv_ukr_dw_impl.h). */
@@ -145,14 +129,8 @@ NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x16_dw_avx2);
 NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x16_dw_s2_avx2);
 /* The shifted-rows kernels at the AVX2 level (nk_conv_ukr_f32_shift_avx2.c):
  * 6 pixels x 16 channels, rows 1 or 2 values apart. */
-void nk_conv_ukr_f32_6x16_shift_avx2(int64_t kc, const float *NK_RESTRICT a,
-                                     const int64_t *NK_RESTRICT aoff, const float *NK_RESTRICT b,
-                                     float *NK_RESTRICT c, int64_t rs_c,
-                                     const nk_ukr_args_f32 *args);
-void nk_conv_ukr_f32_6x16_shift_s2_avx2(int64_t kc, const float *NK_RESTRICT a,
-                                        const int64_t *NK_RESTRICT aoff,
-                                        const float *NK_RESTRICT b, float *NK_RESTRICT c,
-                                        int64_t rs_c, const nk_ukr_args_f32 *args);
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_6x16_shift_avx2);
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_6x16_shift_s2_avx2);
 #endif
 
 /* Small-problem path (no packing of B), used when one side of C is at most
