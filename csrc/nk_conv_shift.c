@@ -185,6 +185,16 @@ static void nk_shift_fill_strided(const nk_conv2d_shape *s, const nk_shift_plan 
 #include "nk_tr16_avx512.h"
 #include "nk_tr8_avx2.h"
 
+/* q[i] <- the tile row (padded-grid index) of output value m0 + i of the
+ * task's run, for i < n; past the nm real values, the last one again. */
+static inline void nk_shift_tile_rows(int64_t m0, int64_t nm, int n, int64_t OW, int64_t Wg,
+                                      int64_t *q) {
+    for (int i = 0; i < n; i++) {
+        const int64_t m = m0 + nk_min_i64(i, nm - 1);
+        q[i] = (m / OW) * Wg + m % OW;
+    }
+}
+
 /* y planes <- values [m0, m1) (m0 a multiple of 16) of the task's run from
  * the pixel-major tile (rows q = r*Wg + ow, Np channels).  A task's rows
  * are one contiguous run of rows*OW values in each channel plane, m = r*OW
@@ -198,11 +208,7 @@ NK_TARGET_AVX512 static void nk_shift_store(const nk_conv2d_shape *s, const nk_s
     for (; m0 < m1; m0 += 16) {
         const int64_t nm = nk_min_i64(16, m1 - m0);
         const __mmask16 mk = (__mmask16)((1u << nm) - 1u);
-        /* tile rows of values m0 .. m0+15 (past m1: the last one again) */
-        for (int64_t i = 0; i < 16; i++) {
-            const int64_t m = m0 + nk_min_i64(i, nm - 1);
-            q[i] = (m / OW) * Wg + m % OW;
-        }
+        nk_shift_tile_rows(m0, nm, 16, OW, Wg, q);
         for (int64_t o0 = 0; o0 < Cog; o0 += 16) {
             const int64_t no = nk_min_i64(16, Cog - o0);
             for (int64_t i = 0; i < 16; i++) v[i] = _mm512_load_ps(tile + q[i] * Np + o0);
@@ -225,10 +231,7 @@ NK_TARGET_AVX2 static void nk_shift_store_avx2(const nk_conv2d_shape *s, const n
     for (; m0 < m1; m0 += 8) {
         const int64_t nm = nk_min_i64(8, m1 - m0);
         const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nm), lane);
-        for (int64_t i = 0; i < 8; i++) {
-            const int64_t m = m0 + nk_min_i64(i, nm - 1);
-            q[i] = (m / OW) * Wg + m % OW;
-        }
+        nk_shift_tile_rows(m0, nm, 8, OW, Wg, q);
         for (int64_t o0 = 0; o0 < Cog; o0 += 8) {
             const int64_t no = nk_min_i64(8, Cog - o0);
             for (int64_t i = 0; i < 8; i++) v[i] = _mm256_load_ps(tile + q[i] * Np + o0);

@@ -42,26 +42,20 @@ typedef struct nk_ukr_args_f64 {
     int relu;
 } nk_ukr_args_f64;
 
-typedef void (*nk_ukr_f32_fn)(int64_t kc, const float *NK_RESTRICT a, const float *NK_RESTRICT b,
-                              float *NK_RESTRICT c, int64_t rs_c, const nk_ukr_args_f32 *args);
-typedef void (*nk_ukr_f64_fn)(int64_t kc, const double *NK_RESTRICT a,
-                              const double *NK_RESTRICT b, double *NK_RESTRICT c, int64_t rs_c,
-                              const nk_ukr_args_f64 *args);
+/* The GEMM micro-kernel signature, T = float / double, S = f32 / f64. */
+#define NK_GEMM_UKR_DECL(T, S, name)                                                   \
+    void name(int64_t kc, const T *NK_RESTRICT a, const T *NK_RESTRICT b,              \
+              T *NK_RESTRICT c, int64_t rs_c, const nk_ukr_args_##S *args)
+typedef NK_GEMM_UKR_DECL(float, f32, (*nk_ukr_f32_fn));
+typedef NK_GEMM_UKR_DECL(double, f64, (*nk_ukr_f64_fn));
 
 /* Portable micro-kernels (nk_gemm_ukr_generic.c). */
-void nk_gemm_ukr_f32_generic(int64_t kc, const float *NK_RESTRICT a, const float *NK_RESTRICT b,
-                             float *NK_RESTRICT c, int64_t rs_c, const nk_ukr_args_f32 *args);
-void nk_gemm_ukr_f64_generic(int64_t kc, const double *NK_RESTRICT a,
-                             const double *NK_RESTRICT b, double *NK_RESTRICT c, int64_t rs_c,
-                             const nk_ukr_args_f64 *args);
+NK_GEMM_UKR_DECL(float, f32, nk_gemm_ukr_f32_generic);
+NK_GEMM_UKR_DECL(double, f64, nk_gemm_ukr_f64_generic);
 #if NK_X86_DISPATCH
 /* AVX2+FMA micro-kernels; call only when nk_isa_active() == NK_ISA_AVX2. */
-void nk_gemm_ukr_f32_6x16_avx2(int64_t kc, const float *NK_RESTRICT a,
-                               const float *NK_RESTRICT b, float *NK_RESTRICT c, int64_t rs_c,
-                               const nk_ukr_args_f32 *args);
-void nk_gemm_ukr_f64_6x8_avx2(int64_t kc, const double *NK_RESTRICT a,
-                              const double *NK_RESTRICT b, double *NK_RESTRICT c, int64_t rs_c,
-                              const nk_ukr_args_f64 *args);
+NK_GEMM_UKR_DECL(float, f32, nk_gemm_ukr_f32_6x16_avx2);
+NK_GEMM_UKR_DECL(double, f64, nk_gemm_ukr_f64_6x8_avx2);
 
 #define NK_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
 /* AVX-512F micro-kernels on a 2 x 2 block of standard tiles (2*MR x 2*NR:
@@ -70,27 +64,15 @@ void nk_gemm_ukr_f64_6x8_avx2(int64_t kc, const double *NK_RESTRICT a,
  * b + kc * NR, 64-byte aligned), c a full 2*MR x 2*NR tile, bias (when set)
  * 2*MR or 2*NR values.  Bitwise identical, element by element, to the AVX2
  * kernels above.  Call only when nk_isa_level() == NK_ISA_AVX512. */
-void nk_gemm_ukr_f32_12x32_avx512(int64_t kc, const float *NK_RESTRICT a,
-                                  const float *NK_RESTRICT b, float *NK_RESTRICT c, int64_t rs_c,
-                                  const nk_ukr_args_f32 *args);
-void nk_gemm_ukr_f64_12x16_avx512(int64_t kc, const double *NK_RESTRICT a,
-                                  const double *NK_RESTRICT b, double *NK_RESTRICT c,
-                                  int64_t rs_c, const nk_ukr_args_f64 *args);
+NK_GEMM_UKR_DECL(float, f32, nk_gemm_ukr_f32_12x32_avx512);
+NK_GEMM_UKR_DECL(double, f64, nk_gemm_ukr_f64_12x16_avx512);
 /* The same for a trailing single panel row (one A panel x two B panels:
  * f32 6 x 32, f64 6 x 16) or column (two A panels x one B panel: f32
  * 12 x 16, f64 12 x 8); same per-element operations and bits. */
-void nk_gemm_ukr_f32_6x32_avx512(int64_t kc, const float *NK_RESTRICT a,
-                                 const float *NK_RESTRICT b, float *NK_RESTRICT c, int64_t rs_c,
-                                 const nk_ukr_args_f32 *args);
-void nk_gemm_ukr_f32_12x16_avx512(int64_t kc, const float *NK_RESTRICT a,
-                                  const float *NK_RESTRICT b, float *NK_RESTRICT c, int64_t rs_c,
-                                  const nk_ukr_args_f32 *args);
-void nk_gemm_ukr_f64_6x16_avx512(int64_t kc, const double *NK_RESTRICT a,
-                                 const double *NK_RESTRICT b, double *NK_RESTRICT c,
-                                 int64_t rs_c, const nk_ukr_args_f64 *args);
-void nk_gemm_ukr_f64_12x8_avx512(int64_t kc, const double *NK_RESTRICT a,
-                                 const double *NK_RESTRICT b, double *NK_RESTRICT c,
-                                 int64_t rs_c, const nk_ukr_args_f64 *args);
+NK_GEMM_UKR_DECL(float, f32, nk_gemm_ukr_f32_6x32_avx512);
+NK_GEMM_UKR_DECL(float, f32, nk_gemm_ukr_f32_12x16_avx512);
+NK_GEMM_UKR_DECL(double, f64, nk_gemm_ukr_f64_6x16_avx512);
+NK_GEMM_UKR_DECL(double, f64, nk_gemm_ukr_f64_12x8_avx512);
 /* Conv's shifted-rows kernels (nk_conv_ukr_f32_shift_avx512.c): AVX-512
  * tiles (12 x 32 and 12 x 16; 14 x 32 for row-aligned tiles) whose A side
  * is read in place, depth step p broadcasting a[aoff[p] + r] for rows r
