@@ -192,6 +192,17 @@ void nk_conv_direct_f32_16x12_avx512(const float *xr, int64_t Wp, int64_t HWp, i
                                      int64_t dh, int64_t dw, int64_t Cig, int64_t kH,
                                      int64_t kW, const float *wp, const float *bias, float *y,
                                      int64_t P, int64_t nch, int64_t np);
+/* Whole rows of short output rows (6 <= OW <= 11, stride_w 1), AVX-512
+ * level only: nk_conv_direct_rows_avx512(OW) rows (0: OW not covered) of
+ * OW pixels x 16 channels, written to y[l * P + i], i < rows*OW, for
+ * l < nch; row r of the tile reads xr + r*rs. */
+int64_t nk_conv_direct_rows_avx512(int64_t OW);
+/* 1 when a float32 forward of this geometry runs those tiles (for tests). */
+int nk_conv_fwd_direct_rows_ok(const nk_conv2d_shape *s);
+void nk_conv_direct_f32_rows_avx512(const float *xr, int64_t rs, int64_t Wp, int64_t HWp,
+                                    int64_t dh, int64_t dw, int64_t Cig, int64_t kH,
+                                    int64_t kW, const float *wp, const float *bias, float *y,
+                                    int64_t P, int64_t OW, int64_t nch);
 /* nch <= 6 channels x nr rows x np <= 16 pixels of the direct forward for
  * stride_w 1, AVX-512 level only (nk_conv_direct_px_avx512.c): writes
  * y[l * P + r * OW + i]; nr <= nk_conv_direct_px_rows_avx512(nch). */

@@ -60,6 +60,19 @@ int nk_conv_fwd_direct_px_ok(const nk_conv2d_shape *s) {
 #endif
 }
 
+int nk_conv_fwd_direct_rows_ok(const nk_conv2d_shape *s) {
+#if NK_X86_DISPATCH
+    const int64_t Cog = s->C_out / s->groups, RW = nk_conv_direct_rows_avx512(s->OW);
+    const int strided = s->stride_h > 1 || s->stride_w > 1;
+    /* the 16-channel kernel (Cog > 8, or Cog > 6 with stride_w > 1) */
+    return nk_isa_level() == NK_ISA_AVX512 && nk_conv_direct_ok(s) && s->stride_w == 1 &&
+           Cog > 8 && RW > 0 && s->OH >= RW && !(strided && nk_conv_fwd_shift_ok(s));
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
 #if NK_X86_DISPATCH
 #include <immintrin.h>
 
@@ -175,6 +188,19 @@ NK_TARGET_AVX2 static void nk_direct_px6x16(const float *xr, int64_t Wp, int64_t
 static void nk_direct_pad_copy(const nk_conv2d_shape *s, const float *xg, int64_t Cig,
                                int64_t Hp, int64_t Wp, int64_t slack, float *xp) {
     const int64_t HW = s->H * s->W;
+    if (s->pad_w == 0 && Wp == s->W) { /* whole rows: one copy per channel */
+        const int64_t r0 = nk_min_i64(Hp, nk_max_i64(0, s->pad_h));
+        const int64_t r1 = nk_min_i64(Hp, nk_max_i64(r0, s->H + s->pad_h));
+        for (int64_t c = 0; c < Cig; c++) {
+            float *d = xp + c * Hp * Wp;
+            memset(d, 0, (size_t)(r0 * Wp) * sizeof(float));
+            memcpy(d + r0 * Wp, xg + c * HW + (r0 - s->pad_h) * Wp,
+                   (size_t)((r1 - r0) * Wp) * sizeof(float));
+            memset(d + r1 * Wp, 0, (size_t)((Hp - r1) * Wp) * sizeof(float));
+        }
+        memset(xp + Cig * Hp * Wp, 0, (size_t)slack * sizeof(float));
+        return;
+    }
     for (int64_t c = 0; c < Cig; c++)
         for (int64_t r = 0; r < Hp; r++) {
             float *d = xp + (c * Hp + r) * Wp;
@@ -201,10 +227,11 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
     const int64_t sh = s->stride_h, sw = s->stride_w, dh = s->dil_h, dw = s->dil_w;
     /* kernel: 0 = 6 channels x 16 pixels (stride 1, Cog <= 6), 1 = 8 x 12, 2 = 16 x 6 */
     const int kind = (sw == 1 && Cog <= 6) ? 0 : Cog <= 8 ? 1 : 2;
-    /* at the AVX-512 level, same bits: kind 2 as 16 x 12 (nk_conv_direct_avx512.c),
-     * kind 0 as Cog x RM rows x 16 pixels (nk_conv_direct_px_avx512.c) */
+    /* at the AVX-512 level, same bits: kind 2 as 16 x 12, or whole rows of
+     * 6-11 pixels (nk_conv_direct_avx512.c); kind 0 as Cog x RM rows x 16 pixels (nk_conv_direct_px_avx512.c) */
     const int wide = kind == 2 && nk_isa_level() == NK_ISA_AVX512;
     const int pxw = kind == 0 && nk_isa_level() == NK_ISA_AVX512;
+    const int rows_ok = wide && nk_conv_fwd_direct_rows_ok(s);
     const int64_t RM = pxw ? nk_conv_direct_px_rows_avx512(Cog) : 1;
     const int64_t OCB = kind == 0 ? 6 : kind == 1 ? 8 : 16;
     const int64_t NPIX = kind == 0 ? 16 : kind == 1 ? 12 : wide ? 12 : 6;
@@ -263,7 +290,18 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
                             nk_min_i64(RM, s->OH - oh0), nk_min_i64(16, s->OW - ow0));
                 continue;
             }
-            for (int64_t oh = 0; oh < s->OH; oh++) {
+            /* short rows at the AVX-512 level: whole rows per tile, the
+             * rows left over (OH % RW) by the 16 x 12 kernel below */
+            const int64_t RW = rows_ok ? nk_conv_direct_rows_avx512(s->OW) : 0;
+            const int64_t oh_rows = RW ? s->OH / RW * RW : 0;
+            for (int64_t oh = 0; oh < oh_rows; oh += RW)
+                for (int64_t ob = 0; ob < NOB; ob++)
+                    nk_conv_direct_f32_rows_avx512(
+                        xp + oh * sh * Wp, sh * Wp, Wp, Hp * Wp, dh, dw, Cig, s->kH, s->kW,
+                        wp + (g * NOB + ob) * K * OCB, bp + (g * NOB + ob) * OCB,
+                        yg + ob * OCB * P + oh * s->OW, P, s->OW,
+                        nk_min_i64(OCB, Cog - ob * OCB));
+            for (int64_t oh = oh_rows; oh < s->OH; oh++) {
                 const float *xrow = xp + oh * sh * Wp;
                 for (int64_t ob = 0; ob < NOB; ob++) {
                     const float *wg = wp + (g * NOB + ob) * K * OCB, *bg = bp + (g * NOB + ob) * OCB;

@@ -20,6 +20,7 @@ cdef extern from "nk_conv.h":
     void nk_conv_shift_enable(int on) nogil
     int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_direct_px_ok(const nk_conv2d_shape *s) nogil
+    int nk_conv_fwd_direct_rows_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_shift_row14(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
@@ -154,6 +155,17 @@ def conv2d_fwd_uses_direct_px(int64_t N, int64_t C_in, int64_t H, int64_t W, int
     cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
                                             dilation, groups, OH, OW)
     return bool(nk_conv_fwd_direct_px_ok(&s))
+
+
+def conv2d_fwd_uses_direct_rows(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
+                                int64_t kH, int64_t kW, tuple stride, tuple padding,
+                                tuple dilation, int64_t groups, int64_t OH, int64_t OW):
+    """True when a float32 forward of this geometry, at the current ISA
+    level, takes the AVX-512 whole-row tiles of the 16-channel direct kernel
+    (rows of 6-11 pixels; csrc/nk_conv_direct_avx512.c); for tests."""
+    cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
+                                            dilation, groups, OH, OW)
+    return bool(nk_conv_fwd_direct_rows_ok(&s))
 
 
 def conv2d_bwd_data_uses_phases(int64_t N, int64_t C_in, int64_t H, int64_t W,

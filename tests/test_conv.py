@@ -336,6 +336,97 @@ def test_direct_avx512_matches_avx2_bitwise(case):
 
 
 @st.composite
+def rows_cases(draw):
+    """Short output rows (6-11 pixels, column stride 1) and 9-40 output
+    channels per group: the AVX-512 16-channel direct kernel in tiles of
+    whole rows (4 x 6, 3 x 7, 3 x 8, 2 x 9, 2 x 10, 2 x 11), the rows left
+    over by the 16 x 12 kernel; 5 and 12 pixels take the 16 x 12 kernel
+    alone, and more than 16 channels (stride 1) other paths."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cog = draw(st.sampled_from([9, 13, 16, 17, 40]))
+    cig = draw(st.integers(1, 4))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    sh, dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    OH = draw(st.integers(1, 13))
+    OW = draw(st.sampled_from([5, 6, 7, 8, 9, 10, 11, 12]))
+    H = max(1, (OH - 1) * sh + dh * (kh - 1) + 1 - 2 * ph)
+    W = max(1, OW + dw * (kw - 1) - 2 * pw)
+    n = draw(st.sampled_from([0, 1, 2, 3]))
+    return dict(n=n, groups=groups, cin=cig * groups, cout=cog * groups, k=(kh, kw),
+                stride=(sh, 1), pad=(ph, pw), dil=(dh, dw), H=H, W=W)
+
+
+def _check_direct_rows(c):
+    """Whole-row tiles give the AVX2 16 x 6 kernel's bits, and the
+    reference's values; the probe says when they run."""
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
+    w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
+    b = rng.standard_normal(c["cout"]).astype(np.float32)
+    args = (c["stride"], c["pad"], c["dil"], c["groups"])
+    before = _C.isa_active()
+    try:
+        out = {}
+        for level in ("avx2", "avx512"):
+            _C.set_isa(level)
+            out[level] = F.conv2d(x, w, b, *args)
+        y = out["avx512"]
+        OH, OW = y.shape[2:]
+        geo = (c["n"], c["cin"], c["H"], c["W"], c["cout"], *c["k"], *args, OH, OW)
+        taken = _C.conv2d_fwd_uses_direct_rows(*geo)
+        shift = _C.conv2d_fwd_uses_shift(*geo)
+    finally:
+        _C.set_isa(before)
+    rows = {6: 4, 7: 3, 8: 3, 9: 2, 10: 2, 11: 2}.get(OW, 0)
+    # the direct path at all: reductions of <= 256, <= 16 channels a group
+    # (column stride 1), no row stride > 1 that the shifted-rows path takes first
+    K = c["cin"] // c["groups"] * c["k"][0] * c["k"][1]
+    strided = c["stride"][0] > 1
+    direct = K <= 256 and c["cout"] // c["groups"] <= 16
+    assert taken == (rows > 0 and OH >= rows and direct and not (strided and shift))
+    if taken:  # the same kernel family at both levels (elsewhere the
+        # levels may take different paths, e.g. strided: shifted rows first)
+        assert np.array_equal(out["avx2"], y)
+    ref = _ref_all(x, w, b, np.zeros_like(y), *args)[0]
+    _close(y, ref, np.float32)
+    return taken
+
+
+@pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
+@given(c=rows_cases())
+def test_direct_rows_avx512_matches_avx2_bitwise(c):
+    _check_direct_rows(c)
+
+
+@pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
+@pytest.mark.parametrize("OW", [6, 7, 8, 9, 10, 11])
+@pytest.mark.parametrize("cout", [13, 16])
+def test_direct_rows_each_width(OW, cout):
+    """Every whole-row tile, with one row left over for the 16 x 12 kernel
+    (OH = rows + 1) and 13 or 16 channels, against the AVX2 bits."""
+    rows = {6: 4, 7: 3, 8: 3, 9: 2, 10: 2, 11: 2}[OW]
+    c = dict(n=2, groups=1, cin=3, cout=cout, k=(3, 3), stride=(1, 1), pad=(1, 0),
+             dil=(1, 1), H=rows + 1, W=OW + 2)
+    assert _check_direct_rows(c)
+
+
+@pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
+def test_direct_rows_lenet_c2_taken():
+    """LeNet c2 (10-pixel rows, 16 channels) runs the 2 x 10 row tiles,
+    at the AVX-512 level only."""
+    geo = (4, 6, 14, 14, 16, 5, 5, (1, 1), (0, 0), (1, 1), 1, 10, 10)
+    before = _C.isa_active()
+    try:
+        _C.set_isa("avx512")
+        assert _C.conv2d_fwd_uses_direct_rows(*geo)
+        _C.set_isa("avx2")
+        assert not _C.conv2d_fwd_uses_direct_rows(*geo)
+    finally:
+        _C.set_isa(before)
+
+
+@st.composite
 def px_cases(draw):
     """Few output channels, column stride 1: the AVX-512 Cog x rows x 16
     tiles (1 x 12, 2 x 10, 3 x 7, 6 x 4 and their partial row blocks)."""
