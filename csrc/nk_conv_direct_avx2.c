@@ -228,7 +228,8 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
     /* kernel: 0 = 6 channels x 16 pixels (stride 1, Cog <= 6), 1 = 8 x 12, 2 = 16 x 6 */
     const int kind = (sw == 1 && Cog <= 6) ? 0 : Cog <= 8 ? 1 : 2;
     /* at the AVX-512 level, same bits: kind 2 as 16 x 12, or whole rows of
-     * 6-11 pixels (nk_conv_direct_avx512.c); kind 0 as Cog x RM rows x 16 pixels (nk_conv_direct_px_avx512.c) */
+     * 6-11 pixels (nk_conv_direct_avx512.c); kind 0 as Cog x RM rows x 16
+     * pixels (nk_conv_direct_px_avx512.c) */
     const int wide = kind == 2 && nk_isa_level() == NK_ISA_AVX512;
     const int pxw = kind == 0 && nk_isa_level() == NK_ISA_AVX512;
     const int rows_ok = wide && nk_conv_fwd_direct_rows_ok(s);
