@@ -62,6 +62,7 @@ typedef struct nk_shift_plan {
     int64_t Wg, Wx; /* row lengths of the output grid and of xp (Wx = sw*Wg) */
     int64_t R, Rh, PL, nplanes, nch, ldr, Np, xe, kcb, nkb;
     int row14; /* AVX-512: row-aligned tiles (nk_conv_ukr_f32_14x32_shift_avx512) */
+    int row6;  /* AVX2: row-aligned tiles of 4-6 pixels (nk_conv_ukr_f32_{6,5,4}x16_shift_avx2) */
 } nk_shift_plan;
 
 static int64_t nk_shift_round(int64_t v, int64_t m) { return nk_ceil_div(v, m) * m; }
@@ -136,6 +137,10 @@ static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
         p->row14 = Wg > s->OW && Np % 32 == 0 && s->OW >= 14 &&
                    (rem == 0 || s->OW - rem + t <= Wg);
     }
+    /* AVX2: rows with padded columns cut into ceil(OW/6) tiles of 4-6 real
+     * pixels (any OW >= 4 but 7), instead of 6-pixel tiles on the padded
+     * grid that straddle its padding (res3x3-14: 16 computed per 14) */
+    p->row6 = sw == 1 && Wg > s->OW && s->OW >= 4 && s->OW != 7;
     p->nkb = nk_ceil_div(K, NK_GEMM_KC_F32); /* the GEMM's depth blocks */
     p->kcb = nk_ceil_div(K, p->nkb);
     return 1;
@@ -327,6 +332,29 @@ static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, cons
                     }
                 continue;
             }
+            if (!wide && p->row6) { /* ceil(OW/6) tiles of 4-6 real pixels a row */
+                const int64_t nt6 = nk_ceil_div(s->OW, 6), base = s->OW / nt6;
+                const int64_t extra = s->OW % nt6;
+                for (int64_t r = 0; r < rows; r++)
+                    for (int64_t i = 0, c0 = 0; i < nt6; i++) {
+                        const int64_t t = base + (i < extra), ir = r * p->Wg + c0;
+                        const float *ai = xp + ir, *bi = wb + jc * kc;
+                        float *ci = tile + ir * Np + jc;
+                        if (t == 6)
+                            nk_conv_ukr_f32_6x16_shift_avx2(kc, ai, off + p0, bi, ci, Np, &args);
+                        else if (t == 5)
+                            nk_conv_ukr_f32_5x16_shift_avx2(kc, ai, off + p0, bi, ci, Np, &args);
+                        else
+                            nk_conv_ukr_f32_4x16_shift_avx2(kc, ai, off + p0, bi, ci, Np, &args);
+                        c0 += t;
+                        if (fin) {
+                            const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + t, SB);
+                            nk_shift_store_avx2(s, p, tile, yrun, mdone, m1);
+                            mdone = m1;
+                        }
+                    }
+                continue;
+            }
             for (int64_t ir = 0; ir < npix; ir += MR) {
                 nk_shift_ukr(wide, sw, kc, nrc, xp + sw * ir, off + p0, wb + jc * kc,
                              tile + ir * Np + jc, Np, &args);
@@ -360,6 +388,12 @@ int nk_conv_fwd_shift_row14(const nk_conv2d_shape *s) {
     nk_shift_plan p;
     return nk_conv_fwd_shift_ok(s) && nk_isa_level() == NK_ISA_AVX512 &&
            nk_shift_make_plan(s, &p) && p.row14;
+}
+
+int nk_conv_fwd_shift_row6(const nk_conv2d_shape *s) {
+    nk_shift_plan p;
+    return nk_conv_fwd_shift_ok(s) && nk_isa_level() == NK_ISA_AVX2 &&
+           nk_shift_make_plan(s, &p) && p.row6;
 }
 
 int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s) {

@@ -113,6 +113,8 @@ NK_CONV_DW_UKR_DECL(nk_conv_ukr_f32_6x16_dw_s2_avx2);
  * 6 pixels x 16 channels, rows 1 or 2 values apart. */
 NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_6x16_shift_avx2);
 NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_6x16_shift_s2_avx2);
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_5x16_shift_avx2);
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_4x16_shift_avx2);
 #endif
 
 /* Small-problem path (no packing of B), used when one side of C is at most

@@ -49,13 +49,21 @@ def _geometry(x, w, pad, dil, groups, stride=(1, 1)):
 
 def _expect_row14(geo, cout_per_group, wg):
     """The rule for whole 14-pixel tiles (AVX-512): rows of at least 14
-    pixels with padded columns, 32k channels, and a remainder of OW % 14
+    pixels with padded columns, channels padded to 16 making whole 32-wide
+    panels (17-32, 49-64, ...), and a remainder of OW % 14
     that one 12- (13: 14-) pixel tile covers within the row's padded grid
     of width wg."""
     ow = geo[-1]
     rem, t = ow % 14, 12 if ow % 14 <= 12 else 14
-    return (ow >= 14 and wg > ow and cout_per_group % 32 == 0
+    return (ow >= 14 and wg > ow and -(-cout_per_group // 16) % 2 == 0
             and (rem == 0 or ow - rem + t <= wg))
+
+
+def _expect_row6(geo, wg):
+    """The rule for row-aligned tiles of 4-6 pixels (AVX2): rows with padded
+    columns, cut into ceil(OW/6) tiles of 4-6 pixels (any OW >= 4 but 7)."""
+    ow = geo[-1]
+    return wg > ow and ow >= 4 and ow != 7
 
 
 def _uses_shift(x, w, pad, dil, groups, stride=(1, 1)):
@@ -121,6 +129,11 @@ def test_forward_reference_and_im2col_bits(level, c):
     b = rng.standard_normal(c["cout"]).astype(np.float32) if c["bias"] else None
     args = (b, 1, c["pad"], c["dil"], c["groups"])
     assert _uses_shift(x, w, c["pad"], c["dil"], c["groups"])
+    geo = _geometry(x, w, c["pad"], c["dil"], c["groups"])
+    wg = geo[-1] + c["dil"][1] * (c["k"][1] - 1)
+    assert _C.conv2d_fwd_uses_row6(*geo) == (level == "avx2" and _expect_row6(geo, wg))
+    assert _C.conv2d_fwd_uses_row14(*geo) == (
+        level == "avx512" and _expect_row14(geo, c["cout"] // c["groups"], wg))
     y, y_im2col = _shift_and_im2col(lambda: F.conv2d(x, w, *args))
     assert np.array_equal(y, y_im2col)
     _close(y, _ref(x, w, b, c["pad"], c["dil"], c["groups"]))
@@ -142,6 +155,9 @@ def test_forward_reference_and_im2col_bits(level, c):
     (1, 6, 9, 64, 32, (3, 3), 4, 4, 1),       # rows of 64 = 4 x 14 + a 12-tile into the padding
     (1, 3, 7, 27, 32, (3, 3), 1, 1, 1),       # rows of 27 = 14 + a 14-tile reaching 1 pad column
     (1, 3, 7, 32, 32, (3, 3), 1, 1, 1),       # rows of 32: the remainder does not fit
+    (2, 3, 8, 6, 16, (3, 2), (1, 0), 1, 1),   # rows of 5: one 5-pixel tile (AVX2)
+    (1, 3, 9, 13, 16, (3, 3), 1, 1, 1),       # rows of 13 = 5 + 4 + 4 (AVX2)
+    (1, 3, 6, 8, 16, (3, 2), (1, 0), 1, 1),   # rows of 7: 6-pixel tiles on the padded grid
 ])
 def test_forward_cases(level, case):
     N, Cin, H, W, Cout, k, pad, dil, g = case
@@ -156,6 +172,7 @@ def test_forward_cases(level, case):
     wg = geo[-1] + dil[1] * (k[1] - 1)
     assert _C.conv2d_fwd_uses_row14(*geo) == (level == "avx512"
                                               and _expect_row14(geo, Cout // g, wg))
+    assert _C.conv2d_fwd_uses_row6(*geo) == (level == "avx2" and _expect_row6(geo, wg))
     y, y_im2col = _shift_and_im2col(lambda: F.conv2d(x, w, b, 1, pad, dil, g))
     assert np.array_equal(y, y_im2col)
     _close(y, _ref(x, w, b, pad, dil, g))
