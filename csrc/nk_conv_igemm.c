@@ -255,9 +255,23 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
         tileb = nk_conv_round64(tileb);
     }
     per = wsb + tileb;
-    if (nk_bytes(nt, per, &total)) return NK_ERR_OVERFLOW;
-    char *ws = nk_aligned_alloc(total);
-    if (!ws) return NK_ERR_NOMEM;
+    /* the weights' panels, packed once for all tasks (they were packed
+     * again by every task: a tenth of a 1x1 layer's forward) */
+    const int64_t wpe = S(nk_gemm_prepack_a_size)(Cog, K);
+    int64_t gwe;
+    size_t wpb;
+    if (wpe == 0 || nk_mul_i64(G, wpe, &gwe) || nk_bytes(gwe, sizeof(T), &wpb) ||
+        nk_bytes(nt, per, &total) || total > SIZE_MAX - 64 - wpb)
+        return NK_ERR_OVERFLOW;
+    wpb = nk_conv_round64(wpb);
+    char *base = nk_aligned_alloc(wpb + total);
+    if (!base) return NK_ERR_NOMEM;
+    T *wpk = (T *)base;
+    for (int64_t g = 0; g < G; g++) {
+        const OPERAND Wg = {w + g * Cog * K, K, 1, NULL, NULL, NULL};
+        S(nk_gemm_prepack_a)(&Wg, Cog, K, wpk + g * wpe);
+    }
+    char *ws = base + wpb;
 
     /* AVX2 gathers for short rows, strides, and whenever the index fits */
     NK_CONV_PACK_FN pack = S(nk_conv_pack_im2col);
@@ -291,7 +305,7 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
             const int64_t n0 = j0 / P, pix0 = j0 % P;
             const int direct = (j0 + nj - 1) / P == n0;
             const T *xg = x + g * Cig * HW;
-            OPERAND A = {w + g * Cog * K, K, 1, NULL, NULL};
+            OPERAND A = {w + g * Cog * K, K, 1, NULL, NULL, wpk + g * wpe};
             OPERAND B;
             nk_conv_pack_ctx cx = {xg,       s->C_in * HW, s->H,     s->W,        s->OH,
                                    s->OW,    s->stride_h,  s->stride_w, s->pad_h, s->pad_w,
@@ -326,7 +340,7 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
             }
         }
     }
-    nk_aligned_free(ws);
+    nk_aligned_free(base);
     return status;
 }
 
@@ -355,13 +369,32 @@ static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, 
     const int64_t ntasks = ng * ncb;
     const int nt = nk_conv_threads(s, ntasks, nthreads);
 
-    size_t gwsb = nk_conv_round64(S(nk_gemm_workspace)(M, PBc, Cog)), colb, per, total;
-    if (nk_bytes(M * PBc, sizeof(T), &colb)) return NK_ERR_OVERFLOW;
+    /* 1x1, stride 1, no padding: the column matrix is dx itself */
+    const int same = kk == 1 && s->pad_h == 0 && s->pad_w == 0 && s->OH == s->H &&
+                     s->OW == s->W;
+    size_t gwsb = nk_conv_round64(S(nk_gemm_workspace)(M, PBc, Cog)), colb = 0, per, total;
+    if (!same && nk_bytes(M * PBc, sizeof(T), &colb)) return NK_ERR_OVERFLOW;
     colb = nk_conv_round64(colb);
     per = gwsb + colb;
-    if (nk_bytes(nt, per, &total)) return NK_ERR_OVERFLOW;
-    char *ws = nk_aligned_alloc(total);
-    if (!ws) return NK_ERR_NOMEM;
+    /* the panels of W^T, packed once per (group, channel block) for all
+     * images (every image packed them again: a sixth of a 1x1 layer's
+     * backward-data) */
+    const int64_t wpe = S(nk_gemm_prepack_a_size)(M, Cog);
+    int64_t gwe;
+    size_t wpb;
+    if (wpe == 0 || nk_mul_i64(G * ncb, wpe, &gwe) || nk_bytes(gwe, sizeof(T), &wpb) ||
+        nk_bytes(nt, per, &total) || total > SIZE_MAX - 64 - wpb)
+        return NK_ERR_OVERFLOW;
+    wpb = nk_conv_round64(wpb);
+    char *base = nk_aligned_alloc(wpb + total);
+    if (!base) return NK_ERR_NOMEM;
+    T *wpk = (T *)base;
+    for (int64_t gb = 0; gb < G * ncb; gb++) {
+        const int64_t g = gb / ncb, c0 = gb % ncb * cb, m = nk_min_i64(cb, Cig - c0) * kk;
+        const OPERAND Wt = {w + g * Cog * Kcol + c0 * kk, 1, Kcol, NULL, NULL, NULL};
+        S(nk_gemm_prepack_a)(&Wt, m, Cog, wpk + gb * wpe);
+    }
+    char *ws = base + wpb;
     nk_status status = NK_OK;
 #pragma omp parallel num_threads(nt)
     {
@@ -372,19 +405,23 @@ static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, 
             const int64_t n = t / (G * ncb), g = (t / ncb) % G, cbi = t % ncb;
             const int64_t c0 = cbi * cb, nc = nk_min_i64(cb, Cig - c0), m = nc * kk;
             T *dxp = dx + (n * s->C_in + g * Cig + c0) * HW;
-            memset(dxp, 0, (size_t)(nc * HW) * sizeof(T));
+            if (!same) memset(dxp, 0, (size_t)(nc * HW) * sizeof(T));
             const T *dyg = dy + (n * s->C_out + g * Cog) * P;
-            OPERAND A = {w + g * Cog * Kcol + c0 * kk, 1, Kcol, NULL, NULL};
+            OPERAND A = {w + g * Cog * Kcol + c0 * kk, 1, Kcol, NULL, NULL,
+                         wpk + (g * ncb + cbi) * wpe};
             for (int64_t j0 = 0; j0 < P; j0 += PBc) {
                 const int64_t nj = nk_min_i64(PBc, P - j0);
-                OPERAND B = {dyg + j0, 1, P, NULL, NULL};
-                nk_status st = S(nk_gemm_serial)(m, nj, Cog, (T)1, &A, &B, (T)0, col, nj, 1,
-                                                 NULL, mine);
+                OPERAND B = {dyg + j0, 1, P, NULL, NULL, NULL};
+                nk_status st = same ? S(nk_gemm_serial)(m, nj, Cog, (T)1, &A, &B, (T)0, dxp + j0,
+                                                        HW, 1, NULL, mine)
+                                    : S(nk_gemm_serial)(m, nj, Cog, (T)1, &A, &B, (T)0, col, nj,
+                                                        1, NULL, mine);
                 if (st) {
 #pragma omp critical(nk_conv_status)
                     status = st;
                     break;
                 }
+                if (same) continue;
                 const int64_t oh0 = j0 / s->OW, ow0 = j0 % s->OW;
                 for (int64_t r = 0; r < m; r++) {
                     const int64_t c = r / kk, kh = (r % kk) / s->kW, kw = r % s->kW;
@@ -407,7 +444,7 @@ static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, 
             }
         }
     }
-    nk_aligned_free(ws);
+    nk_aligned_free(base);
     return status;
 }
 

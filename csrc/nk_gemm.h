@@ -48,6 +48,12 @@ typedef struct nk_gemm_operand_f32 {
     int64_t rs, cs;
     nk_pack_f32_fn pack; /* optional: overrides ptr/rs/cs */
     const void *ctx;
+    /* optional (NULL): this operand's panels from nk_gemm_prepack_a_f32 for
+     * the call's M x K; the blocked path then reads them instead of packing
+     * A (an operand used many times, e.g. conv weights over images).  Used
+     * in the A role only; ptr/rs/cs or pack must still describe the operand
+     * (the small path and the transposed problem read it that way). */
+    const float *packed;
 } nk_gemm_operand_f32;
 
 typedef struct nk_gemm_operand_f64 {
@@ -55,6 +61,7 @@ typedef struct nk_gemm_operand_f64 {
     int64_t rs, cs;
     nk_pack_f64_fn pack;
     const void *ctx;
+    const double *packed;
 } nk_gemm_operand_f64;
 
 /* Fused epilogue, applied while C is written: C = relu(C + bias). */
@@ -103,6 +110,17 @@ nk_status nk_gemm_serial_f64(int64_t M, int64_t N, int64_t K, double alpha,
                              const nk_gemm_operand_f64 *A, const nk_gemm_operand_f64 *B,
                              double beta, double *C, int64_t rs_c, int64_t cs_c,
                              const nk_gemm_epilogue_f64 *ep, void *workspace);
+
+/* A's panels for every depth block, packed once: nk_gemm_prepack_a_size_<dtype>
+ * (M, K) elements (0 on overflow), written by nk_gemm_prepack_a_<dtype> from
+ * the operand (its ptr/rs/cs or pack; `packed` is ignored).  The layout
+ * follows the drivers' depth blocks: block [p0, p0 + kc) at dst + p0 *
+ * ceil(M / MR) * MR, panels of MR rows inside it.  Packing only copies, so
+ * the results are the same bits. */
+int64_t nk_gemm_prepack_a_size_f32(int64_t M, int64_t K);
+int64_t nk_gemm_prepack_a_size_f64(int64_t M, int64_t K);
+void nk_gemm_prepack_a_f32(const nk_gemm_operand_f32 *A, int64_t M, int64_t K, float *dst);
+void nk_gemm_prepack_a_f64(const nk_gemm_operand_f64 *A, int64_t M, int64_t K, double *dst);
 
 /* Naive reference (tests' oracle): strided operands only, same semantics. */
 nk_status nk_gemm_ref_f32(int64_t M, int64_t N, int64_t K, float alpha,

@@ -18,6 +18,8 @@ typedef struct NK_FN(gemm_job) {
     int64_t kc;     /* depth block: depends on K only (bitwise reproducibility) */
     int64_t mb, nb; /* unit of work: mb x nb block of C (multiples of MR, NR) */
     int64_t um, un; /* units along M and N */
+    const NK_T *apacked; /* A's prepacked panels (NK_OPERAND.packed), or NULL */
+    int64_t mp;          /* M rounded up to MR: a prepacked depth block's row count */
 } NK_FN(gemm_job);
 
 /* Elements of the packed A and B buffers one unit needs. */
@@ -182,8 +184,12 @@ static void NK_FN(run_unit)(const NK_FN(gemm_job) *j, int64_t i0, int64_t mlen, 
         NK_FN(nk_gemm_pack)(j->B, j0, nlen, pc, kc, NK_NR, bbuf);
         for (int64_t ic = 0; ic < mlen; ic += mcb) {
             const int64_t mc = nk_min_i64(mcb, mlen - ic);
-            NK_FN(nk_gemm_pack)(j->A, i0 + ic, mc, pc, kc, NK_MR, abuf);
-            NK_FN(macro_kernel)(j, i0 + ic, mc, j0, nlen, kc, first, last, abuf, bbuf);
+            const NK_T *ap = abuf;
+            if (j->apacked) /* i0 + ic is a multiple of MR */
+                ap = j->apacked + pc * j->mp + (i0 + ic) / NK_MR * kc * NK_MR;
+            else
+                NK_FN(nk_gemm_pack)(j->A, i0 + ic, mc, pc, kc, NK_MR, abuf);
+            NK_FN(macro_kernel)(j, i0 + ic, mc, j0, nlen, kc, first, last, ap, bbuf);
         }
     }
 }
@@ -319,7 +325,23 @@ static int NK_FN(setup_job)(NK_FN(gemm_job) *j, int64_t M, int64_t N, int64_t K,
     j->ukr = NK_UKR_GENERIC;
 #endif
     j->kc = NK_FN(depth_block)(K);
+    j->apacked = K > 0 ? A->packed : NULL;
+    j->mp = nk_ceil_div(M, NK_MR) * NK_MR;
     return NK_OK;
+}
+
+int64_t NK_FN(nk_gemm_prepack_a_size)(int64_t M, int64_t K) {
+    int64_t e;
+    if (M < 0 || K < 0 || M > INT64_MAX - NK_MR ||
+        nk_mul_i64(nk_ceil_div(M, NK_MR) * NK_MR, K, &e))
+        return 0;
+    return e;
+}
+
+void NK_FN(nk_gemm_prepack_a)(const NK_OPERAND *A, int64_t M, int64_t K, NK_T *dst) {
+    const int64_t kcb = NK_FN(depth_block)(K), mp = nk_ceil_div(M, NK_MR) * NK_MR;
+    for (int64_t p0 = 0; p0 < K; p0 += kcb)
+        NK_FN(nk_gemm_pack)(A, 0, M, p0, nk_min_i64(kcb, K - p0), NK_MR, dst + p0 * mp);
 }
 
 /* A column-major C (unit row stride) is computed as C^T = B^T A^T so the
@@ -329,6 +351,8 @@ static void NK_FN(maybe_transpose)(NK_FN(gemm_job) *j, NK_EPILOGUE *ep_t) {
     if (j->cs_c == 1 || j->rs_c != 1) return;
     int64_t t = j->M; j->M = j->N; j->N = t;
     const NK_OPERAND *op = j->A; j->A = j->B; j->B = op;
+    j->apacked = NULL; /* prepacked panels are A's, now the B operand */
+    j->mp = nk_ceil_div(j->M, NK_MR) * NK_MR;
     t = j->rs_c; j->rs_c = j->cs_c; j->cs_c = t;
     if (j->ep) {
         *ep_t = *j->ep;

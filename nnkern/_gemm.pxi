@@ -20,12 +20,14 @@ cdef extern from "nk_gemm.h":
         int64_t cs
         nk_pack_f32_fn pack
         const void *ctx
+        const float *packed
     ctypedef struct nk_gemm_operand_f64:
         const double *ptr
         int64_t rs
         int64_t cs
         nk_pack_f64_fn pack
         const void *ctx
+        const double *packed
     ctypedef struct nk_gemm_epilogue_f32:
         const float *bias
         int bias_per_row
@@ -46,6 +48,12 @@ cdef extern from "nk_gemm.h":
                           const nk_gemm_operand_f64 *A, const nk_gemm_operand_f64 *B,
                           double beta, double *C, int64_t rs_c, int64_t cs_c,
                           const nk_gemm_epilogue_f64 *ep, int nthreads) nogil
+    int64_t nk_gemm_prepack_a_size_f32(int64_t M, int64_t K) nogil
+    int64_t nk_gemm_prepack_a_size_f64(int64_t M, int64_t K) nogil
+    void nk_gemm_prepack_a_f32(const nk_gemm_operand_f32 *A, int64_t M, int64_t K,
+                               float *dst) nogil
+    void nk_gemm_prepack_a_f64(const nk_gemm_operand_f64 *A, int64_t M, int64_t K,
+                               double *dst) nogil
     size_t nk_gemm_workspace_f32(int64_t M, int64_t N, int64_t K) nogil
     size_t nk_gemm_workspace_f64(int64_t M, int64_t N, int64_t K) nogil
     nk_status nk_gemm_serial_f32(int64_t M, int64_t N, int64_t K, float alpha,
@@ -74,7 +82,7 @@ import numpy as _np
 GEMM_TILE = {"float32": (NK_GEMM_MR_F32, NK_GEMM_NR_F32),
              "float64": (NK_GEMM_MR_F64, NK_GEMM_NR_F64)}
 
-_GEMM_IMPLS = ("fast", "serial", "callback", "ref")
+_GEMM_IMPLS = ("fast", "serial", "callback", "ref", "prepacked")
 
 
 # Test hook: a packing callback that reads a strided matrix, so that the
@@ -162,7 +170,9 @@ def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
     impl: "fast" (threaded driver), "serial" (nk_gemm_serial_* with a
     caller-provided workspace), "callback" (the fast driver with both
     operands supplied through packing callbacks -- a test hook for conv's
-    path) or "ref" (the naive reference).
+    path), "prepacked" (the fast driver with A's panels packed beforehand by
+    nk_gemm_prepack_a_*, as conv does for its weights) or "ref" (the naive
+    reference).
     ws_shape: for impl="serial", size the workspace with
     nk_gemm_workspace(*ws_shape) instead of (M, N, K) (a test hook: it must
     be at least the problem's shape); canary bytes after it are checked.
@@ -222,7 +232,9 @@ def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
     cdef void *pbias = NULL if bias is None else cnp.PyArray_DATA(bias)
     if dt == _np.float32:
         A32.ptr = <const float *>pa; A32.rs = rs_a; A32.cs = cs_a; A32.pack = NULL; A32.ctx = NULL
+        A32.packed = NULL
         B32.ptr = <const float *>pb; B32.rs = rs_b; B32.cs = cs_b; B32.pack = NULL; B32.ctx = NULL
+        B32.packed = NULL
         E32.bias = <const float *>pbias; E32.bias_per_row = bias_per_row; E32.relu = relu
         if mode == 2:
             ca32.ptr = A32.ptr; ca32.rs = rs_a; ca32.cs = cs_a; ca32.rows = M
@@ -231,7 +243,18 @@ def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
             A32.pack = _pack_cb_f32; A32.ctx = &ca32; A32.ptr = NULL
             B32.pack = _pack_cb_f32; B32.ctx = &cb32; B32.ptr = NULL
         with nogil:
-            if mode == 0 or mode == 2:
+            if mode == 4:
+                wsz = <size_t>nk_gemm_prepack_a_size_f32(M, K) * sizeof(float)
+                ws = nk_aligned_alloc(wsz + 64)
+                if ws == NULL:
+                    st = NK_ERR_NOMEM
+                else:
+                    nk_gemm_prepack_a_f32(&A32, M, K, <float *>ws)
+                    A32.packed = <const float *>ws
+                    st = nk_gemm_f32(M, N, K, <float>alpha, &A32, &B32, <float>beta,
+                                     <float *>pc, rs_c, cs_c, &E32, nt)
+                    nk_aligned_free(ws)
+            elif mode == 0 or mode == 2:
                 st = nk_gemm_f32(M, N, K, <float>alpha, &A32, &B32, <float>beta,
                                  <float *>pc, rs_c, cs_c, &E32, nt)
             elif mode == 1:
@@ -250,7 +273,9 @@ def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
                                      <float *>pc, rs_c, cs_c, &E32)
     else:
         A64.ptr = <const double *>pa; A64.rs = rs_a; A64.cs = cs_a; A64.pack = NULL; A64.ctx = NULL
+        A64.packed = NULL
         B64.ptr = <const double *>pb; B64.rs = rs_b; B64.cs = cs_b; B64.pack = NULL; B64.ctx = NULL
+        B64.packed = NULL
         E64.bias = <const double *>pbias; E64.bias_per_row = bias_per_row; E64.relu = relu
         if mode == 2:
             ca64.ptr = A64.ptr; ca64.rs = rs_a; ca64.cs = cs_a; ca64.rows = M
@@ -259,7 +284,18 @@ def gemm_into(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0,
             A64.pack = _pack_cb_f64; A64.ctx = &ca64; A64.ptr = NULL
             B64.pack = _pack_cb_f64; B64.ctx = &cb64; B64.ptr = NULL
         with nogil:
-            if mode == 0 or mode == 2:
+            if mode == 4:
+                wsz = <size_t>nk_gemm_prepack_a_size_f64(M, K) * sizeof(double)
+                ws = nk_aligned_alloc(wsz + 64)
+                if ws == NULL:
+                    st = NK_ERR_NOMEM
+                else:
+                    nk_gemm_prepack_a_f64(&A64, M, K, <double *>ws)
+                    A64.packed = <const double *>ws
+                    st = nk_gemm_f64(M, N, K, alpha, &A64, &B64, beta,
+                                     <double *>pc, rs_c, cs_c, &E64, nt)
+                    nk_aligned_free(ws)
+            elif mode == 0 or mode == 2:
                 st = nk_gemm_f64(M, N, K, alpha, &A64, &B64, beta,
                                  <double *>pc, rs_c, cs_c, &E64, nt)
             elif mode == 1:
@@ -300,6 +336,7 @@ def _gemm_status_probe():
     ok32.ptr = x; ok32.rs = 1; ok32.cs = 1; ok32.pack = NULL; ok32.ctx = NULL
     null32.ptr = NULL; null32.rs = 1; null32.cs = 1; null32.pack = NULL; null32.ctx = NULL
     ok64.ptr = y; ok64.rs = 1; ok64.cs = 1; ok64.pack = NULL; ok64.ctx = NULL
+    ok32.packed = NULL; null32.packed = NULL; ok64.packed = NULL
     x[0] = x[1] = x[2] = x[3] = 1
     y[0] = y[1] = y[2] = y[3] = 1
     return {

@@ -82,6 +82,10 @@ def test_against_reference(isa, dtype, c):
     (2, 2, 5, 5, 3, (1, 1), 1, 0, 1, 1),                  # 1x1 -> plain GEMM
     (2, 2, 5, 4, 3, (5, 4), 1, 0, 1, 1),                  # kernel = input, output 1x1
     (1, 2, 8, 8, 2, (3, 3), 3, 2, 2, 1),
+    # Cout > 2 Cin: backward-data in column form, W^T's panels packed once
+    (2, 4, 5, 6, 10, (1, 1), 1, 0, 1, 2),                 # 1x1: the GEMM writes dx itself
+    (1, 5, 4, 3, 11, (1, 1), 1, 0, 1, 1),                 # one image: channel blocks 2, 2, 1
+    (1, 3, 6, 5, 7, (3, 3), 1, 1, 1, 1),                  # 3x3, one channel per block
 ])
 def test_backward_finite_differences(isa, case):
     N, Cin, H, W, Cout, k, stride, pad, dil, groups = case

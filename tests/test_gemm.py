@@ -128,7 +128,7 @@ def test_alpha_beta_against_reference(isa, dtype, alpha, beta):
 def test_beta_zero_never_reads_c(isa, dtype):
     rng = np.random.default_rng(5)
     a, b = rand(rng, (19, 40), dtype), rand(rng, (40, 23), dtype)
-    for impl in ("fast", "serial", "callback", "ref"):
+    for impl in ("fast", "serial", "callback", "ref", "prepacked"):
         c = np.full((19, 23), np.nan, dtype)
         _C.gemm_into(a, b, c, 1.0, 0.0, impl=impl)
         assert np.isfinite(c).all(), impl
@@ -142,7 +142,7 @@ def test_k_zero_scales_by_beta_then_epilogue(isa, dtype):
     a, b = np.zeros((4, 0), dtype), np.zeros((0, 5), dtype)
     c0 = np.arange(20, dtype=dtype).reshape(4, 5) - 10
     bias = np.arange(5, dtype=dtype)
-    for impl in ("fast", "serial", "callback", "ref"):
+    for impl in ("fast", "serial", "callback", "ref", "prepacked"):
         c = c0.copy()
         _C.gemm_into(a, b, c, 3.0, 2.0, impl=impl)
         np.testing.assert_array_equal(c, 2 * c0)
@@ -219,10 +219,10 @@ def test_bitwise_equal_across_threads_and_drivers(isa, dtype, m, n, k, restore_t
     a, b = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
     bias = rand(rng, (n,), dtype)
     c0 = rand(rng, (m, n), dtype)
-    res = {"fast": [], "callback": [], "matmul": []}
+    res = {"fast": [], "callback": [], "prepacked": [], "matmul": []}
     for t in (1, 2, 3):
         with num_threads(t):
-            for impl in ("fast", "callback"):
+            for impl in ("fast", "callback", "prepacked"):
                 c = c0.copy()
                 _C.gemm_into(a, b, c, 0.75, 0.5, bias, False, True, impl=impl)
                 res[impl].append(c)
@@ -235,6 +235,7 @@ def test_bitwise_equal_across_threads_and_drivers(isa, dtype, m, n, k, restore_t
             np.testing.assert_array_equal(r, outs[0])
     if min(m, n) > 16:  # both on the packed path
         np.testing.assert_array_equal(res["callback"][0], res["fast"][0])
+    np.testing.assert_array_equal(res["prepacked"][0], res["fast"][0])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -473,3 +474,27 @@ def test_avx512_kernels_match_avx2_bitwise(dtype, per_row, restore_threads):
                     np.testing.assert_array_equal(out["avx512"], out["avx2"])
     finally:
         _C.set_isa(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", [(1, 40, 7), (6, 33, 256), (7, 64, 257), (13, 17, 600),
+                                   (100, 196, 1024), (257, 31, 513)])
+@pytest.mark.parametrize("col_major_c", [False, True])
+def test_prepacked_a_same_bits(isa, dtype, m, n, k, col_major_c, restore_threads):
+    """A's panels packed once beforehand (conv's weights) give the bits of
+    packing them per call: row counts off the 6-row panels, one to three
+    depth blocks (256 | 257 | 513 ...), and a column-major C (computed as
+    C^T = B^T A^T, where the prepacked panels must be ignored)."""
+    rng = np.random.default_rng(31)
+    a, b = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
+    bias = rand(rng, (n,), dtype)
+    out = {}
+    for impl in ("fast", "prepacked"):
+        for t in (1, 2):
+            c = np.zeros((n, m), dtype).T if col_major_c else np.zeros((m, n), dtype)
+            with num_threads(t):
+                _C.gemm_into(a, b, c, 1.5, 0.0, bias, False, False, impl=impl)
+            out[impl, t] = c
+    for key, c in out.items():
+        np.testing.assert_array_equal(c, out["fast", 1], err_msg=str(key))
+    assert_gemm_close(out["prepacked", 1], a, b, 1.5, 0.0, None, bias)
