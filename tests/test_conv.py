@@ -74,6 +74,26 @@ def test_against_reference(isa, dtype, c):
         _close(got, ref, dtype)
 
 
+@pytest.mark.parametrize("cin,cout,groups", [(17, 40, 1), (34, 12, 2), (5, 64, 1)])
+def test_1x1_weight_grad_float32(isa, cin, cout, groups, restore_threads):
+    """1x1 stride-1 weight gradient in float32: x's channel rows packed in
+    16-row panels (17 = 16 + 1), blocks of the larger side of dW; against
+    the reference, and the same bits at 1 and 2 threads."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, cin, 5, 7)).astype(np.float32)
+    w = rng.standard_normal((cout, cin // groups, 1, 1)).astype(np.float32)
+    dy = rng.standard_normal((3, cout, 5, 7)).astype(np.float32)
+    got = []
+    for t in (1, 2):
+        with num_threads(t):
+            got.append(F.conv2d_backward(dy, x, w, 1, 0, 1, groups, (True, True, False)))
+    for a, b in zip(got[0][:2], got[1][:2]):
+        assert np.array_equal(a, b)
+    ref = _ref_all(x, w, None, dy, (1, 1), (0, 0), (1, 1), groups)
+    _close(got[0][0], ref[1], np.float32)
+    _close(got[0][1], ref[2], np.float32)
+
+
 @pytest.mark.parametrize("case", [
     # (N, Cin, H, W, Cout, k, stride, pad, dil, groups)
     (2, 3, 7, 6, 4, (3, 2), 1, 1, 1, 1),
@@ -84,6 +104,7 @@ def test_against_reference(isa, dtype, c):
     (1, 2, 8, 8, 2, (3, 3), 3, 2, 2, 1),
     # Cout > 2 Cin: backward-data in column form, W^T's panels packed once
     (2, 4, 5, 6, 10, (1, 1), 1, 0, 1, 2),                 # 1x1: the GEMM writes dx itself
+    (2, 17, 5, 6, 40, (1, 1), 1, 0, 1, 1),                # 1x1 dW: x packed in 16-row panels
     (1, 5, 4, 3, 11, (1, 1), 1, 0, 1, 1),                 # one image: channel blocks 2, 2, 1
     (1, 3, 6, 5, 7, (3, 3), 1, 1, 1, 1),                  # 3x3, one channel per block
 ])
