@@ -23,6 +23,7 @@ cdef extern from "nk_conv.h":
     int nk_conv_fwd_direct_rows_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_shift_row14(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_shift_row6(const nk_conv2d_shape *s) nogil
+    int nk_conv_fwd_shift_stream(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                                 const float *bias, float *y, int nthreads) nogil
@@ -156,6 +157,17 @@ def conv2d_fwd_uses_row6(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t 
     return bool(nk_conv_fwd_shift_row6(&s))
 
 
+def conv2d_fwd_uses_stream(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
+                           int64_t kH, int64_t kW, tuple stride, tuple padding,
+                           tuple dilation, int64_t groups, int64_t OH, int64_t OW):
+    """True when that shifted-rows forward writes its output with
+    non-temporal stores (AVX-512, large outputs; csrc/nk_conv_shift.c); for
+    tests."""
+    cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
+                                            dilation, groups, OH, OW)
+    return bool(nk_conv_fwd_shift_stream(&s))
+
+
 def conv2d_fwd_uses_direct_px(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
                               int64_t kH, int64_t kW, tuple stride, tuple padding,
                               tuple dilation, int64_t groups, int64_t OH, int64_t OW):
@@ -195,6 +207,20 @@ cdef inline const void *_ptr_or_null(object a):
     return NULL if a is None else cnp.PyArray_DATA(a)
 
 
+def _empty_aligned(tuple shape, dt):
+    """np.empty(shape, dt) whose data starts on a 64-byte boundary (NumPy
+    gives 16): the forward's channel planes then start on cache lines, which
+    the non-temporal stores of large outputs need.  A C-contiguous view of
+    a byte buffer."""
+    cdef int64_t n = 1
+    for d in shape:
+        n *= d
+    nbytes = n * np.dtype(dt).itemsize
+    buf = np.empty(nbytes + 64, dtype=np.uint8)
+    off = (-buf.ctypes.data) % 64
+    return buf[off:off + nbytes].view(dt).reshape(shape)
+
+
 def conv2d_fwd(x, w, bias, tuple stride, tuple padding, tuple dilation, int64_t groups,
                int64_t OH, int64_t OW, bint ref=False):
     """y[N, C_out, OH, OW] = conv(x[N, C_in, H, W], w[C_out, C_in/groups, kH, kW]) + bias.
@@ -212,7 +238,7 @@ def conv2d_fwd(x, w, bias, tuple stride, tuple padding, tuple dilation, int64_t 
                 or bias.shape[0] != w.shape[0] or not bias.flags.c_contiguous \
                 or not bias.flags.aligned:
             raise ValueError("conv2d: bias must be a contiguous 1-D array of length C_out")
-    y = np.empty((s.N, s.C_out, OH, OW), dtype=dt)
+    y = _empty_aligned((s.N, s.C_out, OH, OW), dt)
     cdef const void *px = cnp.PyArray_DATA(x)
     cdef const void *pw = cnp.PyArray_DATA(w)
     cdef const void *pb = _ptr_or_null(bias)
@@ -250,7 +276,7 @@ def conv2d_bwd_data(dy, w, int64_t H, int64_t W, tuple stride, tuple padding,
                                          w.shape[0], w.shape[2], w.shape[3],
                                          dy.shape[2], dy.shape[3],
                                          stride, padding, dilation, groups)
-    dx = np.empty((s.N, s.C_in, H, W), dtype=dt)
+    dx = _empty_aligned((s.N, s.C_in, H, W), dt)
     cdef const void *pdy = cnp.PyArray_DATA(dy)
     cdef const void *pw = cnp.PyArray_DATA(w)
     cdef void *pdx = cnp.PyArray_DATA(dx)

@@ -452,3 +452,47 @@ def test_weight_gradient_inf_reaches_what_the_reference_reaches(level):
     fin = np.isfinite(ref)
     assert fin.sum() > 0 and (~fin).sum() > 0
     _close(gw[fin], ref[fin])
+
+
+@needs_avx512
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, stride): outputs of >= 2^19 values
+    (1, 3, 96, 96, 64, 1),     # planes of 96 x 96: every 16-value store on a cache line
+    (1, 2, 90, 91, 72, 1),     # planes of 90 x 91: lines and plane starts disagree
+    (2, 3, 181, 183, 80, 2),   # strided (80 channels: not the direct kernel)
+])
+def test_large_output_non_temporal_stores(restore_isa, restore_threads, case):
+    """Large outputs are written with non-temporal stores (where a store
+    lands on a whole cache line): the same bits as the im2col path, at 1 and
+    2 threads, and the reference's values; the output is 64-byte aligned."""
+    N, Cin, H, W, Cout, st_ = case
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = rng.standard_normal((Cout, Cin, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(Cout).astype(np.float32)
+    _C.set_isa("avx512")
+    geo = _geometry(x, w, (1, 1), (1, 1), 1, (st_, st_))
+    assert _C.conv2d_fwd_uses_shift(*geo) and _C.conv2d_fwd_uses_stream(*geo)
+    got = []
+    for nt in (1, 2):
+        with num_threads(nt):
+            got.append(F.conv2d(x, w, b, st_, 1))
+    assert got[0].ctypes.data % 64 == 0
+    assert np.array_equal(got[0], got[1])
+    _C.conv_shift_enable(False)
+    try:
+        y_im2col = F.conv2d(x, w, b, st_, 1)
+    finally:
+        _C.conv_shift_enable(True)
+    assert np.array_equal(got[0], y_im2col)
+    _close(got[0], _ref(x, w, b, (1, 1), (1, 1), 1, (st_, st_)))
+    if st_ == 1:  # backward-data as a forward into dx (64-byte aligned too)
+        dy = rng.standard_normal(got[0].shape).astype(np.float32)
+        dx = F.conv2d_backward(dy, x, w, st_, 1, 1, 1, (True, False, False))[0]
+        assert dx.ctypes.data % 64 == 0
+        ref_dx = _C.conv2d_bwd_data_ref(dy.astype(np.float64), w.astype(np.float64), H, W,
+                                        (1, 1), (1, 1), (1, 1), 1)
+        _close(dx, ref_dx)
+    # small outputs keep ordinary stores
+    geo_small = _geometry(x[:, :, :40, :40], w, (1, 1), (1, 1), 1, (st_, st_))
+    assert not _C.conv2d_fwd_uses_stream(*geo_small)
