@@ -66,6 +66,7 @@ typedef struct nk_shift_plan {
     int64_t R, Rh, PL, nplanes, nch, ldr, Np, xe, kcb, nkb;
     int row14; /* AVX-512: row-aligned tiles (nk_conv_ukr_f32_14x32_shift_avx512) */
     int row6;  /* AVX2: row-aligned tiles of 4-6 pixels (nk_conv_ukr_f32_{6,5,4}x16_shift_avx2) */
+    int row7;  /* AVX-512: rows of 7 pixels, one 7 x 32 tile each */
     int stream; /* AVX-512: non-temporal stores of y (a large output) */
 } nk_shift_plan;
 
@@ -102,7 +103,12 @@ static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
      * ow*sw + kw*dw < Wx = sw*Wg */
     const int64_t Wg = strided ? nk_ceil_div((s->OW - 1) * sw + (s->kW - 1) * s->dil_w + 1, sw)
                                : s->OW + s->dil_w * (s->kW - 1);
-    if (4 * Wg > 5 * s->OW) return 0; /* more than a quarter wasted */
+    /* AVX-512, rows of 7 pixels (a ResNet's last stage): whole-row tiles of
+     * 7 x 32 compute no padded column, so the waste rule below does not
+     * apply (it counts the padded-grid columns that 12-pixel tiles compute) */
+    const int row7 = s->OW == 7 && Wg > 7 && nk_shift_round(Cog, 16) % 32 == 0 &&
+                     nk_isa_level() == NK_ISA_AVX512;
+    if (!row7 && 4 * Wg > 5 * s->OW) return 0; /* more than a quarter wasted */
     const int64_t Wx = sw * Wg;
     int64_t R = nk_max_i64(1, nk_min_i64(s->OH, NK_SHIFT_COLS / Wg));
     int64_t nch = nk_ceil_div(s->OH, R);
@@ -145,6 +151,7 @@ static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
      * pixels (any OW >= 4 but 7), instead of 6-pixel tiles on the padded
      * grid that straddle its padding (res3x3-14: 16 computed per 14) */
     p->row6 = sw == 1 && Wg > s->OW && s->OW >= 4 && s->OW != 7;
+    p->row7 = row7;
     /* outputs of >= NK_SHIFT_STREAM_ELEMS: non-temporal stores (at the
      * AVX-512 level).  Such an output does not stay in a core's L2 anyway;
      * written around the caches it costs no read-for-ownership.  Measured,
@@ -326,6 +333,24 @@ static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, cons
             const int64_t nrc = nk_min_i64(NRmax, Np - jc);
             const int fin = last && jc + nrc >= Np;
             args.bias = last && bias_pad ? bias_pad + g * Np + jc : NULL;
+            if (wide && p->row7) { /* rows of 7: one tile each */
+                for (int64_t r = 0; r < rows; r++) {
+                    const int64_t ir = r * p->Wg;
+                    if (sw == 1)
+                        nk_conv_ukr_f32_7x32_shift_avx512(kc, xp + ir, off + p0, wb + jc * kc,
+                                                          tile + ir * Np + jc, Np, &args);
+                    else
+                        nk_conv_ukr_f32_7x32_shift_s2_avx512(kc, xp + 2 * ir, off + p0,
+                                                             wb + jc * kc, tile + ir * Np + jc,
+                                                             Np, &args);
+                    if (fin) {
+                        const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + 7, SB);
+                        nk_shift_store(s, p, tile, yrun, mdone, m1);
+                        mdone = m1;
+                    }
+                }
+                continue;
+            }
             if (wide && p->row14) { /* whole stretches of 14 real pixels */
                 for (int64_t r = 0; r < rows; r++)
                     for (int64_t c0 = 0; c0 < s->OW; c0 += 14) {
@@ -407,6 +432,11 @@ int nk_conv_fwd_shift_row14(const nk_conv2d_shape *s) {
     nk_shift_plan p;
     return nk_conv_fwd_shift_ok(s) && nk_isa_level() == NK_ISA_AVX512 &&
            nk_shift_make_plan(s, &p) && p.row14;
+}
+
+int nk_conv_fwd_shift_row7(const nk_conv2d_shape *s) {
+    nk_shift_plan p;
+    return nk_conv_fwd_shift_ok(s) && nk_shift_make_plan(s, &p) && p.row7;
 }
 
 int nk_conv_fwd_shift_stream(const nk_conv2d_shape *s) {

@@ -33,19 +33,20 @@
 #define NK_UKR_SW 2
 #include "nk_gemm_ukr_avx512_impl.h"
 
-/* 14 pixels x 32 channels (28 accumulators), for row-aligned tiles (a
- * tile is a stretch of real pixels, and no padded-grid column is computed
- * but in a row's last tile).  Row r broadcasts a[aoff[p] + r*SW]
- * (_s2: every second value).  The per-element arithmetic of the template's
- * kernels (zero start, one FMA chain over the depth, then finish), so the
- * bits are theirs. */
-#define NK_SHIFT_14X32(NAME, SW)                                                             \
+/* ROWS pixels x 32 channels (2*ROWS accumulators), for row-aligned tiles:
+ * 14 (a tile is a stretch of real pixels, and no padded-grid column is
+ * computed but in a row's last tile), and 7 (whole rows of 7 pixels, the
+ * last stage of a ResNet).  Row r broadcasts a[aoff[p] + r*SW] (_s2: every
+ * second value).  The per-element arithmetic of the template's kernels
+ * (zero start, one FMA chain over the depth, then finish), so the bits are
+ * theirs. */
+#define NK_SHIFT_ROWSX32(NAME, ROWS, SW)                                                     \
     NK_TARGET_AVX512 void NAME(int64_t kc, const float *NK_RESTRICT a,                       \
                                const int64_t *NK_RESTRICT aoff, const float *NK_RESTRICT b,  \
                                float *NK_RESTRICT c, int64_t rs_c,                           \
                                const nk_ukr_args_f32 *args) {                                \
-        __m512 acc[14][2];                                                                   \
-        _Pragma("GCC unroll 14") for (int r = 0; r < 14; r++) {                              \
+        __m512 acc[ROWS][2];                                                                 \
+        _Pragma("GCC unroll 14") for (int r = 0; r < (ROWS); r++) {                          \
             acc[r][0] = _mm512_setzero_ps();                                                 \
             acc[r][1] = _mm512_setzero_ps();                                                 \
         }                                                                                    \
@@ -55,19 +56,21 @@
             const __m512 b0 = _mm512_load_ps(bq0), b1 = _mm512_load_ps(bq1);                 \
             bq0 += NK_GEMM_NR_F32;                                                           \
             bq1 += NK_GEMM_NR_F32;                                                           \
-            _Pragma("GCC unroll 14") for (int r = 0; r < 14; r++) {                          \
+            _Pragma("GCC unroll 14") for (int r = 0; r < (ROWS); r++) {                      \
                 const __m512 av = _mm512_set1_ps(ap[r * (SW)]);                              \
                 acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);                              \
                 acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);                              \
             }                                                                                \
         }                                                                                    \
-        _Pragma("GCC unroll 14") for (int r = 0; r < 14; r++) {                              \
+        _Pragma("GCC unroll 14") for (int r = 0; r < (ROWS); r++) {                          \
             float *cr = c + r * rs_c;                                                        \
             _mm512_storeu_ps(cr, finish_f32_shift(acc[r][0], cr, 0, r, args));               \
             _mm512_storeu_ps(cr + 16, finish_f32_shift(acc[r][1], cr + 16, 16, r, args));    \
         }                                                                                    \
     }
 
-NK_SHIFT_14X32(nk_conv_ukr_f32_14x32_shift_avx512, 1)
-NK_SHIFT_14X32(nk_conv_ukr_f32_14x32_shift_s2_avx512, 2)
+NK_SHIFT_ROWSX32(nk_conv_ukr_f32_14x32_shift_avx512, 14, 1)
+NK_SHIFT_ROWSX32(nk_conv_ukr_f32_14x32_shift_s2_avx512, 14, 2)
+NK_SHIFT_ROWSX32(nk_conv_ukr_f32_7x32_shift_avx512, 7, 1)
+NK_SHIFT_ROWSX32(nk_conv_ukr_f32_7x32_shift_s2_avx512, 7, 2)
 #endif

@@ -87,6 +87,8 @@ NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_12x32_shift_s2_avx512);
 NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_12x16_shift_s2_avx512);
 NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_14x32_shift_avx512);
 NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_14x32_shift_s2_avx512);
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_7x32_shift_avx512);
+NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_7x32_shift_s2_avx512);
 /* Conv's weight-gradient kernels (nk_conv_ukr_f32_dw_avx512.c): 6 taps x
  * NV*16 channels (NV = 1..4), summed over a band of an image's pixels;
  * columns one (_dw) or two (_dw_s2) values apart (nk_conv_ukr_dw_impl.h). */

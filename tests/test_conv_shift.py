@@ -496,3 +496,50 @@ def test_large_output_non_temporal_stores(restore_isa, restore_threads, case):
     # small outputs keep ordinary stores
     geo_small = _geometry(x[:, :, :40, :40], w, (1, 1), (1, 1), 1, (st_, st_))
     assert not _C.conv2d_fwd_uses_stream(*geo_small)
+
+
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, k, stride, pad)
+    (2, 3, 7, 7, 32, 3, 1, 1),      # a ResNet last-stage layer, small: rows of 7
+    (1, 4, 9, 7, 64, 3, 1, (2, 1)),  # 9 rows, two 32-channel blocks
+    (2, 5, 7, 7, 20, 3, 1, 1),      # 20 channels: one 32-wide panel, zero-padded
+    (2, 8, 14, 14, 96, 3, 2, 1),    # the downsample to 7 x 7 (stride 2; > 64 channels: not direct)
+    (1, 3, 7, 7, 48, 3, 1, 1),      # 48 channels: 32 + 16, no whole-row tiles
+])
+def test_rows_of_seven(restore_isa, restore_threads, case):
+    """Rows of 7 pixels at the AVX-512 level: one 7 x 32 tile a row, which
+    computes no padded column, so the path is taken even where 12-pixel
+    tiles would waste more than a quarter (3x3, rows of 9); the same bits
+    as the im2col path at 1 and 2 threads, and backward-data through it.  At
+    the AVX2 level the waste rule still decides."""
+    N, Cin, H, W, Cout, k, s_, p_ = case
+    pad = (p_, p_) if isinstance(p_, int) else p_
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = rng.standard_normal((Cout, Cin, k, k)).astype(np.float32)
+    b = rng.standard_normal(Cout).astype(np.float32)
+    geo = _geometry(x, w, pad, (1, 1), 1, (s_, s_))
+    assert geo[-1] == 7
+    wg = -(-((7 - 1) * s_ + k) // s_)
+    whole = -(-Cout // 16) % 2 == 0
+    for level in LEVELS:
+        _C.set_isa(level)
+        if level == "avx2":
+            assert not _C.conv2d_fwd_uses_row7(*geo)
+            assert _C.conv2d_fwd_uses_shift(*geo) == (s_ == 1 and 4 * wg <= 5 * 7)
+            continue
+        assert _C.conv2d_fwd_uses_row7(*geo) == whole
+        assert _C.conv2d_fwd_uses_shift(*geo) == (whole or 4 * wg <= 5 * 7)
+        got = []
+        for nt in (1, 2):
+            with num_threads(nt):
+                got.append(F.conv2d(x, w, b, s_, pad))
+        assert np.array_equal(got[0], got[1])
+        y, y_im2col = _shift_and_im2col(lambda: F.conv2d(x, w, b, s_, pad))
+        assert np.array_equal(y, got[0]) and np.array_equal(y, y_im2col)
+        _close(y, _ref(x, w, b, pad, (1, 1), 1, (s_, s_)))
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        dx = F.conv2d_backward(dy, x, w, s_, pad, 1, 1, (True, False, False))[0]
+        ref_dx = _C.conv2d_bwd_data_ref(dy.astype(np.float64), w.astype(np.float64), H, W,
+                                        (s_, s_), pad, (1, 1), 1)
+        _close(dx, ref_dx)
