@@ -223,12 +223,10 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
  * 0 when it does not apply (then nothing is touched), else 1 with *status
  * set. */
 int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s);
-/* ... and with row-aligned 14-pixel tiles (AVX-512; for tests). */
-int nk_conv_fwd_shift_row14(const nk_conv2d_shape *s);
+/* ... and with row-aligned tiles of 7-14 pixels (AVX-512; for tests). */
+int nk_conv_fwd_shift_row_tiles(const nk_conv2d_shape *s);
 /* 1 when that forward runs row-aligned tiles of 4-6 pixels (AVX2 level). */
 int nk_conv_fwd_shift_row6(const nk_conv2d_shape *s);
-/* 1 when that forward runs whole-row 7 x 32 tiles (AVX-512, rows of 7). */
-int nk_conv_fwd_shift_row7(const nk_conv2d_shape *s);
 /* 1 when that forward writes y with non-temporal stores (AVX-512 level). */
 int nk_conv_fwd_shift_stream(const nk_conv2d_shape *s);
 int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,

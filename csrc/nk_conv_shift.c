@@ -64,9 +64,8 @@ typedef struct nk_shift_plan {
     int strided;    /* layout: 0 = shared rows (stride 1), 1 = a plane per (c, kh) */
     int64_t Wg, Wx; /* row lengths of the output grid and of xp (Wx = sw*Wg) */
     int64_t R, Rh, PL, nplanes, nch, ldr, Np, xe, kcb, nkb;
-    int row14; /* AVX-512: row-aligned tiles (nk_conv_ukr_f32_14x32_shift_avx512) */
-    int row6;  /* AVX2: row-aligned tiles of 4-6 pixels (nk_conv_ukr_f32_{6,5,4}x16_shift_avx2) */
-    int row7;  /* AVX-512: rows of 7 pixels, one 7 x 32 tile each */
+    int rowt; /* AVX-512: row-aligned tiles of 7-14 pixels (nk_conv_ukr_f32_rx32_shift_avx512) */
+    int row6; /* AVX2: row-aligned tiles of 4-6 pixels (nk_conv_ukr_f32_{6,5,4}x16_shift_avx2) */
     int stream; /* AVX-512: non-temporal stores of y (a large output) */
 } nk_shift_plan;
 
@@ -103,12 +102,13 @@ static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
      * ow*sw + kw*dw < Wx = sw*Wg */
     const int64_t Wg = strided ? nk_ceil_div((s->OW - 1) * sw + (s->kW - 1) * s->dil_w + 1, sw)
                                : s->OW + s->dil_w * (s->kW - 1);
-    /* AVX-512, rows of 7 pixels (a ResNet's last stage): whole-row tiles of
-     * 7 x 32 compute no padded column, so the waste rule below does not
-     * apply (it counts the padded-grid columns that 12-pixel tiles compute) */
-    const int row7 = s->OW == 7 && Wg > 7 && nk_shift_round(Cog, 16) % 32 == 0 &&
+    /* AVX-512 (32k channels, rows of >= 7 pixels): row-aligned tiles of
+     * 7-14 real pixels compute no padded column, so the waste rule below
+     * does not apply to them (it counts the padded-grid columns that
+     * 12-pixel tiles compute) */
+    const int rowt = s->OW >= 7 && nk_shift_round(Cog, 16) % 32 == 0 &&
                      nk_isa_level() == NK_ISA_AVX512;
-    if (!row7 && 4 * Wg > 5 * s->OW) return 0; /* more than a quarter wasted */
+    if (!rowt && 4 * Wg > 5 * s->OW) return 0; /* more than a quarter wasted */
     const int64_t Wx = sw * Wg;
     int64_t R = nk_max_i64(1, nk_min_i64(s->OH, NK_SHIFT_COLS / Wg));
     int64_t nch = nk_ceil_div(s->OH, R);
@@ -131,27 +131,20 @@ static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
     p->sw = sw; p->strided = strided; p->Wg = Wg; p->Wx = Wx;
     p->R = R; p->Rh = Rh; p->PL = PL; p->nplanes = nplanes; p->nch = nch;
     p->ldr = ldr; p->Np = Np; p->xe = xe;
-    /* row-aligned tiles when rows have padded columns: 14-pixel tiles
-     * along each row, and a remainder of OW % 14 pixels in one 12- (13: 14-)
-     * pixel tile that may run into the row's own padded columns, never
-     * into the next row (tiles must not overlap: with beta = 1 an overlap
-     * would add twice).  So no tile straddles the padding, as the 12-pixel
-     * tiles of the padded grid do.  Measured, 1 thread, min of 3
-     * alternations: res3x3-14 fwd and dx 1.15x, res3x3-28 1.08x, res3x3-56
-     * 1.05x, dil2-56 1.035x, bs1 1.03x, down3x3s2 1.12x, the stem 1.05x;
-     * with a remainder tile, dil4-64 (64 = 4 x 14 + 8) 1.05x and a 40-wide
-     * layer (14 + 14 + 12) 1.035x.  (14-pixel tiles on the padded grid,
-     * straddling like the 12-pixel ones, measured within noise.) */
-    {
-        const int64_t rem = s->OW % 14, t = rem <= 12 ? 12 : 14;
-        p->row14 = Wg > s->OW && Np % 32 == 0 && s->OW >= 14 &&
-                   (rem == 0 || s->OW - rem + t <= Wg);
-    }
+    /* AVX-512: row-aligned tiles, each a stretch of 7-14 real pixels of
+     * one row (nk_shift_tile_len), instead of 12-pixel tiles on the padded
+     * grid that straddle its padded columns.  Measured, 1 thread, min of 3
+     * alternations, for the 14-pixel tiles: res3x3-14 fwd and dx 1.15x,
+     * res3x3-28 1.08x, res3x3-56 1.05x, dil2-56 1.035x, bs1 1.03x,
+     * down3x3s2 1.12x, the stem 1.05x; rows of 7 (a ResNet's last stage,
+     * which the waste rule kept off this path): 8x512x7x7 fwd 1.05x, the
+     * 14->7 downsample 1.1x; exact remainder tiles (dil4-64: 64 = 4 x 14 +
+     * 8) 1.0x. */
+    p->rowt = rowt;
     /* AVX2: rows with padded columns cut into ceil(OW/6) tiles of 4-6 real
      * pixels (any OW >= 4 but 7), instead of 6-pixel tiles on the padded
      * grid that straddle its padding (res3x3-14: 16 computed per 14) */
     p->row6 = sw == 1 && Wg > s->OW && s->OW >= 4 && s->OW != 7;
-    p->row7 = row7;
     /* outputs of >= NK_SHIFT_STREAM_ELEMS: non-temporal stores (at the
      * AVX-512 level).  Such an output does not stay in a core's L2 anyway;
      * written around the caches it costs no read-for-ownership.  Measured,
@@ -285,6 +278,12 @@ static int64_t nk_shift_ready(const nk_shift_plan *p, int64_t OW, int64_t m0, in
     return m0;
 }
 
+/* Length of the next row-aligned tile when rem >= 7 pixels of the row are
+ * left: 14, then the last 15-20 as two halves, so every tile has 7-14. */
+static int64_t nk_shift_tile_len(int64_t rem) {
+    return rem >= 21 ? 14 : rem >= 15 ? rem / 2 : rem;
+}
+
 /* The shifted-rows kernel for pixel rows [ir, ir + MR) and channels
  * [jc, jc + NR) of the tile, chosen by ISA level (wide: AVX-512, 12 x 32 or
  * 12 x 16; else AVX2, 6 x 16) and pixel stride. */
@@ -333,41 +332,14 @@ static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, cons
             const int64_t nrc = nk_min_i64(NRmax, Np - jc);
             const int fin = last && jc + nrc >= Np;
             args.bias = last && bias_pad ? bias_pad + g * Np + jc : NULL;
-            if (wide && p->row7) { /* rows of 7: one tile each */
-                for (int64_t r = 0; r < rows; r++) {
-                    const int64_t ir = r * p->Wg;
-                    if (sw == 1)
-                        nk_conv_ukr_f32_7x32_shift_avx512(kc, xp + ir, off + p0, wb + jc * kc,
-                                                          tile + ir * Np + jc, Np, &args);
-                    else
-                        nk_conv_ukr_f32_7x32_shift_s2_avx512(kc, xp + 2 * ir, off + p0,
-                                                             wb + jc * kc, tile + ir * Np + jc,
-                                                             Np, &args);
-                    if (fin) {
-                        const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + 7, SB);
-                        nk_shift_store(s, p, tile, yrun, mdone, m1);
-                        mdone = m1;
-                    }
-                }
-                continue;
-            }
-            if (wide && p->row14) { /* whole stretches of 14 real pixels */
+            if (wide && p->rowt) { /* row-aligned tiles of 7-14 pixels */
                 for (int64_t r = 0; r < rows; r++)
-                    for (int64_t c0 = 0; c0 < s->OW; c0 += 14) {
+                    for (int64_t c0 = 0, t; c0 < s->OW; c0 += t) {
+                        t = nk_shift_tile_len(s->OW - c0);
                         const int64_t ir = r * p->Wg + c0;
-                        /* a remainder of up to 12 pixels: a 12-pixel tile */
-                        const int64_t t = s->OW - c0 <= 12 ? 12 : 14;
-                        if (t == 12)
-                            nk_shift_ukr(1, sw, kc, 32, xp + sw * ir, off + p0, wb + jc * kc,
-                                         tile + ir * Np + jc, Np, &args);
-                        else if (sw == 1)
-                            nk_conv_ukr_f32_14x32_shift_avx512(kc, xp + ir, off + p0,
-                                                               wb + jc * kc, tile + ir * Np + jc,
-                                                               Np, &args);
-                        else
-                            nk_conv_ukr_f32_14x32_shift_s2_avx512(kc, xp + 2 * ir, off + p0,
-                                                                  wb + jc * kc,
-                                                                  tile + ir * Np + jc, Np, &args);
+                        nk_conv_ukr_f32_rx32_shift_avx512((int)t, (int)sw, kc, xp + sw * ir,
+                                                          off + p0, wb + jc * kc,
+                                                          tile + ir * Np + jc, Np, &args);
                         if (fin) {
                             const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + t, SB);
                             nk_shift_store(s, p, tile, yrun, mdone, m1);
@@ -428,15 +400,9 @@ int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) {
            s->kW <= 64 && s->stride_h <= s->kH && s->stride_w <= s->kW;
 }
 
-int nk_conv_fwd_shift_row14(const nk_conv2d_shape *s) {
+int nk_conv_fwd_shift_row_tiles(const nk_conv2d_shape *s) {
     nk_shift_plan p;
-    return nk_conv_fwd_shift_ok(s) && nk_isa_level() == NK_ISA_AVX512 &&
-           nk_shift_make_plan(s, &p) && p.row14;
-}
-
-int nk_conv_fwd_shift_row7(const nk_conv2d_shape *s) {
-    nk_shift_plan p;
-    return nk_conv_fwd_shift_ok(s) && nk_shift_make_plan(s, &p) && p.row7;
+    return nk_conv_fwd_shift_ok(s) && nk_shift_make_plan(s, &p) && p.rowt;
 }
 
 int nk_conv_fwd_shift_stream(const nk_conv2d_shape *s) {

@@ -7,6 +7,7 @@
  * 16 channels.  The per-element arithmetic is the GEMM kernels' (see
  * nk_gemm_ukr_avx512_impl.h), so the results match the im2col path bit for
  * bit. */
+#include <assert.h>
 #include "nk_gemm_internal.h"
 
 #if NK_X86_DISPATCH
@@ -33,15 +34,15 @@
 #define NK_UKR_SW 2
 #include "nk_gemm_ukr_avx512_impl.h"
 
-/* ROWS pixels x 32 channels (2*ROWS accumulators), for row-aligned tiles:
- * 14 (a tile is a stretch of real pixels, and no padded-grid column is
- * computed but in a row's last tile), and 7 (whole rows of 7 pixels, the
- * last stage of a ResNet).  Row r broadcasts a[aoff[p] + r*SW] (_s2: every
+/* ROWS = 7..14 pixels x 32 channels (2*ROWS accumulators), for
+ * row-aligned tiles: a tile is a stretch of real pixels of one row, so no
+ * padded-grid column is computed (nk_conv_ukr_f32_rx32_shift_avx512 picks
+ * the kernel by tile length).  Row r broadcasts a[aoff[p] + r*SW] (_s2: every
  * second value).  The per-element arithmetic of the template's kernels
  * (zero start, one FMA chain over the depth, then finish), so the bits are
  * theirs. */
 #define NK_SHIFT_ROWSX32(NAME, ROWS, SW)                                                     \
-    NK_TARGET_AVX512 void NAME(int64_t kc, const float *NK_RESTRICT a,                       \
+    NK_TARGET_AVX512 static void NAME(int64_t kc, const float *NK_RESTRICT a,                       \
                                const int64_t *NK_RESTRICT aoff, const float *NK_RESTRICT b,  \
                                float *NK_RESTRICT c, int64_t rs_c,                           \
                                const nk_ukr_args_f32 *args) {                                \
@@ -69,8 +70,40 @@
         }                                                                                    \
     }
 
-NK_SHIFT_ROWSX32(nk_conv_ukr_f32_14x32_shift_avx512, 14, 1)
-NK_SHIFT_ROWSX32(nk_conv_ukr_f32_14x32_shift_s2_avx512, 14, 2)
-NK_SHIFT_ROWSX32(nk_conv_ukr_f32_7x32_shift_avx512, 7, 1)
-NK_SHIFT_ROWSX32(nk_conv_ukr_f32_7x32_shift_s2_avx512, 7, 2)
+#define NK_SHIFT_ROWS_BOTH(R)                                                                \
+    NK_SHIFT_ROWSX32(nk_shift_##R##x32, R, 1)                                                \
+    NK_SHIFT_ROWSX32(nk_shift_##R##x32_s2, R, 2)
+NK_SHIFT_ROWS_BOTH(7)
+NK_SHIFT_ROWS_BOTH(8)
+NK_SHIFT_ROWS_BOTH(9)
+NK_SHIFT_ROWS_BOTH(10)
+NK_SHIFT_ROWS_BOTH(11)
+NK_SHIFT_ROWS_BOTH(12)
+NK_SHIFT_ROWS_BOTH(13)
+NK_SHIFT_ROWS_BOTH(14)
+
+NK_TARGET_AVX512 void nk_conv_ukr_f32_rx32_shift_avx512(int rows, int sw, int64_t kc,
+                                                        const float *a, const int64_t *aoff,
+                                                        const float *b, float *c, int64_t rs_c,
+                                                        const nk_ukr_args_f32 *args) {
+#define NK_SHIFT_CASE(R)                                                                     \
+    case R:                                                                                  \
+        if (sw == 1) nk_shift_##R##x32(kc, a, aoff, b, c, rs_c, args);                       \
+        else nk_shift_##R##x32_s2(kc, a, aoff, b, c, rs_c, args);                            \
+        break;
+    switch (rows) {
+        NK_SHIFT_CASE(7)
+        NK_SHIFT_CASE(8)
+        NK_SHIFT_CASE(9)
+        NK_SHIFT_CASE(10)
+        NK_SHIFT_CASE(11)
+        NK_SHIFT_CASE(12)
+        NK_SHIFT_CASE(13)
+    default:
+        assert(rows == 14);
+        if (sw == 1) nk_shift_14x32(kc, a, aoff, b, c, rs_c, args);
+        else nk_shift_14x32_s2(kc, a, aoff, b, c, rs_c, args);
+    }
+#undef NK_SHIFT_CASE
+}
 #endif

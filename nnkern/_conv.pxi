@@ -21,9 +21,8 @@ cdef extern from "nk_conv.h":
     int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_direct_px_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_direct_rows_ok(const nk_conv2d_shape *s) nogil
-    int nk_conv_fwd_shift_row14(const nk_conv2d_shape *s) nogil
+    int nk_conv_fwd_shift_row_tiles(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_shift_row6(const nk_conv2d_shape *s) nogil
-    int nk_conv_fwd_shift_row7(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_shift_stream(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
@@ -138,14 +137,14 @@ def conv2d_fwd_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t
     return bool(nk_conv_fwd_shift_ok(&s))
 
 
-def conv2d_fwd_uses_row14(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
-                          int64_t kH, int64_t kW, tuple stride, tuple padding, tuple dilation,
-                          int64_t groups, int64_t OH, int64_t OW):
-    """True when that shifted-rows forward runs row-aligned 14-pixel tiles
-    (AVX-512; csrc/nk_conv_shift.c has the rule); for tests."""
+def conv2d_fwd_uses_row_tiles(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
+                              int64_t kH, int64_t kW, tuple stride, tuple padding,
+                              tuple dilation, int64_t groups, int64_t OH, int64_t OW):
+    """True when that shifted-rows forward runs row-aligned tiles of 7-14
+    pixels (AVX-512; csrc/nk_conv_shift.c has the rule); for tests."""
     cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
                                             dilation, groups, OH, OW)
-    return bool(nk_conv_fwd_shift_row14(&s))
+    return bool(nk_conv_fwd_shift_row_tiles(&s))
 
 
 def conv2d_fwd_uses_row6(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
@@ -156,16 +155,6 @@ def conv2d_fwd_uses_row6(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t 
     cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
                                             dilation, groups, OH, OW)
     return bool(nk_conv_fwd_shift_row6(&s))
-
-
-def conv2d_fwd_uses_row7(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
-                         int64_t kH, int64_t kW, tuple stride, tuple padding, tuple dilation,
-                         int64_t groups, int64_t OH, int64_t OW):
-    """True when that shifted-rows forward runs whole-row 7 x 32 tiles
-    (AVX-512, rows of 7 pixels; csrc/nk_conv_shift.c); for tests."""
-    cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
-                                            dilation, groups, OH, OW)
-    return bool(nk_conv_fwd_shift_row7(&s))
 
 
 def conv2d_fwd_uses_stream(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,

@@ -47,16 +47,11 @@ def _geometry(x, w, pad, dil, groups, stride=(1, 1)):
     return (N, C, H, W, K, kh, kw, stride, pad, dil, groups, OH, OW)
 
 
-def _expect_row14(geo, cout_per_group, wg):
-    """The rule for whole 14-pixel tiles (AVX-512): rows of at least 14
-    pixels with padded columns, channels padded to 16 making whole 32-wide
-    panels (17-32, 49-64, ...), and a remainder of OW % 14
-    that one 12- (13: 14-) pixel tile covers within the row's padded grid
-    of width wg."""
-    ow = geo[-1]
-    rem, t = ow % 14, 12 if ow % 14 <= 12 else 14
-    return (ow >= 14 and wg > ow and -(-cout_per_group // 16) % 2 == 0
-            and (rem == 0 or ow - rem + t <= wg))
+def _expect_row_tiles(geo, cout_per_group):
+    """The rule for row-aligned tiles of 7-14 pixels (AVX-512): rows of at
+    least 7 pixels, and channels padded to 16 making whole 32-wide panels
+    (17-32, 49-64, ...)."""
+    return geo[-1] >= 7 and -(-cout_per_group // 16) % 2 == 0
 
 
 def _expect_row6(geo, wg):
@@ -104,7 +99,7 @@ def shift_cases(draw):
     dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
     # the path needs the padded row to waste at most a quarter: OW >= 4*dw*(kw-1);
-    # rows of 14k pixels take whole 14-pixel tiles at AVX-512 (32k channels)
+    # rows of 14k pixels: 14-pixel tiles at AVX-512 (32k channels)
     lo = max(1, 4 * dw * (kw - 1))
     OW = draw(st.one_of(st.integers(lo, lo + 40), st.sampled_from([m for m in (14, 28, 42, 56)
                                                                     if m >= lo])))
@@ -132,8 +127,8 @@ def test_forward_reference_and_im2col_bits(level, c):
     geo = _geometry(x, w, c["pad"], c["dil"], c["groups"])
     wg = geo[-1] + c["dil"][1] * (c["k"][1] - 1)
     assert _C.conv2d_fwd_uses_row6(*geo) == (level == "avx2" and _expect_row6(geo, wg))
-    assert _C.conv2d_fwd_uses_row14(*geo) == (
-        level == "avx512" and _expect_row14(geo, c["cout"] // c["groups"], wg))
+    assert _C.conv2d_fwd_uses_row_tiles(*geo) == (
+        level == "avx512" and _expect_row_tiles(geo, c["cout"] // c["groups"]))
     y, y_im2col = _shift_and_im2col(lambda: F.conv2d(x, w, *args))
     assert np.array_equal(y, y_im2col)
     _close(y, _ref(x, w, b, c["pad"], c["dil"], c["groups"]))
@@ -152,9 +147,10 @@ def test_forward_reference_and_im2col_bits(level, c):
     (1, 300, 9, 28, 64, (3, 3), 1, 1, 1),     # rows of 28, several depth blocks
     (1, 4, 40, 56, 96, (3, 3), 2, 2, 1),      # rows of 56, dilation 2, several bands
     (2, 5, 11, 40, 64, (3, 3), 1, 1, 1),      # rows of 40 = 14 + 14 + 12
-    (1, 6, 9, 64, 32, (3, 3), 4, 4, 1),       # rows of 64 = 4 x 14 + a 12-tile into the padding
-    (1, 3, 7, 27, 32, (3, 3), 1, 1, 1),       # rows of 27 = 14 + a 14-tile reaching 1 pad column
-    (1, 3, 7, 32, 32, (3, 3), 1, 1, 1),       # rows of 32: the remainder does not fit
+    (1, 6, 9, 64, 32, (3, 3), 4, 4, 1),       # rows of 64 = 4 x 14 + 8
+    (1, 3, 7, 27, 32, (3, 3), 1, 1, 1),       # rows of 27 = 14 + 13
+    (1, 3, 7, 32, 32, (3, 3), 1, 1, 1),       # rows of 32 = 14 + 9 + 9
+    (1, 3, 7, 15, 32, (3, 3), 1, 1, 1),       # rows of 15 = 7 + 8
     (2, 3, 8, 6, 16, (3, 2), (1, 0), 1, 1),   # rows of 5: one 5-pixel tile (AVX2)
     (1, 3, 9, 13, 16, (3, 3), 1, 1, 1),       # rows of 13 = 5 + 4 + 4 (AVX2)
     (1, 3, 6, 8, 16, (3, 2), (1, 0), 1, 1),   # rows of 7: 6-pixel tiles on the padded grid
@@ -170,8 +166,8 @@ def test_forward_cases(level, case):
     assert _uses_shift(x, w, pad, dil, g)
     geo = _geometry(x, w, pad, dil, g)
     wg = geo[-1] + dil[1] * (k[1] - 1)
-    assert _C.conv2d_fwd_uses_row14(*geo) == (level == "avx512"
-                                              and _expect_row14(geo, Cout // g, wg))
+    assert _C.conv2d_fwd_uses_row_tiles(*geo) == (level == "avx512"
+                                                  and _expect_row_tiles(geo, Cout // g))
     assert _C.conv2d_fwd_uses_row6(*geo) == (level == "avx2" and _expect_row6(geo, wg))
     y, y_im2col = _shift_and_im2col(lambda: F.conv2d(x, w, b, 1, pad, dil, g))
     assert np.array_equal(y, y_im2col)
@@ -213,8 +209,10 @@ def test_strided_forward_reference(restore_isa, c):
         return
     _C.set_isa("avx512")
     ok = _uses_shift(x, w, c["pad"], c["dil"], c["groups"], c["stride"])
+    # padded-grid tiles may waste at most a quarter; row-aligned tiles waste none
     assert ok == (4 * -(-((geo[-1] - 1) * c["stride"][1] + c["dil"][1] * (c["k"][1] - 1) + 1)
-                       // c["stride"][1]) <= 5 * geo[-1])
+                       // c["stride"][1]) <= 5 * geo[-1]
+                  or _expect_row_tiles(geo, c["cout"] // c["groups"]))
     y = F.conv2d(x, w, b, c["stride"], c["pad"], c["dil"], c["groups"])
     _close(y, _ref(x, w, b, c["pad"], c["dil"], c["groups"], c["stride"]))
 
@@ -240,7 +238,7 @@ def test_strided_forward_cases(restore_isa, restore_threads, case):
     assert _uses_shift(x, w, (pad, pad), (1, 1), 1, stride)
     geo = _geometry(x, w, (pad, pad), (1, 1), 1, stride)
     wg = -(-((geo[-1] - 1) * stride[1] + k) // stride[1])   # ceil(... / sw)
-    assert _C.conv2d_fwd_uses_row14(*geo) == _expect_row14(geo, Cout, wg)
+    assert _C.conv2d_fwd_uses_row_tiles(*geo) == _expect_row_tiles(geo, Cout)
     got = []
     for nt in (1, 2, 3):
         with num_threads(nt):
@@ -525,10 +523,10 @@ def test_rows_of_seven(restore_isa, restore_threads, case):
     for level in LEVELS:
         _C.set_isa(level)
         if level == "avx2":
-            assert not _C.conv2d_fwd_uses_row7(*geo)
+            assert not _C.conv2d_fwd_uses_row_tiles(*geo)
             assert _C.conv2d_fwd_uses_shift(*geo) == (s_ == 1 and 4 * wg <= 5 * 7)
             continue
-        assert _C.conv2d_fwd_uses_row7(*geo) == whole
+        assert _C.conv2d_fwd_uses_row_tiles(*geo) == whole
         assert _C.conv2d_fwd_uses_shift(*geo) == (whole or 4 * wg <= 5 * 7)
         got = []
         for nt in (1, 2):
