@@ -159,12 +159,14 @@ void nk_conv_pack_im2col_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64
                                   int64_t kc, int64_t w, float *dst);
 void nk_conv_pack_im2col_avx2_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0,
                                   int64_t kc, int64_t w, double *dst);
-/*   dy:       rows = output channels, depth = flattened pixels (bwd_weight A) */
+/*   dy:       rows = output channels, depth = flattened pixels (bwd_weight A;
+ *             also x of a 1x1 stride-1 layer, rows = input channels, B) */
 void nk_conv_pack_dy_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
                          int64_t w, float *dst);
 void nk_conv_pack_dy_f64(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
                          int64_t w, double *dst);
-/* dy panels of 6 rows through 8x8 transposes (other widths: portable). */
+/* The same, panels of 6 or 16 rows through 8x8 transposes (other widths:
+ * portable). */
 void nk_conv_pack_dy_avx2_f32(const void *ctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
                               int64_t w, float *dst);
 /* Stride-1 float32 forward operand from masked row loads (w == 16). */

@@ -200,6 +200,23 @@ NK_CONV_NO_LIBCALLS void S(nk_conv_pack_im2col)(const void *vctx, int64_t i0, in
  * directly; small images: blocks of up to NK_CONV_FWD_PB pixels span
  * images (so GEMM sees a wide N and packs the weights rarely), computed into
  * a per-thread Cog x PB tile and copied out. */
+/* One allocation: nb blocks of wpe prepacked weight elements (*wpb bytes,
+ * a multiple of 64), then nt per-thread workspaces of `per` bytes.  NULL
+ * with *st set on overflow or allocation failure. */
+static char *S(nk_conv_alloc_packed)(int64_t nb, int64_t wpe, size_t per, int nt, size_t *wpb,
+                                     nk_status *st) {
+    int64_t e;
+    size_t total;
+    *st = NK_ERR_OVERFLOW;
+    if (wpe <= 0 || nk_mul_i64(nb, wpe, &e) || nk_bytes(e, sizeof(T), wpb) ||
+        nk_bytes(nt, per, &total) || *wpb > SIZE_MAX - 64 || total > SIZE_MAX - 64 - *wpb)
+        return NULL;
+    *wpb = nk_conv_round64(*wpb);
+    char *base = nk_aligned_alloc(*wpb + total);
+    if (!base) *st = NK_ERR_NOMEM;
+    return base;
+}
+
 static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const T *w,
                                      const T *bias, T *y, int nthreads) {
     const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
@@ -249,7 +266,7 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
     const int64_t ntasks = G * nblk;
     const int nt = nk_conv_threads(s, ntasks, nthreads);
 
-    size_t wsb = nk_conv_round64(S(nk_gemm_workspace)(Cog, PB, K)), tileb = 0, per, total;
+    size_t wsb = nk_conv_round64(S(nk_gemm_workspace)(Cog, PB, K)), tileb = 0, per;
     if (!per_img && s->N > 1) { /* blocks may span images */
         if (nk_bytes(Cog * PB, sizeof(T), &tileb)) return NK_ERR_OVERFLOW;
         tileb = nk_conv_round64(tileb);
@@ -258,14 +275,10 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
     /* the weights' panels, packed once for all tasks (they were packed
      * again by every task: a tenth of a 1x1 layer's forward) */
     const int64_t wpe = S(nk_gemm_prepack_a_size)(Cog, K);
-    int64_t gwe;
     size_t wpb;
-    if (wpe == 0 || nk_mul_i64(G, wpe, &gwe) || nk_bytes(gwe, sizeof(T), &wpb) ||
-        nk_bytes(nt, per, &total) || total > SIZE_MAX - 64 - wpb)
-        return NK_ERR_OVERFLOW;
-    wpb = nk_conv_round64(wpb);
-    char *base = nk_aligned_alloc(wpb + total);
-    if (!base) return NK_ERR_NOMEM;
+    nk_status ast;
+    char *base = S(nk_conv_alloc_packed)(G, wpe, per, nt, &wpb, &ast);
+    if (!base) return ast;
     T *wpk = (T *)base;
     for (int64_t g = 0; g < G; g++) {
         const OPERAND Wg = {w + g * Cog * K, K, 1, NULL, NULL, NULL};
@@ -372,7 +385,7 @@ static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, 
     /* 1x1, stride 1, no padding: the column matrix is dx itself */
     const int same = kk == 1 && s->pad_h == 0 && s->pad_w == 0 && s->OH == s->H &&
                      s->OW == s->W;
-    size_t gwsb = nk_conv_round64(S(nk_gemm_workspace)(M, PBc, Cog)), colb = 0, per, total;
+    size_t gwsb = nk_conv_round64(S(nk_gemm_workspace)(M, PBc, Cog)), colb = 0, per;
     if (!same && nk_bytes(M * PBc, sizeof(T), &colb)) return NK_ERR_OVERFLOW;
     colb = nk_conv_round64(colb);
     per = gwsb + colb;
@@ -380,14 +393,10 @@ static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, 
      * images (every image packed them again: a sixth of a 1x1 layer's
      * backward-data) */
     const int64_t wpe = S(nk_gemm_prepack_a_size)(M, Cog);
-    int64_t gwe;
     size_t wpb;
-    if (wpe == 0 || nk_mul_i64(G * ncb, wpe, &gwe) || nk_bytes(gwe, sizeof(T), &wpb) ||
-        nk_bytes(nt, per, &total) || total > SIZE_MAX - 64 - wpb)
-        return NK_ERR_OVERFLOW;
-    wpb = nk_conv_round64(wpb);
-    char *base = nk_aligned_alloc(wpb + total);
-    if (!base) return NK_ERR_NOMEM;
+    nk_status ast;
+    char *base = S(nk_conv_alloc_packed)(G * ncb, wpe, per, nt, &wpb, &ast);
+    if (!base) return ast;
     T *wpk = (T *)base;
     for (int64_t gb = 0; gb < G * ncb; gb++) {
         const int64_t g = gb / ncb, c0 = gb % ncb * cb, m = nk_min_i64(cb, Cig - c0) * kk;

@@ -402,41 +402,50 @@ NK_TARGET_AVX2 NK_CONV_NO_LIBCALLS_AVX void nk_conv_pack_im2col_t_rows_avx2_f32(
     }
 }
 
-/* 16-row panels of the same operand (the B side: x of a 1x1 layer, rows =
- * input channels): per 8 pixels, 16 row loads, two 8x8 transposes, 8
- * stores of 16. */
-NK_TARGET_AVX2 static void nk_conv_pack_rows16_avx2_f32(const nk_conv_pack_ctx *cx, int64_t i0,
-                                                       int64_t mn, int64_t p0, int64_t kc,
-                                                       float *dst) {
+/* Panels of W = 6 or 16 rows of an operand whose rows run along the depth
+ * within each image (dy for bwd_weight's A, rows = output channels; x of a
+ * 1x1 layer for its B, rows = input channels): per 8 pixels, W row loads,
+ * one or two 8x8 transposes, 8 stores of W (W = 6: overlapping 8-wide
+ * stores, each next one overwriting the previous one's lanes 6 and 7). */
+NK_TARGET_AVX2 static inline __attribute__((always_inline)) void nk_conv_pack_rows_avx2(
+    const nk_conv_pack_ctx *cx, int64_t i0, int64_t mn, int64_t p0, int64_t kc, float *dst,
+    const int W) {
     const float *X = (const float *)cx->x;
     const int64_t P = cx->OH * cx->OW;
-    for (int64_t ii0 = 0; ii0 < mn; ii0 += 16) {
-        float *pd = dst + (ii0 / 16) * kc * 16;
-        const int64_t np = nk_min_i64(16, mn - ii0);
+    for (int64_t ii0 = 0; ii0 < mn; ii0 += W) {
+        float *pd = dst + (ii0 / W) * kc * W;
+        const int64_t np = nk_min_i64(W, mn - ii0);
         const int64_t dd = cx->off + p0;
         int64_t n = dd / P, pix = dd % P, p = 0;
         while (p < kc) {
             const int64_t len = nk_min_i64(kc - p, P - pix);
             const float *src[16];
-            for (int64_t r = 0; r < 16; r++)
+            for (int64_t r = 0; r < W; r++)
                 src[r] = r < np ? X + n * cx->xs_n + (i0 + ii0 + r) * P + pix : NULL;
             int64_t t = 0;
             for (; t + 8 <= len; t += 8) {
                 __m256 lo[8], hi[8];
                 for (int r = 0; r < 8; r++) {
-                    lo[r] = src[r] ? _mm256_loadu_ps(src[r] + t) : _mm256_setzero_ps();
-                    hi[r] = src[r + 8] ? _mm256_loadu_ps(src[r + 8] + t) : _mm256_setzero_ps();
+                    lo[r] = r < W && src[r] ? _mm256_loadu_ps(src[r] + t) : _mm256_setzero_ps();
+                    if (W == 16)
+                        hi[r] = src[r + 8] ? _mm256_loadu_ps(src[r + 8] + t) : _mm256_setzero_ps();
                 }
                 nk_tr8_avx2(lo);
-                nk_tr8_avx2(hi);
-                float *o = pd + (p + t) * 16;
-                for (int k = 0; k < 8; k++) {
-                    _mm256_storeu_ps(o + 16 * k, lo[k]);
-                    _mm256_storeu_ps(o + 16 * k + 8, hi[k]);
+                float *o = pd + (p + t) * W;
+                if (W == 16) {
+                    nk_tr8_avx2(hi);
+                    for (int k = 0; k < 8; k++) {
+                        _mm256_storeu_ps(o + 16 * k, lo[k]);
+                        _mm256_storeu_ps(o + 16 * k + 8, hi[k]);
+                    }
+                } else {
+                    for (int k = 0; k < 7; k++) _mm256_storeu_ps(o + 6 * k, lo[k]);
+                    _mm_storeu_ps(o + 42, _mm256_castps256_ps128(lo[7]));
+                    _mm_storel_pi((__m64 *)(o + 46), _mm256_extractf128_ps(lo[7], 1));
                 }
             }
             for (; t < len; t++)
-                for (int64_t r = 0; r < 16; r++) pd[(p + t) * 16 + r] = src[r] ? src[r][t] : 0.0f;
+                for (int64_t r = 0; r < W; r++) pd[(p + t) * W + r] = src[r] ? src[r][t] : 0.0f;
             p += len;
             n++;
             pix = 0;
@@ -444,52 +453,12 @@ NK_TARGET_AVX2 static void nk_conv_pack_rows16_avx2_f32(const nk_conv_pack_ctx *
     }
 }
 
-/* bwd_weight A operand (dy, rows = output channels) for 6-row panels: per
- * 8 pixels, 6 row loads, one 8x8 transpose, 8 overlapping stores of 6. */
 NK_TARGET_AVX2 void nk_conv_pack_dy_avx2_f32(const void *vctx, int64_t i0, int64_t mn,
                                              int64_t p0, int64_t kc, int64_t w, float *dst) {
     const nk_conv_pack_ctx *cx = (const nk_conv_pack_ctx *)vctx;
-    if (w == 16) {
-        nk_conv_pack_rows16_avx2_f32(cx, i0, mn, p0, kc, dst);
-        return;
-    }
-    if (w != 6) {
-        nk_conv_pack_dy_f32(vctx, i0, mn, p0, kc, w, dst);
-        return;
-    }
-    const float *X = (const float *)cx->x;
-    const int64_t P = cx->OH * cx->OW;
-    for (int64_t ii0 = 0; ii0 < mn; ii0 += 6) {
-        float *pd = dst + (ii0 / 6) * kc * 6;
-        const int64_t np = nk_min_i64(6, mn - ii0);
-        const int64_t dd = cx->off + p0;
-        int64_t n = dd / P, pix = dd % P, p = 0;
-        while (p < kc) {
-            const int64_t len = nk_min_i64(kc - p, P - pix);
-            const float *src[6];
-            for (int64_t r = 0; r < 6; r++)
-                src[r] = r < np ? X + n * cx->xs_n + (i0 + ii0 + r) * P + pix : NULL;
-            int64_t t = 0;
-            for (; t + 8 <= len; t += 8) {
-                __m256 v[8];
-                for (int r = 0; r < 6; r++)
-                    v[r] = src[r] ? _mm256_loadu_ps(src[r] + t) : _mm256_setzero_ps();
-                v[6] = v[7] = _mm256_setzero_ps();
-                nk_tr8_avx2(v);
-                float *o = pd + (p + t) * 6;
-                /* lanes 6, 7 of each store land on the next pixel's slots,
-                 * which the next store overwrites; the last one stores 6 */
-                for (int k = 0; k < 7; k++) _mm256_storeu_ps(o + 6 * k, v[k]);
-                _mm_storeu_ps(o + 42, _mm256_castps256_ps128(v[7]));
-                _mm_storel_pi((__m64 *)(o + 46), _mm256_extractf128_ps(v[7], 1));
-            }
-            for (; t < len; t++)
-                for (int64_t r = 0; r < 6; r++) pd[(p + t) * 6 + r] = src[r] ? src[r][t] : 0.0f;
-            p += len;
-            n++;
-            pix = 0;
-        }
-    }
+    if (w == 6) nk_conv_pack_rows_avx2(cx, i0, mn, p0, kc, dst, 6);
+    else if (w == 16) nk_conv_pack_rows_avx2(cx, i0, mn, p0, kc, dst, 16);
+    else nk_conv_pack_dy_f32(vctx, i0, mn, p0, kc, w, dst);
 }
 
 NK_TARGET_AVX2 void nk_conv_pack_im2col_t_avx2_f64(const void *vctx, int64_t i0, int64_t mn,

@@ -382,27 +382,37 @@ def rows_cases(draw):
                 stride=(sh, 1), pad=(ph, pw), dil=(dh, dw), H=H, W=W)
 
 
-def _check_direct_rows(c):
-    """Whole-row tiles give the AVX2 16 x 6 kernel's bits, and the
-    reference's values; the probe says when they run."""
-    rng = np.random.default_rng(13)
+def _both_levels(c, seed):
+    """The float32 forward of case c at the AVX2 and AVX-512 levels, and the
+    probes' geometry: (x, w, b, args, {level: y}, geo).  It leaves the
+    level at AVX-512 (the caller restores it), so probes called next see
+    that level."""
+    rng = np.random.default_rng(seed)
     x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
     w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
     b = rng.standard_normal(c["cout"]).astype(np.float32)
     args = (c["stride"], c["pad"], c["dil"], c["groups"])
+    out = {}
+    for level in ("avx2", "avx512"):
+        _C.set_isa(level)
+        out[level] = F.conv2d(x, w, b, *args)
+    geo = (c["n"], c["cin"], c["H"], c["W"], c["cout"], *c["k"], *args,
+           *out["avx512"].shape[2:])
+    return x, w, b, args, out, geo
+
+
+def _check_direct_rows(c):
+    """Whole-row tiles give the AVX2 16 x 6 kernel's bits, and the
+    reference's values; the probe says when they run."""
     before = _C.isa_active()
     try:
-        out = {}
-        for level in ("avx2", "avx512"):
-            _C.set_isa(level)
-            out[level] = F.conv2d(x, w, b, *args)
-        y = out["avx512"]
-        OH, OW = y.shape[2:]
-        geo = (c["n"], c["cin"], c["H"], c["W"], c["cout"], *c["k"], *args, OH, OW)
+        x, w, b, args, out, geo = _both_levels(c, 13)
         taken = _C.conv2d_fwd_uses_direct_rows(*geo)
         shift = _C.conv2d_fwd_uses_shift(*geo)
     finally:
         _C.set_isa(before)
+    y = out["avx512"]
+    OH, OW = y.shape[2:]
     rows = {6: 4, 7: 3, 8: 3, 9: 2, 10: 2, 11: 2}.get(OW, 0)
     # the direct path at all: reductions of <= 256, <= 16 channels a group
     # (column stride 1), no row stride > 1 that the shifted-rows path takes first
@@ -474,20 +484,11 @@ def px_cases(draw):
 def test_direct_px_avx512_matches_avx2_bitwise(c):
     """The AVX-512 tiles for <= 6 output channels give the AVX2 6 x 16
     pixel-vector kernel's bits, and the reference's values."""
-    rng = np.random.default_rng(12)
-    x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
-    w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
-    b = rng.standard_normal(c["cout"]).astype(np.float32)
-    args = (c["stride"], c["pad"], c["dil"], c["groups"])
     before = _C.isa_active()
     try:
-        out = {}
-        for level in ("avx2", "avx512"):
-            _C.set_isa(level)
-            out[level] = F.conv2d(x, w, b, *args)
+        x, w, b, args, out, geo = _both_levels(c, 12)
         y = out["avx512"]
-        assert _C.conv2d_fwd_uses_direct_px(c["n"], c["cin"], c["H"], c["W"], c["cout"],
-                                            *c["k"], *args, *y.shape[2:])
+        assert _C.conv2d_fwd_uses_direct_px(*geo)
     finally:
         _C.set_isa(before)
     assert np.array_equal(out["avx2"], y)
