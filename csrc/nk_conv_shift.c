@@ -1,8 +1,9 @@
 /* nk_conv_shift.c -- float32 conv2d forward without im2col ("shifted
- * rows"): strides 1 and 2 at the AVX-512 level (12 x 32 kernels, and
- * row-aligned 14 x 32 ones where rows allow), stride 1
- * at the AVX2 level (6 x 16); and the weight gradient (column stride 1 or
- * 2) at both levels (6 taps x 64 channels at AVX-512, 6 x 16 at AVX2).
+ * rows"): strides 1 and 2 at the AVX-512 level (row-aligned tiles of 7-14
+ * pixels x 32 channels, else 12 x 32 / 12 x 16 on the padded grid), stride
+ * 1 at the AVX2 level (row-aligned 4-6 x 16, else 6 x 16); and the weight
+ * gradient (column stride 1 or 2) at both levels (6 taps x 64 channels at
+ * AVX-512, 6 x 16 at AVX2).
  *
  * Stride 1: output pixel (oh, ow) reads input (oh + kh*dh - ph,
  * ow + kw*dw - pw).  Copy the input rows a task needs into a zero-padded
@@ -139,7 +140,7 @@ static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
      * down3x3s2 1.12x, the stem 1.05x; rows of 7 (a ResNet's last stage,
      * which the waste rule kept off this path): 8x512x7x7 fwd 1.05x, the
      * 14->7 downsample 1.1x; exact remainder tiles (dil4-64: 64 = 4 x 14 +
-     * 8) 1.0x. */
+     * 8) ~1.05x (noisy). */
     p->rowt = rowt;
     /* AVX2: rows with padded columns cut into ceil(OW/6) tiles of 4-6 real
      * pixels (any OW >= 4 but 7), instead of 6-pixel tiles on the padded
