@@ -212,7 +212,7 @@ def _empty_aligned(tuple shape, dt):
     gives 16): the forward's channel planes then start on cache lines, which
     the non-temporal stores of large outputs need.  A C-contiguous view of
     a byte buffer."""
-    cdef int64_t n = 1
+    n = 1  # a Python int: no wrap-around
     for d in shape:
         n *= d
     nbytes = n * np.dtype(dt).itemsize
