@@ -383,6 +383,8 @@ def test_weight_gradient_reference(level, c):
     (3, 5, 23, 17, 72, 3, 2, 1, 1, 1),        # 3x3/s2 downsample, 64 + 8 channels
     (2, 4, 19, 20, 32, (3, 2), (3, 2), (1, 0), (1, 2), 1),  # row stride 3
     (2, 2, 9, 9, 16, 1, 2, 0, 1, 1),          # 1x1 at stride 2: not a plain GEMM
+    (3, 128, 5, 5, 470, 3, 1, 1, 1, 1),       # one batch chunk of 3 images (dW^T > 2^19
+                                              # floats): tiles go straight into dW
 ])
 def test_weight_gradient_cases(level, restore_threads, case):
     N, Cin, H, W, Cout, k, stride, pad, dil, g = case
@@ -425,6 +427,11 @@ def test_weight_gradient_not_taken(level):
     assert not _C.conv2d_bwd_weight_uses_shift(*geo((1, 3), 3, 16))
     assert not _C.conv2d_bwd_weight_uses_shift(*geo((1, 1), 1, 16))
     assert not _C.conv2d_bwd_weight_uses_shift(*geo((1, 1), 3, 15))
+    # 512 channels: a task's slice of dW^T (> 2^18 floats) is revisited per
+    # image; on 7x7 outputs (49 pixels a visit) im2col, on 14x14 this path
+    big = lambda hw: (8, 512, hw, hw, 512, 3, 3, (1, 1), (1, 1), (1, 1), 1, hw, hw)  # noqa: E731
+    assert not _C.conv2d_bwd_weight_uses_shift(*big(7))
+    assert _C.conv2d_bwd_weight_uses_shift(*big(14))
     _C.conv_shift_enable(False)
     assert not _C.conv2d_bwd_weight_uses_shift(*geo((1, 1), 3, 16))
     _C.conv_shift_enable(True)
