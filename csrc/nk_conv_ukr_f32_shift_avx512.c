@@ -82,6 +82,52 @@ NK_SHIFT_ROWS_BOTH(12)
 NK_SHIFT_ROWS_BOTH(13)
 NK_SHIFT_ROWS_BOTH(14)
 
+/* Two rows of 7 pixels x 32 channels (rows of 7: a ResNet's last stage,
+ * 28 accumulators instead of 14): pixel r < 7 broadcasts a[aoff[p] + r*SW]
+ * and is stored at row r of c, pixel 7 + r broadcasts a[da + aoff[p] +
+ * r*SW] and is stored at c + dc + r*rs_c.  The per-element arithmetic of
+ * the kernels above, so the same bits. */
+#define NK_SHIFT_7X2X32(NAME, SW)                                                            \
+    NK_TARGET_AVX512 static void NAME(int64_t kc, const float *NK_RESTRICT a,                \
+                                      const int64_t *NK_RESTRICT aoff,                       \
+                                      const float *NK_RESTRICT b, float *NK_RESTRICT c,      \
+                                      int64_t rs_c, int64_t da, int64_t dc,                  \
+                                      const nk_ukr_args_f32 *args) {                         \
+        __m512 acc[14][2];                                                                   \
+        _Pragma("GCC unroll 14") for (int r = 0; r < 14; r++) {                              \
+            acc[r][0] = _mm512_setzero_ps();                                                 \
+            acc[r][1] = _mm512_setzero_ps();                                                 \
+        }                                                                                    \
+        const float *bq0 = b, *bq1 = b + kc * NK_GEMM_NR_F32, *a2 = a + da;                  \
+        for (int64_t p = 0; p < kc; p++) {                                                   \
+            const float *ap = a + aoff[p], *ap2 = a2 + aoff[p];                              \
+            const __m512 b0 = _mm512_load_ps(bq0), b1 = _mm512_load_ps(bq1);                 \
+            bq0 += NK_GEMM_NR_F32;                                                           \
+            bq1 += NK_GEMM_NR_F32;                                                           \
+            _Pragma("GCC unroll 14") for (int r = 0; r < 14; r++) {                          \
+                const __m512 av = _mm512_set1_ps(r < 7 ? ap[r * (SW)] : ap2[(r - 7) * (SW)]); \
+                acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);                              \
+                acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);                              \
+            }                                                                                \
+        }                                                                                    \
+        _Pragma("GCC unroll 14") for (int r = 0; r < 14; r++) {                              \
+            float *cr = r < 7 ? c + r * rs_c : c + dc + (r - 7) * rs_c;                      \
+            _mm512_storeu_ps(cr, finish_f32_shift(acc[r][0], cr, 0, r, args));               \
+            _mm512_storeu_ps(cr + 16, finish_f32_shift(acc[r][1], cr + 16, 16, r, args));    \
+        }                                                                                    \
+    }
+NK_SHIFT_7X2X32(nk_shift_7x2x32, 1)
+NK_SHIFT_7X2X32(nk_shift_7x2x32_s2, 2)
+
+NK_TARGET_AVX512 void nk_conv_ukr_f32_7x2x32_shift_avx512(int sw, int64_t kc, const float *a,
+                                                          const int64_t *aoff, const float *b,
+                                                          float *c, int64_t rs_c, int64_t da,
+                                                          int64_t dc,
+                                                          const nk_ukr_args_f32 *args) {
+    if (sw == 1) nk_shift_7x2x32(kc, a, aoff, b, c, rs_c, da, dc, args);
+    else nk_shift_7x2x32_s2(kc, a, aoff, b, c, rs_c, da, dc, args);
+}
+
 NK_TARGET_AVX512 void nk_conv_ukr_f32_rx32_shift_avx512(int rows, int sw, int64_t kc,
                                                         const float *a, const int64_t *aoff,
                                                         const float *b, float *c, int64_t rs_c,

@@ -90,6 +90,12 @@ NK_CONV_SHIFT_UKR_DECL(nk_conv_ukr_f32_12x16_shift_s2_avx512);
 void nk_conv_ukr_f32_rx32_shift_avx512(int rows, int sw, int64_t kc, const float *a,
                                        const int64_t *aoff, const float *b, float *c,
                                        int64_t rs_c, const nk_ukr_args_f32 *args);
+/* Two rows of 7 pixels x 32 channels: pixels 0-6 as above, pixels 7-13 read
+ * from a + da and stored at c + dc (the next row of the grid). */
+void nk_conv_ukr_f32_7x2x32_shift_avx512(int sw, int64_t kc, const float *a,
+                                         const int64_t *aoff, const float *b, float *c,
+                                         int64_t rs_c, int64_t da, int64_t dc,
+                                         const nk_ukr_args_f32 *args);
 /* Conv's weight-gradient kernels (nk_conv_ukr_f32_dw_avx512.c): 6 taps x
  * NV*16 channels (NV = 1..4), summed over a band of an image's pixels;
  * columns one (_dw) or two (_dw_s2) values apart (nk_conv_ukr_dw_impl.h). */

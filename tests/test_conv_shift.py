@@ -510,10 +510,11 @@ def test_large_output_non_temporal_stores(restore_isa, restore_threads, case):
     (2, 5, 7, 7, 20, 3, 1, 1),      # 20 channels: one 32-wide panel, zero-padded
     (2, 8, 14, 14, 96, 3, 2, 1),    # the downsample to 7 x 7 (stride 2; > 64 channels: not direct)
     (1, 3, 7, 7, 48, 3, 1, 1),      # 48 channels: 32 + 16, no whole-row tiles
+    (2, 3, 8, 7, 32, 3, 1, 1),      # 8 rows: pairs only
 ])
 def test_rows_of_seven(restore_isa, restore_threads, case):
-    """Rows of 7 pixels at the AVX-512 level: one 7 x 32 tile a row, which
-    computes no padded column, so the path is taken even where 12-pixel
+    """Rows of 7 pixels at the AVX-512 level: tiles of two rows (7 x 2 x 32;
+    an odd last row alone, 7 x 32), which compute no padded column, so the path is taken even where 12-pixel
     tiles would waste more than a quarter (3x3, rows of 9); the same bits
     as the im2col path at 1 and 2 threads, and backward-data through it.  At
     the AVX2 level the waste rule still decides."""
