@@ -597,6 +597,14 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
     }
 
     /* stride 1: dx = conv(dy, flip(w)^T) with padding d*(k-1) - p. */
+#if NK_CONV_IS_F32
+    /* the shifted-rows forward packs flip(w)^T itself (unless the direct
+     * kernel, which forward would try first, applies) */
+    if (!nk_conv2d_check_geometry(&t, 1) && !nk_conv_direct_ok(&t)) {
+        nk_status dst;
+        if (nk_conv_bwd_data_shift_f32(&t, dy, w, dx, nthreads, &dst)) return dst;
+    }
+#endif
     const int64_t nw = s->C_out * Cig * kk;
     size_t wb;
     if ((st = nk_bytes(nw, sizeof(T), &wb))) return st;

@@ -342,7 +342,11 @@ static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, cons
                         nk_conv_ukr_f32_7x2x32_shift_avx512((int)sw, kc, xp + sw * ir, off + p0,
                                                             wb + jc * kc, tile + ir * Np + jc,
                                                             Np, sw * p->Wg, p->Wg * Np, &args);
-                    else
+                    else if (jc % 64 == 0 && jc + 64 <= Np) /* a lone row: 64 channels */
+                        nk_conv_ukr_f32_7x64_shift_avx512((int)sw, kc, xp + sw * ir, off + p0,
+                                                          wb + jc * kc, tile + ir * Np + jc, Np,
+                                                          &args);
+                    else if (jc % 64 == 0) /* (else done by the 7x64 call at jc - 32) */
                         nk_conv_ukr_f32_rx32_shift_avx512(7, (int)sw, kc, xp + sw * ir,
                                                           off + p0, wb + jc * kc,
                                                           tile + ir * Np + jc, Np, &args);
@@ -456,9 +460,84 @@ int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s) {
 #endif
 }
 
-int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,
-                          const float *bias, float *y, int nthreads, nk_status *status) {
 #if NK_X86_DISPATCH
+/* Backward-data's weights, packed straight from w (C_out, C_in/G, kH, kW):
+ * the stride-1 dx is the forward of dy with w flipped and transposed,
+ * wt[c][k][t] = w[k][c][kk-1-t], so row c, depth q = k*kk + t of one group's
+ * packed matrix is w[k][c][kk-1-q%kk] (a flipped copy of w first cost a
+ * read and a write of all the weights: 11% of the 512-channel 7x7 layer's
+ * backward-data). */
+typedef struct nk_shift_flip_ctx {
+    const float *w; /* the group's weights */
+    int64_t cig;    /* w's C_in/G: the packed matrix's rows */
+    int64_t kk;
+} nk_shift_flip_ctx;
+
+/* 16 rows at the AVX-512 level: one gather of 16 values (stride kk) per
+ * depth step */
+NK_TARGET_AVX512 static void nk_shift_flip16_avx512(const float *w, int64_t cig, int64_t kk,
+                                                    int64_t k, int64_t t, int64_t kc,
+                                                    float *d) {
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                             11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)kk));
+    for (int64_t q = 0; q < kc; q++, d += 16) {
+        _mm512_store_ps(d, _mm512_i32gather_ps(idx, w + k * cig * kk + (kk - 1 - t), 4));
+        if (++t == kk) {
+            t = 0;
+            k++;
+        }
+    }
+}
+
+/* The same at the AVX2 level: two gathers of 8 */
+NK_TARGET_AVX2 static void nk_shift_flip16_avx2(const float *w, int64_t cig, int64_t kk,
+                                                int64_t k, int64_t t, int64_t kc, float *d) {
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                           _mm256_set1_epi32((int)kk));
+    for (int64_t q = 0; q < kc; q++, d += 16) {
+        const float *src = w + k * cig * kk + (kk - 1 - t);
+        _mm256_store_ps(d, _mm256_i32gather_ps(src, idx, 4));
+        _mm256_store_ps(d + 8, _mm256_i32gather_ps(src + 8 * kk, idx, 4));
+        if (++t == kk) {
+            t = 0;
+            k++;
+        }
+    }
+}
+
+static void nk_shift_pack_flip(const void *vctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
+                               int64_t w, float *dst) {
+    const nk_shift_flip_ctx *cx = (const nk_shift_flip_ctx *)vctx;
+    const int64_t kk = cx->kk, npan = nk_ceil_div(mn, w);
+    for (int64_t pn = 0; pn < npan; pn++) {
+        float *d = dst + pn * kc * w;
+        const int64_t c0 = i0 + pn * w, nc = nk_min_i64(w, mn - pn * w);
+        if (w == 16 && nc == 16 && 16 * kk < ((int64_t)1 << 31)) { /* whole panels */
+            if (nk_isa_level() == NK_ISA_AVX512)
+                nk_shift_flip16_avx512(cx->w + c0 * kk, cx->cig, kk, p0 / kk, p0 % kk, kc, d);
+            else
+                nk_shift_flip16_avx2(cx->w + c0 * kk, cx->cig, kk, p0 / kk, p0 % kk, kc, d);
+            continue;
+        }
+        int64_t k = p0 / kk, t = p0 % kk;
+        for (int64_t q = 0; q < kc; q++, d += w) {
+            const float *src = cx->w + (k * cx->cig + c0) * kk + (kk - 1 - t);
+            int64_t ii = 0;
+            for (; ii < nc; ii++) d[ii] = src[ii * kk];
+            for (; ii < w; ii++) d[ii] = 0.0f;
+            if (++t == kk) {
+                t = 0;
+                k++;
+            }
+        }
+    }
+}
+
+/* The forward on shape s; flip: w is the original layer's weights, to be
+ * flipped and transposed (backward-data), else s's own. */
+static int nk_shift_fwd(const nk_conv2d_shape *s, const float *x, const float *w, int flip,
+                        const float *bias, float *y, int nthreads, nk_status *status) {
     nk_shift_plan p;
     if (!nk_conv_fwd_shift_ok(s) || !nk_shift_make_plan(s, &p)) return 0;
     const int64_t G = p.G, Np = p.Np, K = p.K, kk = s->kH * s->kW;
@@ -486,16 +565,10 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
     float *wpk = (float *)ws;
     int64_t *off = (int64_t *)(ws + ab);
     float *bias_pad = bias ? (float *)(ws + ab + ob) : NULL;
-    for (int64_t g = 0; g < G; g++) {
-        const nk_gemm_operand_f32 Wop = {w + g * p.Cog * K, K, 1, NULL, NULL};
-        for (int64_t p0 = 0; p0 < K; p0 += p.kcb) {
-            const int64_t kc = nk_min_i64(p.kcb, K - p0);
-            nk_gemm_pack_f32(&Wop, 0, p.Cog, p0, kc, NK_GEMM_NR_F32, wpk + g * Np * K + Np * p0);
-        }
-        if (bias_pad)
+    if (bias_pad)
+        for (int64_t g = 0; g < G; g++)
             for (int64_t o = 0; o < Np; o++)
                 bias_pad[g * Np + o] = o < p.Cog ? bias[g * p.Cog + o] : 0.0f;
-    }
     for (int64_t q = 0; q < K; q++) {
         const int64_t c = q / kk, kh = (q % kk) / s->kW, kw = q % s->kW;
         off[q] = p.strided ? (c * s->kH + kh) * p.PL + kw * s->dil_w
@@ -510,6 +583,16 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
         char *mine = pws;
 #endif
         float *xp = (float *)mine, *tile = xp + nk_shift_round(p.xe, 16);
+        /* the weights' panels, by (group, depth block), before any task */
+#pragma omp for schedule(static)
+        for (int64_t u = 0; u < G * p.nkb; u++) {
+            const int64_t g = u / p.nkb, p0 = (u % p.nkb) * p.kcb, kc = nk_min_i64(p.kcb, K - p0);
+            const nk_shift_flip_ctx fx = {w + g * p.Cog * K, p.Cog, kk};
+            const nk_gemm_operand_f32 Wop =
+                flip ? (nk_gemm_operand_f32){NULL, 0, 0, nk_shift_pack_flip, &fx, NULL}
+                     : (nk_gemm_operand_f32){w + g * p.Cog * K, K, 1, NULL, NULL, NULL};
+            nk_gemm_pack_f32(&Wop, 0, p.Cog, p0, kc, NK_GEMM_NR_F32, wpk + g * Np * K + Np * p0);
+        }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ntasks; t++) {
             const int64_t n = t / (G * p.nch), g = (t / p.nch) % G, ch = t % p.nch;
@@ -520,8 +603,25 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
     nk_aligned_free(ws);
     *status = NK_OK;
     return 1;
+}
+#endif
+
+int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                          const float *bias, float *y, int nthreads, nk_status *status) {
+#if NK_X86_DISPATCH
+    return nk_shift_fwd(s, x, w, 0, bias, y, nthreads, status);
 #else
     (void)s; (void)x; (void)w; (void)bias; (void)y; (void)nthreads; (void)status;
+    return 0;
+#endif
+}
+
+int nk_conv_bwd_data_shift_f32(const nk_conv2d_shape *t, const float *dy, const float *w,
+                               float *dx, int nthreads, nk_status *status) {
+#if NK_X86_DISPATCH
+    return nk_shift_fwd(t, dy, w, 1, NULL, dx, nthreads, status);
+#else
+    (void)t; (void)dy; (void)w; (void)dx; (void)nthreads; (void)status;
     return 0;
 #endif
 }

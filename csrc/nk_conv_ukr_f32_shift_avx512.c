@@ -119,6 +119,50 @@ NK_SHIFT_ROWS_BOTH(14)
 NK_SHIFT_7X2X32(nk_shift_7x2x32, 1)
 NK_SHIFT_7X2X32(nk_shift_7x2x32_s2, 2)
 
+/* One row of 7 pixels x 64 channels (four 16-channel panels, 28
+ * accumulators): a lone row of 7 (an odd row count) at the rate of the
+ * pairs; the same per-element arithmetic. */
+#define NK_SHIFT_7X64(NAME, SW)                                                              \
+    NK_TARGET_AVX512 static void NAME(int64_t kc, const float *NK_RESTRICT a,                \
+                                      const int64_t *NK_RESTRICT aoff,                       \
+                                      const float *NK_RESTRICT b, float *NK_RESTRICT c,      \
+                                      int64_t rs_c, const nk_ukr_args_f32 *args) {           \
+        __m512 acc[7][4];                                                                    \
+        _Pragma("GCC unroll 7") for (int r = 0; r < 7; r++)                                  \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) acc[r][j] = _mm512_setzero_ps(); \
+        const float *bq = b;                                                                 \
+        const int64_t pstep = kc * NK_GEMM_NR_F32;                                           \
+        for (int64_t p = 0; p < kc; p++) {                                                   \
+            const float *ap = a + aoff[p];                                                   \
+            const __m512 b0 = _mm512_load_ps(bq), b1 = _mm512_load_ps(bq + pstep);           \
+            const __m512 b2 = _mm512_load_ps(bq + 2 * pstep), b3 = _mm512_load_ps(bq + 3 * pstep); \
+            bq += NK_GEMM_NR_F32;                                                            \
+            _Pragma("GCC unroll 7") for (int r = 0; r < 7; r++) {                            \
+                const __m512 av = _mm512_set1_ps(ap[r * (SW)]);                              \
+                acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);                              \
+                acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);                              \
+                acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);                              \
+                acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);                              \
+            }                                                                                \
+        }                                                                                    \
+        _Pragma("GCC unroll 7") for (int r = 0; r < 7; r++) {                                \
+            float *cr = c + r * rs_c;                                                        \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++)                              \
+                _mm512_storeu_ps(cr + 16 * j,                                                \
+                                 finish_f32_shift(acc[r][j], cr + 16 * j, 16 * j, r, args)); \
+        }                                                                                    \
+    }
+NK_SHIFT_7X64(nk_shift_7x64, 1)
+NK_SHIFT_7X64(nk_shift_7x64_s2, 2)
+
+NK_TARGET_AVX512 void nk_conv_ukr_f32_7x64_shift_avx512(int sw, int64_t kc, const float *a,
+                                                        const int64_t *aoff, const float *b,
+                                                        float *c, int64_t rs_c,
+                                                        const nk_ukr_args_f32 *args) {
+    if (sw == 1) nk_shift_7x64(kc, a, aoff, b, c, rs_c, args);
+    else nk_shift_7x64_s2(kc, a, aoff, b, c, rs_c, args);
+}
+
 NK_TARGET_AVX512 void nk_conv_ukr_f32_7x2x32_shift_avx512(int sw, int64_t kc, const float *a,
                                                           const int64_t *aoff, const float *b,
                                                           float *c, int64_t rs_c, int64_t da,

@@ -96,6 +96,11 @@ void nk_conv_ukr_f32_7x2x32_shift_avx512(int sw, int64_t kc, const float *a,
                                          const int64_t *aoff, const float *b, float *c,
                                          int64_t rs_c, int64_t da, int64_t dc,
                                          const nk_ukr_args_f32 *args);
+/* One row of 7 pixels x 64 channels (four packed 16-channel panels kc*16
+ * apart); bias, when set, covers the 64. */
+void nk_conv_ukr_f32_7x64_shift_avx512(int sw, int64_t kc, const float *a,
+                                       const int64_t *aoff, const float *b, float *c,
+                                       int64_t rs_c, const nk_ukr_args_f32 *args);
 /* Conv's weight-gradient kernels (nk_conv_ukr_f32_dw_avx512.c): 6 taps x
  * NV*16 channels (NV = 1..4), summed over a band of an image's pixels;
  * columns one (_dw) or two (_dw_s2) values apart (nk_conv_ukr_dw_impl.h). */
