@@ -233,11 +233,14 @@ int nk_conv_fwd_shift_row6(const nk_conv2d_shape *s);
 int nk_conv_fwd_shift_stream(const nk_conv2d_shape *s);
 int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                           const float *bias, float *y, int nthreads, nk_status *status);
-/* Stride-1 backward-data as that forward: t is the forward's shape (dy in,
- * dx out, see nk_conv2d_bwd_data), w the layer's own weights, packed
- * flipped and transposed on the fly; the same contract. */
+/* Backward-data as that forward: t is the forward's shape (dy in, dx --
+ * or one output phase of a strided layer -- out, see nk_conv2d_bwd_data),
+ * w the layer's own weights (kko taps a kernel), packed flipped and
+ * transposed on the fly: tap t of t's kernel is w's tap[t] (NULL: the
+ * whole kernel flipped, kko - 1 - t); the same contract. */
 int nk_conv_bwd_data_shift_f32(const nk_conv2d_shape *t, const float *dy, const float *w,
-                               float *dx, int nthreads, nk_status *status);
+                               int64_t kko, const int64_t *tap, float *dx, int nthreads,
+                               nk_status *status);
 
 /* 1 when float32 bwd_data of this (strided) geometry runs by output
  * phases (nk_conv_bwd_data_phases in nk_conv_igemm.c; AVX2 and AVX-512

@@ -470,9 +470,25 @@ static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, 
  * thread count. */
 #define NK_CONV_PHASE ((int64_t)1 << 22)
 
+/* wt[g][c][o][m][n] = w[g*Cog + o][c][khs[m]][kws[n]]: one phase's
+ * sub-kernel, flipped and transposed, in blocks of 32 input channels (w read
+ * in runs, as in the stride-1 flip) */
+static void S(nk_conv_phase_weights)(const nk_conv2d_shape *s, const T *w, const int64_t *khs,
+                                     int64_t na, const int64_t *kws, int64_t nb, T *wt) {
+    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t c0 = 0; c0 < Cig; c0 += 32)
+            for (int64_t o = 0; o < Cog; o++)
+                for (int64_t c = c0; c < nk_min_i64(Cig, c0 + 32); c++)
+                    for (int64_t m = 0; m < na; m++)
+                        for (int64_t n = 0; n < nb; n++)
+                            wt[(((g * Cig + c) * Cog + o) * na + m) * nb + n] =
+                                w[(((g * Cog + o) * Cig + c) * s->kH + khs[m]) * s->kW + kws[n]];
+}
+
 static nk_status S(nk_conv_bwd_data_phases)(const nk_conv2d_shape *s, const T *dy,
                                             const T *w, T *dx, int nthreads) {
-    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
+    const int64_t G = s->groups, Cig = s->C_in / G;
     const int64_t sh = s->stride_h, sw = s->stride_w, kH = s->kH, kW = s->kW;
     const int64_t H = s->H, W = s->W, HW = H * W, P = s->OH * s->OW;
     const int64_t Hq = nk_ceil_div(H, sh), Wq = nk_ceil_div(W, sw);
@@ -504,17 +520,15 @@ static nk_status S(nk_conv_bwd_data_phases)(const nk_conv2d_shape *s, const T *d
                         for (int64_t j = 0; j < Wb; j++) dx[q * HW + (a + sh * i) * W + b + sw * j] = 0;
                 continue;
             }
-            /* wt[g][c][o][m][n] = w[g*Cog + o][c][khs[m]][kws[n]], in blocks
-             * of 32 input channels (w read in runs, as in the stride-1 flip) */
-            for (int64_t g = 0; g < G; g++)
-                for (int64_t c0 = 0; c0 < Cig; c0 += 32)
-                    for (int64_t o = 0; o < Cog; o++)
-                        for (int64_t c = c0; c < nk_min_i64(Cig, c0 + 32); c++)
-                            for (int64_t m = 0; m < na; m++)
-                                for (int64_t n = 0; n < nb; n++)
-                                    wt[(((g * Cig + c) * Cog + o) * na + m) * nb + n] =
-                                        w[(((g * Cog + o) * Cig + c) * kH + khs[m]) * kW +
-                                          kws[n]];
+            /* float32: each chunk's forward packs the sub-kernel straight
+             * from w (tap m*nb + n is w's khs[m]*kW + kws[n]) when it takes
+             * the shifted-rows path; else wt, once per phase */
+            int have_wt = 0;
+#if NK_CONV_IS_F32
+            int64_t tap[64 * 64];
+            for (int64_t m = 0; m < na; m++)
+                for (int64_t n = 0; n < nb; n++) tap[m * nb + n] = khs[m] * kW + kws[n];
+#endif
             const int64_t pt = -((a + s->pad_h - khs[0]) / sh);
             const int64_t pl = -((b + s->pad_w - kws[0]) / sw);
             for (int64_t n0 = 0; n0 < s->N && st == NK_OK; n0 += nimg) {
@@ -522,8 +536,18 @@ static nk_status S(nk_conv_bwd_data_phases)(const nk_conv2d_shape *s, const T *d
                 nk_conv2d_shape t = {cnt, s->C_out, s->OH, s->OW, s->C_in, na, nb, Ha, Wb,
                                      1,   1,        pt,    pl,    1,         1,  G};
                 st = nk_conv2d_check_geometry(&t, 1);
-                if (!st) st = S(nk_conv_fwd_impl)(&t, dy + n0 * s->C_out * P, wt, NULL, tmp,
-                                                 nthreads);
+                if (st) break;
+                int done = 0;
+#if NK_CONV_IS_F32
+                if (!nk_conv_direct_ok(&t))
+                    done = nk_conv_bwd_data_shift_f32(&t, dy + n0 * s->C_out * P, w, kH * kW, tap,
+                                                      tmp, nthreads, &st);
+#endif
+                if (!done) {
+                    if (!have_wt) S(nk_conv_phase_weights)(s, w, khs, na, kws, nb, wt);
+                    have_wt = 1;
+                    st = S(nk_conv_fwd_impl)(&t, dy + n0 * s->C_out * P, wt, NULL, tmp, nthreads);
+                }
                 if (st) break;
                 const int64_t planes = cnt * s->C_in;
                 int nt = nk_threads_for(nthreads, planes * Ha * Wb, (int64_t)1 << 15);
@@ -540,7 +564,6 @@ static nk_status S(nk_conv_bwd_data_phases)(const nk_conv2d_shape *s, const T *d
     nk_aligned_free(ws);
     return st;
 }
-
 nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *w, T *dx,
                                 int nthreads) {
     nk_status st = nk_conv2d_check(s);
@@ -602,7 +625,7 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
      * kernel, which forward would try first, applies) */
     if (!nk_conv2d_check_geometry(&t, 1) && !nk_conv_direct_ok(&t)) {
         nk_status dst;
-        if (nk_conv_bwd_data_shift_f32(&t, dy, w, dx, nthreads, &dst)) return dst;
+        if (nk_conv_bwd_data_shift_f32(&t, dy, w, kk, NULL, dx, nthreads, &dst)) return dst;
     }
 #endif
     const int64_t nw = s->C_out * Cig * kk;

@@ -466,24 +466,34 @@ int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s) {
  * wt[c][k][t] = w[k][c][kk-1-t], so row c, depth q = k*kk + t of one group's
  * packed matrix is w[k][c][kk-1-q%kk] (a flipped copy of w first cost a
  * read and a write of all the weights: 11% of the 512-channel 7x7 layer's
- * backward-data). */
+ * backward-data).  A strided layer's output phases (nk_conv_igemm.c) use
+ * sub-kernels: tap t of the phase is w's tap[t]. */
 typedef struct nk_shift_flip_ctx {
-    const float *w; /* the group's weights */
-    int64_t cig;    /* w's C_in/G: the packed matrix's rows */
-    int64_t kk;
+    const float *w;     /* the group's weights */
+    int64_t cig;        /* w's C_in/G: the packed matrix's rows */
+    int64_t kk;         /* taps of the packed matrix's kernel */
+    int64_t kko;        /* taps of w's kernel (kH*kW) */
+    const int64_t *tap; /* w's tap for each tap t < kk; NULL: kk - 1 - t */
 } nk_shift_flip_ctx;
 
-/* 16 rows at the AVX-512 level: one gather of 16 values (stride kk) per
- * depth step */
-NK_TARGET_AVX512 static void nk_shift_flip16_avx512(const float *w, int64_t cig, int64_t kk,
+/* w's tap of tap t of the packed matrix's kernel */
+static inline int64_t nk_shift_flip_tap(const nk_shift_flip_ctx *cx, int64_t t) {
+    return cx->tap ? cx->tap[t] : cx->kk - 1 - t;
+}
+
+/* 16 rows c0.. at the AVX-512 level: one gather of 16 values (w's stride
+ * kko) per depth step, from depth (k, t) on */
+NK_TARGET_AVX512 static void nk_shift_flip16_avx512(const nk_shift_flip_ctx *cx, int64_t c0,
                                                     int64_t k, int64_t t, int64_t kc,
                                                     float *d) {
+    const int64_t kko = cx->kko;
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
                                                              11, 12, 13, 14, 15),
-                                           _mm512_set1_epi32((int)kk));
+                                           _mm512_set1_epi32((int)kko));
     for (int64_t q = 0; q < kc; q++, d += 16) {
-        _mm512_store_ps(d, _mm512_i32gather_ps(idx, w + k * cig * kk + (kk - 1 - t), 4));
-        if (++t == kk) {
+        const float *src = cx->w + (k * cx->cig + c0) * kko + nk_shift_flip_tap(cx, t);
+        _mm512_store_ps(d, _mm512_i32gather_ps(idx, src, 4));
+        if (++t == cx->kk) {
             t = 0;
             k++;
         }
@@ -491,15 +501,16 @@ NK_TARGET_AVX512 static void nk_shift_flip16_avx512(const float *w, int64_t cig,
 }
 
 /* The same at the AVX2 level: two gathers of 8 */
-NK_TARGET_AVX2 static void nk_shift_flip16_avx2(const float *w, int64_t cig, int64_t kk,
+NK_TARGET_AVX2 static void nk_shift_flip16_avx2(const nk_shift_flip_ctx *cx, int64_t c0,
                                                 int64_t k, int64_t t, int64_t kc, float *d) {
+    const int64_t kko = cx->kko;
     const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                           _mm256_set1_epi32((int)kk));
+                                           _mm256_set1_epi32((int)kko));
     for (int64_t q = 0; q < kc; q++, d += 16) {
-        const float *src = w + k * cig * kk + (kk - 1 - t);
+        const float *src = cx->w + (k * cx->cig + c0) * kko + nk_shift_flip_tap(cx, t);
         _mm256_store_ps(d, _mm256_i32gather_ps(src, idx, 4));
-        _mm256_store_ps(d + 8, _mm256_i32gather_ps(src + 8 * kk, idx, 4));
-        if (++t == kk) {
+        _mm256_store_ps(d + 8, _mm256_i32gather_ps(src + 8 * kko, idx, 4));
+        if (++t == cx->kk) {
             t = 0;
             k++;
         }
@@ -509,22 +520,22 @@ NK_TARGET_AVX2 static void nk_shift_flip16_avx2(const float *w, int64_t cig, int
 static void nk_shift_pack_flip(const void *vctx, int64_t i0, int64_t mn, int64_t p0, int64_t kc,
                                int64_t w, float *dst) {
     const nk_shift_flip_ctx *cx = (const nk_shift_flip_ctx *)vctx;
-    const int64_t kk = cx->kk, npan = nk_ceil_div(mn, w);
+    const int64_t kk = cx->kk, kko = cx->kko, npan = nk_ceil_div(mn, w);
     for (int64_t pn = 0; pn < npan; pn++) {
         float *d = dst + pn * kc * w;
         const int64_t c0 = i0 + pn * w, nc = nk_min_i64(w, mn - pn * w);
-        if (w == 16 && nc == 16 && 16 * kk < ((int64_t)1 << 31)) { /* whole panels */
+        if (w == 16 && nc == 16 && 16 * kko < ((int64_t)1 << 31)) { /* whole panels */
             if (nk_isa_level() == NK_ISA_AVX512)
-                nk_shift_flip16_avx512(cx->w + c0 * kk, cx->cig, kk, p0 / kk, p0 % kk, kc, d);
+                nk_shift_flip16_avx512(cx, c0, p0 / kk, p0 % kk, kc, d);
             else
-                nk_shift_flip16_avx2(cx->w + c0 * kk, cx->cig, kk, p0 / kk, p0 % kk, kc, d);
+                nk_shift_flip16_avx2(cx, c0, p0 / kk, p0 % kk, kc, d);
             continue;
         }
         int64_t k = p0 / kk, t = p0 % kk;
         for (int64_t q = 0; q < kc; q++, d += w) {
-            const float *src = cx->w + (k * cx->cig + c0) * kk + (kk - 1 - t);
+            const float *src = cx->w + (k * cx->cig + c0) * kko + nk_shift_flip_tap(cx, t);
             int64_t ii = 0;
-            for (; ii < nc; ii++) d[ii] = src[ii * kk];
+            for (; ii < nc; ii++) d[ii] = src[ii * kko];
             for (; ii < w; ii++) d[ii] = 0.0f;
             if (++t == kk) {
                 t = 0;
@@ -534,10 +545,12 @@ static void nk_shift_pack_flip(const void *vctx, int64_t i0, int64_t mn, int64_t
     }
 }
 
-/* The forward on shape s; flip: w is the original layer's weights, to be
- * flipped and transposed (backward-data), else s's own. */
+/* The forward on shape s; flip: w is the original layer's weights (kko
+ * taps a kernel), to be flipped and transposed (backward-data; tap: see
+ * nk_shift_flip_ctx), else s's own. */
 static int nk_shift_fwd(const nk_conv2d_shape *s, const float *x, const float *w, int flip,
-                        const float *bias, float *y, int nthreads, nk_status *status) {
+                        int64_t kko, const int64_t *tap, const float *bias, float *y,
+                        int nthreads, nk_status *status) {
     nk_shift_plan p;
     if (!nk_conv_fwd_shift_ok(s) || !nk_shift_make_plan(s, &p)) return 0;
     const int64_t G = p.G, Np = p.Np, K = p.K, kk = s->kH * s->kW;
@@ -587,7 +600,7 @@ static int nk_shift_fwd(const nk_conv2d_shape *s, const float *x, const float *w
 #pragma omp for schedule(static)
         for (int64_t u = 0; u < G * p.nkb; u++) {
             const int64_t g = u / p.nkb, p0 = (u % p.nkb) * p.kcb, kc = nk_min_i64(p.kcb, K - p0);
-            const nk_shift_flip_ctx fx = {w + g * p.Cog * K, p.Cog, kk};
+            const nk_shift_flip_ctx fx = {w + g * p.Cog * p.Cig * kko, p.Cog, kk, kko, tap};
             const nk_gemm_operand_f32 Wop =
                 flip ? (nk_gemm_operand_f32){NULL, 0, 0, nk_shift_pack_flip, &fx, NULL}
                      : (nk_gemm_operand_f32){w + g * p.Cog * K, K, 1, NULL, NULL, NULL};
@@ -609,7 +622,7 @@ static int nk_shift_fwd(const nk_conv2d_shape *s, const float *x, const float *w
 int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                           const float *bias, float *y, int nthreads, nk_status *status) {
 #if NK_X86_DISPATCH
-    return nk_shift_fwd(s, x, w, 0, bias, y, nthreads, status);
+    return nk_shift_fwd(s, x, w, 0, 0, NULL, bias, y, nthreads, status);
 #else
     (void)s; (void)x; (void)w; (void)bias; (void)y; (void)nthreads; (void)status;
     return 0;
@@ -617,11 +630,12 @@ int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float 
 }
 
 int nk_conv_bwd_data_shift_f32(const nk_conv2d_shape *t, const float *dy, const float *w,
-                               float *dx, int nthreads, nk_status *status) {
+                               int64_t kko, const int64_t *tap, float *dx, int nthreads,
+                               nk_status *status) {
 #if NK_X86_DISPATCH
-    return nk_shift_fwd(t, dy, w, 1, NULL, dx, nthreads, status);
+    return nk_shift_fwd(t, dy, w, 1, kko, tap, NULL, dx, nthreads, status);
 #else
-    (void)t; (void)dy; (void)w; (void)dx; (void)nthreads; (void)status;
+    (void)t; (void)dy; (void)w; (void)kko; (void)tap; (void)dx; (void)nthreads; (void)status;
     return 0;
 #endif
 }
