@@ -564,6 +564,7 @@ static nk_status S(nk_conv_bwd_data_phases)(const nk_conv2d_shape *s, const T *d
     nk_aligned_free(ws);
     return st;
 }
+
 nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *w, T *dx,
                                 int nthreads) {
     nk_status st = nk_conv2d_check(s);

@@ -714,13 +714,13 @@ static int nk_shift_dw_make_plan(const nk_conv2d_shape *s, nk_shift_dw_plan *p) 
     /* A task revisits each tile of its partial dW^T (TB x Np) once per
      * image and band.  When that slice outgrows a core's L2 share (> 256 K
      * floats) and a visit is short (a band of < 100 pixels), the revisits
-     * dominate and the im2col GEMM is faster.  Measured, 1 thread, AVX-512 (AVX2): the
-     * 512-channel 7x7 layer (590 K floats a task, 49 pixels) 12.2 vs 16.3 ms
-     * (16.8 vs 21.1), the 256 -> 512 14 -> 7 downsample (295 K) 5.5 vs 6.5
-     * (8.2 vs 9.9), 384 channels on 7x7 (331 K) 5.6 vs 6.7; at 147 K floats
-     * (256 channels on 7x7, on 10x10) or 196+ pixels (512 channels on
-     * 14x14) the two are within 5%, and below that this path wins
-     * (128 channels on 7x7: 0.81 vs 0.99 ms). */
+     * dominate and the im2col GEMM is faster.  Measured, 1 thread, AVX-512
+     * (AVX2): the 512-channel 7x7 layer (590 K floats a task, 49 pixels)
+     * 12.2 vs 16.3 ms (16.8 vs 21.1), the 256 -> 512 14 -> 7 downsample
+     * (295 K) 5.5 vs 6.5 (8.2 vs 9.9), 384 channels on 7x7 (331 K) 5.6 vs
+     * 6.7; at 147 K floats (256 channels on 7x7, on 10x10) or 196+ pixels
+     * (512 channels on 14x14) the two are within 5%, and below that this
+     * path wins (128 channels on 7x7: 0.81 vs 0.99 ms). */
     if (RB * s->OW < 100 && TB * Np > ((int64_t)1 << 18)) return 0;
     p->G = G; p->Cig = Cig; p->Cog = Cog; p->kk = kk; p->Kcol = Kcol; p->Kp = Kp;
     p->Np = Np; p->Wp = Wp; p->Hp = Hp; p->PL = PL; p->P = P;
@@ -782,8 +782,8 @@ NK_TARGET_AVX2 static void nk_shift_dy_t_avx2(const float *dy, int64_t ld, int64
 /* dW rows d + o*ld, o < no (<= 64), columns [0, nj) (nj <= 6) <- the
  * finished tile of dW^T (rows j of ldc channels at c): one batch chunk, so
  * the tile is final; stored from L1 right after the micro-kernel instead of
- * by a pass over all of dW^T (9.4 MB for a 512-channel 3x3 layer: a
- * memory-bound pass that took 17% of its weight gradient). */
+ * by a memory-bound pass over all of dW^T afterwards (res3x3-14's dW, 2.4
+ * MB of it: ~3% faster). */
 NK_TARGET_AVX512 static void nk_shift_dw_put_avx512(const float *c, int64_t ldc, int64_t nj,
                                                     int64_t no, float *d, int64_t ld) {
     const __mmask16 mk = (__mmask16)((1u << nj) - 1u);
