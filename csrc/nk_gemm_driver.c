@@ -101,7 +101,9 @@ static int64_t nk_gemm_fma_count(int64_t M, int64_t N, int64_t K) {
 #define NK_SMALL_JOB nk_gemm_small_f32
 #define NK_SMALL_AXPY_FN nk_gemm_small_axpy_f32_avx2
 #define NK_SMALL_DOT_FN nk_gemm_small_dot_f32_avx2
-#define NK_SMALL_DIRECT_FN nk_gemm_small_direct_f32_avx2
+#define NK_SMALL_DIRECT_FN                                                                   \
+    (nk_isa_level() == NK_ISA_AVX512 ? nk_gemm_small_direct_f32_avx512                        \
+                                     : nk_gemm_small_direct_f32_avx2)
 #include "nk_gemm_driver_impl.h"
 #undef NK_T
 #undef NK_FN

@@ -191,6 +191,7 @@ typedef struct nk_gemm_small_f64 {
 void nk_gemm_small_axpy_f32_avx2(const nk_gemm_small_f32 *s, int64_t n0, int64_t n1);
 void nk_gemm_small_dot_f32_avx2(const nk_gemm_small_f32 *s, int64_t n0, int64_t n1);
 void nk_gemm_small_direct_f32_avx2(const nk_gemm_small_f32 *s, int64_t n0, int64_t n1);
+void nk_gemm_small_direct_f32_avx512(const nk_gemm_small_f32 *s, int64_t n0, int64_t n1);
 void nk_gemm_small_direct_f64_avx2(const nk_gemm_small_f64 *s, int64_t n0, int64_t n1);
 void nk_gemm_small_axpy_f64_avx2(const nk_gemm_small_f64 *s, int64_t n0, int64_t n1);
 void nk_gemm_small_dot_f64_avx2(const nk_gemm_small_f64 *s, int64_t n0, int64_t n1);

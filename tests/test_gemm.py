@@ -476,6 +476,38 @@ def test_avx512_kernels_match_avx2_bitwise(dtype, per_row, restore_threads):
         _C.set_isa(before)
 
 
+@pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
+@pytest.mark.parametrize("m,n,k", [(32, 10, 512), (13, 16, 100), (9, 1, 7), (200, 5, 33),
+                                   (8, 16, 3), (17, 12, 1)])
+@pytest.mark.parametrize("ta", [False, True])
+def test_avx512_small_direct_matches_avx2_bitwise(m, n, k, ta, restore_threads):
+    """The small path's direct form (at most 16 columns of C, B read in
+    place) at the AVX-512 level -- 8 rows x one masked 16-lane vector -- gives
+    the AVX2 kernel's bits (and the reference's values), for A read along
+    rows or down columns, at 1 and 2 threads (2: split by rows)."""
+    rng = np.random.default_rng(m * n + k)
+    a = rand(rng, (k, m) if ta else (m, k), np.float32)
+    opa = a.T if ta else a
+    b = rand(rng, (k, n), np.float32)
+    bias = rand(rng, (n,), np.float32)
+    c0 = rand(rng, (m, n), np.float32)
+    before = _C.isa_active()
+    try:
+        out = {}
+        for isa in ("avx2", "avx512"):
+            _C.set_isa(isa)
+            for t in (1, 2):
+                with num_threads(t):
+                    c = c0.copy()
+                    _C.gemm_into(opa, b, c, 0.75, 0.5, bias, False, False)
+                    out[isa, t] = c
+        for key, c in out.items():
+            np.testing.assert_array_equal(c, out["avx2", 1], err_msg=str(key))
+        assert_gemm_close(out["avx512", 1], opa, b, 0.75, 0.5, c0, bias)
+    finally:
+        _C.set_isa(before)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("m,n,k", [(1, 40, 7), (6, 33, 256), (7, 64, 257), (13, 17, 600),
                                    (100, 196, 1024), (257, 31, 513)])
