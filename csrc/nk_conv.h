@@ -229,6 +229,8 @@ int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s);
 int nk_conv_fwd_shift_row_tiles(const nk_conv2d_shape *s);
 /* 1 when that forward runs row-aligned tiles of 4-6 pixels (AVX2 level). */
 int nk_conv_fwd_shift_row6(const nk_conv2d_shape *s);
+/* Images a task of that forward takes (1 or 2; 0: the path does not apply). */
+int nk_conv_fwd_shift_images_per_task(const nk_conv2d_shape *s);
 /* 1 when that forward writes y with non-temporal stores (AVX-512 level). */
 int nk_conv_fwd_shift_stream(const nk_conv2d_shape *s);
 int nk_conv_fwd_shift_f32(const nk_conv2d_shape *s, const float *x, const float *w,

@@ -41,10 +41,12 @@
  * result equals the im2col path and the AVX2 level bit for bit, for any
  * thread count.
  *
- * Tasks: (image, group, band of R output rows), R*Wg ~ NK_SHIFT_COLS.  Per
- * thread: xp (C_in/groups planes, or C_in/groups*kH when strided, + slack)
- * and the tile (R*Wg rounded up to 12, x C_out/groups rounded up to 16),
- * both independent of N; plus, once per call, the packed weights and the
+ * Tasks: (image, group, band of R output rows), R*Wg ~ NK_SHIFT_COLS -- two
+ * images instead of one when a group's packed weights exceed 4 MiB.  Per
+ * thread and image of a task: xp (C_in/groups planes, or C_in/groups*kH
+ * when strided, + slack) and the tile (R*Wg rounded up to 12, x
+ * C_out/groups rounded up to 16), both independent of N; plus, once per
+ * call, the packed weights and the
  * offset table (about the size of the weights).  Shapes whose per-thread
  * buffers would exceed NK_SHIFT_MAX_ELEMS take the im2col path. */
 #include <string.h>
@@ -56,6 +58,7 @@
 #endif
 
 #define NK_SHIFT_COLS 1024
+#define NK_SHIFT_IPT_MAX 2
 #define NK_SHIFT_MAX_ELEMS ((int64_t)1 << 24)
 #ifndef NK_SHIFT_STREAM_ELEMS
 #define NK_SHIFT_STREAM_ELEMS ((int64_t)1 << 19)
@@ -70,6 +73,8 @@ typedef struct nk_shift_plan {
     int rowt; /* AVX-512: row-aligned tiles of 7-14 pixels (nk_conv_ukr_f32_rx32_shift_avx512) */
     int row6; /* AVX2: row-aligned tiles of 4-6 pixels (nk_conv_ukr_f32_{6,5,4}x16_shift_avx2) */
     int stream; /* AVX-512: non-temporal stores of y (a large output) */
+    int64_t ipt;              /* images a task */
+    int64_t xstride, tstride; /* per-image offsets of xp and of the tile */
 } nk_shift_plan;
 
 static int64_t nk_shift_round(int64_t v, int64_t m) { return nk_ceil_div(v, m) * m; }
@@ -162,6 +167,15 @@ static int nk_shift_make_plan(const nk_conv2d_shape *s, nk_shift_plan *p) {
     }
     p->nkb = nk_ceil_div(K, NK_GEMM_KC_F32); /* the GEMM's depth blocks */
     p->kcb = nk_ceil_div(K, p->nkb);
+    /* a group's packed weights of more than 4 MiB (streamed from L3 for
+     * every image): two images a task, so that each depth block's panels
+     * serve both while they are hot.  Measured, min of 5 alternations: the
+     * 512-channel 7x7 layer 3% faster at 2 threads (6.28 -> 6.10 ms), the
+     * 256 -> 512 14 -> 7 downsample 3% at 1 and 2 threads; at 2.4 MB
+     * (res3x3-14) within noise, so not there. */
+    p->ipt = s->N >= 2 && Np * K > ((int64_t)1 << 20) ? 2 : 1;
+    p->xstride = nk_shift_round(xe, 16);
+    p->tstride = Np * ldr;
     return 1;
 }
 
@@ -308,19 +322,28 @@ static void nk_shift_ukr(int wide, int64_t sw, int64_t kc, int64_t nrc, const fl
 /* One task: the output rows [oh0, oh0 + rows) of (image n, group g). */
 static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, const float *x,
                           const float *wpk, const int64_t *off, const float *bias_pad,
-                          float *y, int64_t n, int64_t g, int64_t ch, float *xp, float *tile) {
+                          float *y, int64_t n0, int64_t g, int64_t ch, float *xpb,
+                          float *tileb) {
     const int64_t oh0 = ch * p->R, rows = nk_min_i64(p->R, s->OH - oh0);
     const int64_t npix = rows * p->Wg, Np = p->Np, K = p->K, sw = p->sw;
-    const float *xg = x + (n * s->C_in + g * p->Cig) * s->H * s->W;
-    if (p->strided) nk_shift_fill_strided(s, p, xg, oh0, xp);
-    else nk_shift_fill(s, xg, p->Cig, oh0, p->Rh, p->Wx, xp);
-    memset(xp + p->nplanes * p->PL, 0, (size_t)(p->xe - p->nplanes * p->PL) * sizeof(float));
+    const int64_t ni = nk_min_i64(p->ipt, s->N - n0);
+    /* the task's images: padded rows, tile, run in y's planes (in the last
+     * depth block each finished stretch of 16 values is stored while the
+     * next is computed) */
+    float *yr[NK_SHIFT_IPT_MAX];
+    int64_t md[NK_SHIFT_IPT_MAX];
+    for (int64_t im = 0; im < ni; im++) {
+        const int64_t n = n0 + im;
+        float *xp = xpb + im * p->xstride;
+        const float *xg = x + (n * s->C_in + g * p->Cig) * s->H * s->W;
+        if (p->strided) nk_shift_fill_strided(s, p, xg, oh0, xp);
+        else nk_shift_fill(s, xg, p->Cig, oh0, p->Rh, p->Wx, xp);
+        memset(xp + p->nplanes * p->PL, 0, (size_t)(p->xe - p->nplanes * p->PL) * sizeof(float));
+        yr[im] = y + (n * s->C_out + g * p->Cog) * s->OH * s->OW + oh0 * s->OW;
+        md[im] = 0;
+    }
     const float *wg = wpk + g * Np * K;
-    /* the task's run in y's planes; in the last depth block each finished
-     * stretch of 16 values is stored while the next is computed */
-    float *yrun = y + (n * s->C_out + g * p->Cog) * s->OH * s->OW + oh0 * s->OW;
     const int64_t len = rows * s->OW;
-    int64_t mdone = 0;
     /* AVX-512: 12-pixel x 32 (or 16) channel tiles; AVX2: 6 x 16 */
     const int wide = nk_isa_level() == NK_ISA_AVX512;
     const int64_t MR = wide ? 12 : 6, NRmax = wide ? 32 : 16, SB = wide ? 16 : 8;
@@ -335,78 +358,91 @@ static void nk_shift_task(const nk_conv2d_shape *s, const nk_shift_plan *p, cons
             const int64_t nrc = nk_min_i64(NRmax, Np - jc);
             const int fin = last && jc + nrc >= Np;
             args.bias = last && bias_pad ? bias_pad + g * Np + jc : NULL;
-            if (wide && p->rowt && s->OW == 7) { /* rows of 7: two per tile */
-                for (int64_t r = 0; r < rows; r += 2) {
-                    const int64_t ir = r * p->Wg, two = r + 1 < rows;
-                    if (two)
-                        nk_conv_ukr_f32_7x2x32_shift_avx512((int)sw, kc, xp + sw * ir, off + p0,
-                                                            wb + jc * kc, tile + ir * Np + jc,
-                                                            Np, sw * p->Wg, p->Wg * Np, &args);
-                    else if (jc % 64 == 0 && jc + 64 <= Np) /* a lone row: 64 channels */
-                        nk_conv_ukr_f32_7x64_shift_avx512((int)sw, kc, xp + sw * ir, off + p0,
-                                                          wb + jc * kc, tile + ir * Np + jc, Np,
-                                                          &args);
-                    else if (jc % 64 == 0) /* (else done by the 7x64 call at jc - 32) */
-                        nk_conv_ukr_f32_rx32_shift_avx512(7, (int)sw, kc, xp + sw * ir,
-                                                          off + p0, wb + jc * kc,
-                                                          tile + ir * Np + jc, Np, &args);
-                    if (fin) {
-                        const int64_t qd = ir + two * p->Wg + 7;
-                        const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, qd, SB);
-                        nk_shift_store(s, p, tile, yrun, mdone, m1);
-                        mdone = m1;
-                    }
-                }
-                continue;
-            }
-            if (wide && p->rowt) { /* row-aligned tiles of 7-14 pixels */
-                for (int64_t r = 0; r < rows; r++)
-                    for (int64_t c0 = 0, t; c0 < s->OW; c0 += t) {
-                        t = nk_shift_tile_len(s->OW - c0);
-                        const int64_t ir = r * p->Wg + c0;
-                        nk_conv_ukr_f32_rx32_shift_avx512((int)t, (int)sw, kc, xp + sw * ir,
-                                                          off + p0, wb + jc * kc,
-                                                          tile + ir * Np + jc, Np, &args);
+            /* every image of the task while this block's panels are hot */
+            for (int64_t im = 0; im < ni; im++) {
+                const float *xp = xpb + im * p->xstride;
+                float *tile = tileb + im * p->tstride, *yrun = yr[im];
+                int64_t mdone = md[im];
+                if (wide && p->rowt && s->OW == 7) { /* rows of 7: two per tile */
+                    for (int64_t r = 0; r < rows; r += 2) {
+                        const int64_t ir = r * p->Wg, two = r + 1 < rows;
+                        if (two)
+                            nk_conv_ukr_f32_7x2x32_shift_avx512((int)sw, kc, xp + sw * ir, off + p0,
+                                                                wb + jc * kc, tile + ir * Np + jc,
+                                                                Np, sw * p->Wg, p->Wg * Np, &args);
+                        else if (jc % 64 == 0 && jc + 64 <= Np) /* a lone row: 64 channels */
+                            nk_conv_ukr_f32_7x64_shift_avx512((int)sw, kc, xp + sw * ir, off + p0,
+                                                              wb + jc * kc, tile + ir * Np + jc, Np,
+                                                              &args);
+                        else if (jc % 64 == 0) /* (else done by the 7x64 call at jc - 32) */
+                            nk_conv_ukr_f32_rx32_shift_avx512(7, (int)sw, kc, xp + sw * ir,
+                                                              off + p0, wb + jc * kc,
+                                                              tile + ir * Np + jc, Np, &args);
                         if (fin) {
-                            const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + t, SB);
+                            const int64_t qd = ir + two * p->Wg + 7;
+                            const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, qd, SB);
                             nk_shift_store(s, p, tile, yrun, mdone, m1);
                             mdone = m1;
                         }
                     }
-                continue;
-            }
-            if (!wide && p->row6) { /* ceil(OW/6) tiles of 4-6 real pixels a row */
-                const int64_t nt6 = nk_ceil_div(s->OW, 6), base = s->OW / nt6;
-                const int64_t extra = s->OW % nt6;
-                for (int64_t r = 0; r < rows; r++)
-                    for (int64_t i = 0, c0 = 0; i < nt6; i++) {
-                        const int64_t t = base + (i < extra), ir = r * p->Wg + c0;
-                        const float *ai = xp + ir, *bi = wb + jc * kc;
-                        float *ci = tile + ir * Np + jc;
-                        if (t == 6)
-                            nk_conv_ukr_f32_6x16_shift_avx2(kc, ai, off + p0, bi, ci, Np, &args);
-                        else if (t == 5)
-                            nk_conv_ukr_f32_5x16_shift_avx2(kc, ai, off + p0, bi, ci, Np, &args);
-                        else
-                            nk_conv_ukr_f32_4x16_shift_avx2(kc, ai, off + p0, bi, ci, Np, &args);
-                        c0 += t;
-                        if (fin) {
-                            const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + t, SB);
-                            nk_shift_store_avx2(s, p, tile, yrun, mdone, m1);
-                            mdone = m1;
-                        }
-                    }
-                continue;
-            }
-            for (int64_t ir = 0; ir < npix; ir += MR) {
-                nk_shift_ukr(wide, sw, kc, nrc, xp + sw * ir, off + p0, wb + jc * kc,
-                             tile + ir * Np + jc, Np, &args);
-                if (fin) {
-                    const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + MR, SB);
-                    if (wide) nk_shift_store(s, p, tile, yrun, mdone, m1);
-                    else nk_shift_store_avx2(s, p, tile, yrun, mdone, m1);
-                    mdone = m1;
+                    md[im] = mdone;
+                    continue;
                 }
+                if (wide && p->rowt) { /* row-aligned tiles of 7-14 pixels */
+                    for (int64_t r = 0; r < rows; r++)
+                        for (int64_t c0 = 0, t; c0 < s->OW; c0 += t) {
+                            t = nk_shift_tile_len(s->OW - c0);
+                            const int64_t ir = r * p->Wg + c0;
+                            nk_conv_ukr_f32_rx32_shift_avx512((int)t, (int)sw, kc, xp + sw * ir,
+                                                              off + p0, wb + jc * kc,
+                                                              tile + ir * Np + jc, Np, &args);
+                            if (fin) {
+                                const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + t, SB);
+                                nk_shift_store(s, p, tile, yrun, mdone, m1);
+                                mdone = m1;
+                            }
+                        }
+                    md[im] = mdone;
+                    continue;
+                }
+                if (!wide && p->row6) { /* ceil(OW/6) tiles of 4-6 real pixels a row */
+                    const int64_t nt6 = nk_ceil_div(s->OW, 6), base = s->OW / nt6;
+                    const int64_t extra = s->OW % nt6;
+                    for (int64_t r = 0; r < rows; r++)
+                        for (int64_t i = 0, c0 = 0; i < nt6; i++) {
+                            const int64_t t = base + (i < extra), ir = r * p->Wg + c0;
+                            const float *ai = xp + ir, *bi = wb + jc * kc;
+                            float *ci = tile + ir * Np + jc;
+                            if (t == 6)
+                                nk_conv_ukr_f32_6x16_shift_avx2(kc, ai, off + p0, bi, ci, Np,
+                                                                 &args);
+                            else if (t == 5)
+                                nk_conv_ukr_f32_5x16_shift_avx2(kc, ai, off + p0, bi, ci, Np,
+                                                                 &args);
+                            else
+                                nk_conv_ukr_f32_4x16_shift_avx2(kc, ai, off + p0, bi, ci, Np,
+                                                                 &args);
+                            c0 += t;
+                            if (fin) {
+                                const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + t, SB);
+                                nk_shift_store_avx2(s, p, tile, yrun, mdone, m1);
+                                mdone = m1;
+                            }
+                        }
+                    md[im] = mdone;
+                    continue;
+                }
+                for (int64_t ir = 0; ir < npix; ir += MR) {
+                    nk_shift_ukr(wide, sw, kc, nrc, xp + sw * ir, off + p0, wb + jc * kc,
+                                 tile + ir * Np + jc, Np, &args);
+                    if (fin) {
+                        const int64_t m1 = nk_shift_ready(p, s->OW, mdone, len, ir + MR, SB);
+                        if (wide) nk_shift_store(s, p, tile, yrun, mdone, m1);
+                        else nk_shift_store_avx2(s, p, tile, yrun, mdone, m1);
+                        mdone = m1;
+                    }
+                }
+                md[im] = mdone;
             }
         }
     }
@@ -430,6 +466,11 @@ int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) {
 int nk_conv_fwd_shift_row_tiles(const nk_conv2d_shape *s) {
     nk_shift_plan p;
     return nk_conv_fwd_shift_ok(s) && nk_shift_make_plan(s, &p) && p.rowt;
+}
+
+int nk_conv_fwd_shift_images_per_task(const nk_conv2d_shape *s) {
+    nk_shift_plan p;
+    return nk_conv_fwd_shift_ok(s) && nk_shift_make_plan(s, &p) ? (int)p.ipt : 0;
 }
 
 int nk_conv_fwd_shift_stream(const nk_conv2d_shape *s) {
@@ -554,16 +595,17 @@ static int nk_shift_fwd(const nk_conv2d_shape *s, const float *x, const float *w
     nk_shift_plan p;
     if (!nk_conv_fwd_shift_ok(s) || !nk_shift_make_plan(s, &p)) return 0;
     const int64_t G = p.G, Np = p.Np, K = p.K, kk = s->kH * s->kW;
-    const int64_t ntasks = s->N * G * p.nch;
+    const int64_t nchunk = nk_ceil_div(s->N, p.ipt), ntasks = nchunk * G * p.nch;
     const int nt = nk_conv_threads(s, ntasks, nthreads);
 
     /* shared: packed weights (per group and depth block, 16-channel
-     * panels), offset table, zero-padded bias; per thread: xp and the tile */
+     * panels), offset table, zero-padded bias; per thread: xp and the tile
+     * of each of a task's images */
     int64_t ae, per_e;
     size_t ab, ob, bb, per, pb;
     if (nk_mul_i64(G * Np, K, &ae) || nk_bytes(ae, sizeof(float), &ab) ||
         nk_bytes(K, sizeof(int64_t), &ob) || nk_bytes(G * Np, sizeof(float), &bb) ||
-        nk_add_i64(nk_shift_round(p.xe, 16), Np * p.ldr, &per_e) ||
+        nk_mul_i64(p.ipt, p.xstride + p.tstride, &per_e) ||
         nk_bytes(per_e, sizeof(float), &per)) {
         *status = NK_ERR_OVERFLOW;
         return 1;
@@ -595,7 +637,7 @@ static int nk_shift_fwd(const nk_conv2d_shape *s, const float *x, const float *w
 #else
         char *mine = pws;
 #endif
-        float *xp = (float *)mine, *tile = xp + nk_shift_round(p.xe, 16);
+        float *xp = (float *)mine, *tile = xp + p.ipt * p.xstride;
         /* the weights' panels, by (group, depth block), before any task */
 #pragma omp for schedule(static)
         for (int64_t u = 0; u < G * p.nkb; u++) {
@@ -608,8 +650,8 @@ static int nk_shift_fwd(const nk_conv2d_shape *s, const float *x, const float *w
         }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ntasks; t++) {
-            const int64_t n = t / (G * p.nch), g = (t / p.nch) % G, ch = t % p.nch;
-            nk_shift_task(s, &p, x, wpk, off, bias_pad, y, n, g, ch, xp, tile);
+            const int64_t n0 = t / (G * p.nch) * p.ipt, g = (t / p.nch) % G, ch = t % p.nch;
+            nk_shift_task(s, &p, x, wpk, off, bias_pad, y, n0, g, ch, xp, tile);
         }
         if (p.stream) _mm_sfence(); /* order the non-temporal stores */
     }

@@ -24,6 +24,7 @@ cdef extern from "nk_conv.h":
     int nk_conv_fwd_shift_row_tiles(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_shift_row6(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_shift_stream(const nk_conv2d_shape *s) nogil
+    int nk_conv_fwd_shift_images_per_task(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                                 const float *bias, float *y, int nthreads) nogil
@@ -155,6 +156,18 @@ def conv2d_fwd_uses_row6(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t 
     cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
                                             dilation, groups, OH, OW)
     return bool(nk_conv_fwd_shift_row6(&s))
+
+
+def conv2d_fwd_shift_images_per_task(int64_t N, int64_t C_in, int64_t H, int64_t W,
+                                     int64_t C_out, int64_t kH, int64_t kW, tuple stride,
+                                     tuple padding, tuple dilation, int64_t groups, int64_t OH,
+                                     int64_t OW):
+    """Images one task of that shifted-rows forward takes: 2 when a group's
+    packed weights exceed 4 MiB, else 1; 0 when the path does not apply
+    (csrc/nk_conv_shift.c); for tests."""
+    cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
+                                            dilation, groups, OH, OW)
+    return nk_conv_fwd_shift_images_per_task(&s)
 
 
 def conv2d_fwd_uses_stream(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,

@@ -459,6 +459,42 @@ def test_weight_gradient_inf_reaches_what_the_reference_reaches(level):
     _close(gw[fin], ref[fin])
 
 
+@pytest.mark.parametrize("case", [
+    # (N, Cin, H, W, Cout, k, stride, pad): a group's packed weights > 4 MiB
+    (3, 512, 4, 16, 256, 3, 1, 1),    # 3 images: a task of 2, then 1 (both levels)
+    (2, 512, 7, 7, 512, 3, 1, 1),     # a ResNet last-stage layer, one task of 2 (+ dx)
+    (3, 256, 9, 9, 512, 3, 2, 1),     # strided: the 14 -> 7 downsample's shape, smaller
+])
+def test_two_images_a_task(level, restore_threads, case):
+    """Layers with large weights take two images a task (each depth block's
+    weight panels serve both): the im2col path's bits at 1 and 2 threads,
+    the reference's values, and backward-data through the same forward."""
+    N, Cin, H, W, Cout, k, s_, p_ = case
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = (rng.standard_normal((Cout, Cin, k, k)) * 0.05).astype(np.float32)
+    b = rng.standard_normal(Cout).astype(np.float32)
+    geo = _geometry(x, w, (p_, p_), (1, 1), 1, (s_, s_))
+    if not _C.conv2d_fwd_uses_shift(*geo):   # AVX2: no strided forward, rows of 7 im2col
+        assert level == "avx2" and _C.conv2d_fwd_shift_images_per_task(*geo) == 0
+        return
+    assert _C.conv2d_fwd_shift_images_per_task(*geo) == 2
+    got = []
+    for nt in (1, 2):
+        with num_threads(nt):
+            got.append(F.conv2d(x, w, b, s_, p_))
+    y, y_im2col = _shift_and_im2col(lambda: F.conv2d(x, w, b, s_, p_))
+    assert np.array_equal(got[0], got[1]) and np.array_equal(y, got[0])
+    assert np.array_equal(y, y_im2col)
+    _close(y, _ref(x, w, b, (p_, p_), (1, 1), 1, (s_, s_)))
+    if s_ == 1:   # stride-1 dx is this forward over dy (512 -> 512: weights > 4 MiB)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        dx = F.conv2d_backward(dy, x, w, s_, p_, 1, 1, (True, False, False))[0]
+        ref_dx = _C.conv2d_bwd_data_ref(dy.astype(np.float64), w.astype(np.float64), H, W,
+                                        (s_, s_), (p_, p_), (1, 1), 1)
+        _close(dx, ref_dx)
+
+
 @needs_avx512
 @pytest.mark.parametrize("case", [
     # (N, Cin, H, W, Cout, stride): outputs of >= 2^19 values
