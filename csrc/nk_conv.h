@@ -65,7 +65,8 @@
  *   forward     T * (gemm_ws(Cog, PB, Cig*kH*kW) + Cog*PB elements of tile),
  *               PB <= 1024 pixels, Cog*PB <= 2^19 unless PB = 256;
  *               direct: 16*Cig*kH*kW weights + T * Cig*Hp*Wp padded image
- *   bwd_data    gather form: a copy of w + the forward's bound;
+ *   bwd_data    gather form: a copy of w (not on the shifted-rows path) +
+ *               the forward's bound;
  *               column form: T * (gemm_ws + cb*kH*kW*PBc elements),
  *               cb*kH*kW*PBc <= 2^16 (or 64 pixels per chunk)
  *   bwd_weight  T * gemm_ws(Cog, CB, depth), CB <= Cig*kH*kW columns of dW
@@ -74,14 +75,18 @@
    shifted rows (nk_conv_shift.c; per thread each buffer is
  *               capped at 2^24 floats, else the im2col path runs):
  *               forward: packed weights (|w| rounded to 16 channels) +
- *               T * (padded input band, Cig*(R + dh*(kH-1))*Wg floats, or
- *               Cig*kH*R*2*Wg when strided, + a (R*Wg) x Cog tile),
- *               R*Wg ~ 1024 output pixels;
+ *               T * I * (padded input band, Cig*(R + dh*(kH-1))*Wg floats,
+ *               or Cig*kH*R*2*Wg when strided, + a (R*Wg) x Cog tile),
+ *               R*Wg ~ 1024 output pixels, I = 2 images a task when a
+ *               group's packed weights exceed 4 MiB, else 1;
+ *               stride-1 bwd_data: the forward's bound (w is packed
+ *               flipped straight from w, no copy);
  *               bwd_weight: min(4, N) partial dW^T (|w| rounded to 16 x 6) +
  *               T * (one padded image, Cig*Hp*Wp, + a band of dy
  *               transposed, RB*OW*Cog floats with RB*OW*min(Cog, 64)
  *               ~ 2^16);
- *               bwd_data by phases: the sub-kernel weights + a phase buffer
+ *               bwd_data by phases: the sub-kernel weights (allocated; filled
+ *               only for a phase whose forward is not this path) + a phase buffer
  *               of <= 2^22 floats (or one image's C_in*ceil(H/sh)*ceil(W/sw))
  *               + the forward's bound
  * where T = threads used and gemm_ws = nk_gemm_workspace_<dtype> (bounded by
