@@ -550,7 +550,8 @@ def test_large_output_non_temporal_stores(restore_isa, restore_threads, case):
 ])
 def test_rows_of_seven(restore_isa, restore_threads, case):
     """Rows of 7 pixels at the AVX-512 level: tiles of two rows (7 x 2 x 32;
-    an odd last row alone, 7 x 32), which compute no padded column, so the path is taken even where 12-pixel
+    an odd last row alone, 7 x 64, or 7 x 32 for a last odd panel), which
+    compute no padded column, so the path is taken even where 12-pixel
     tiles would waste more than a quarter (3x3, rows of 9); the same bits
     as the im2col path at 1 and 2 threads, and backward-data through it.  At
     the AVX2 level the waste rule still decides."""
