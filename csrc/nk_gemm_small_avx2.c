@@ -70,8 +70,9 @@ NK_TARGET_AVX2 NK_INLINE double nk_hsum_pd(__m256d v) {
  * depth step in order, then the scalar epilogue), so the same bits.  An
  * output layer's few columns (32 x 512 x 10: 10 of 16 lanes) took 12
  * half-used 8-lane FMAs a depth step for 6 rows at the AVX2 level, now 8 for
- * 8 rows: 10.3 -> 7.0 us a call, 256 x 512 x 10 62 -> 37 us.  Rows past M
- * are clamped to the last one (computed, not stored). */
+ * 8 rows: 10.3 -> 7.0 us a call, 256 x 512 x 10 62 -> 37 us; with the
+ * epilogue in vectors when C's rows are contiguous, 6.7 and 36.8 us.  Rows
+ * past M are clamped to the last one (computed, not stored). */
 NK_TARGET_AVX512 static void nk_sdirect512_8x16(const nk_gemm_small_f32 *s, int64_t r0,
                                                 int64_t j0, int64_t nc) {
     const int64_t K = s->K, ldb = s->ldb, cs_a = s->cs_a, M = s->M;
@@ -91,6 +92,25 @@ NK_TARGET_AVX512 static void nk_sdirect512_8x16(const nk_gemm_small_f32 *s, int6
     /* unrolled, so that c stays in registers in the loop above */
     _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) {
         if (r0 + i >= M) break;
+        if (s->cs_c == 1) { /* small_store's steps, 16 columns at a time (no FMA: the
+                             * scalar epilogue rounds beta * c before the add) */
+            float *cp = s->c + (r0 + i) * s->rs_c + j0;
+            __m512 v = c[i];
+            if (s->alpha != 1.0f) v = _mm512_mul_ps(_mm512_set1_ps(s->alpha), v);
+            if (s->beta != 0.0f)
+                v = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(s->beta),
+                                                _mm512_maskz_loadu_ps(mk, cp)), v);
+            if (s->bias)
+                v = _mm512_add_ps(v, s->bias_per_row ? _mm512_set1_ps(s->bias[r0 + i])
+                                                     : _mm512_maskz_loadu_ps(mk, s->bias + j0));
+            if (s->relu) { /* keep v > 0 and NaN, else +0 */
+                const __mmask16 keep = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ) |
+                                       _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                v = _mm512_maskz_mov_ps(keep, v);
+            }
+            _mm512_mask_storeu_ps(cp, mk, v);
+            continue;
+        }
         _mm512_store_ps(t, c[i]);
         for (int64_t jj = 0; jj < nc; jj++) small_store_f32_avx2(s, r0 + i, j0 + jj, t[jj]);
     }

@@ -482,28 +482,41 @@ def test_avx512_kernels_match_avx2_bitwise(dtype, per_row, restore_threads):
 @pytest.mark.parametrize("ta", [False, True])
 def test_avx512_small_direct_matches_avx2_bitwise(m, n, k, ta, restore_threads):
     """The small path's direct form (at most 16 columns of C, B read in
-    place) at the AVX-512 level -- 8 rows x one masked 16-lane vector -- gives
-    the AVX2 kernel's bits (and the reference's values), for A read along
-    rows or down columns, at 1 and 2 threads (2: split by rows)."""
+    place) at the AVX-512 level -- 8 rows x one masked 16-lane vector, and a
+    vector epilogue when C's rows are contiguous -- gives the AVX2 kernel's
+    bits (and the reference's values), for A read along rows or down
+    columns, C in either order, every epilogue (alpha, beta, bias per row or
+    column, relu keeping NaN), at 1 and 2 threads (2: split by rows)."""
     rng = np.random.default_rng(m * n + k)
     a = rand(rng, (k, m) if ta else (m, k), np.float32)
-    opa = a.T if ta else a
+    a_nan = a.copy()               # one NaN: row min(1, m-1) of C is NaN
+    (a_nan.T if ta else a_nan)[min(1, m - 1), 0] = np.nan
     b = rand(rng, (k, n), np.float32)
-    bias = rand(rng, (n,), np.float32)
     c0 = rand(rng, (m, n), np.float32)
     before = _C.isa_active()
     try:
-        out = {}
-        for isa in ("avx2", "avx512"):
-            _C.set_isa(isa)
-            for t in (1, 2):
-                with num_threads(t):
-                    c = c0.copy()
-                    _C.gemm_into(opa, b, c, 0.75, 0.5, bias, False, False)
-                    out[isa, t] = c
-        for key, c in out.items():
-            np.testing.assert_array_equal(c, out["avx2", 1], err_msg=str(key))
-        assert_gemm_close(out["avx512", 1], opa, b, 0.75, 0.5, c0, bias)
+        for alpha, beta, per_row, relu, order in [(0.75, 0.5, False, False, "C"),
+                                                  (1.0, 0.0, True, True, "C"),
+                                                  (-2.0, 1.0, False, True, "C"),
+                                                  (0.75, 0.5, True, True, "F")]:
+            bias = rand(rng, (m if per_row else n,), np.float32)
+            out = {}
+            for isa in ("avx2", "avx512"):
+                _C.set_isa(isa)
+                for t in (1, 2):
+                    with num_threads(t):
+                        c = np.array(c0, order=order)
+                        src = a_nan if relu else a
+                        _C.gemm_into(src.T if ta else src, b, c, alpha, beta, bias, per_row, relu)
+                        out[isa, t] = c
+            for key, c in out.items():
+                np.testing.assert_array_equal(c, out["avx2", 1], err_msg=str(key))
+            if relu:   # the NaN row stays NaN, the others are relu'd
+                assert np.isnan(out["avx512", 1][min(1, m - 1)]).all()
+                assert (np.nan_to_num(out["avx512", 1]) >= 0).all()
+            else:
+                assert_gemm_close(out["avx512", 1], a.T if ta else a, b, alpha, beta, c0, bias,
+                                  per_row)
     finally:
         _C.set_isa(before)
 
