@@ -821,11 +821,12 @@ NK_TARGET_AVX2 static void nk_shift_dy_t_avx2(const float *dy, int64_t ld, int64
     }
 }
 
-/* dW rows d + o*ld, o < no (<= 64), columns [0, nj) (nj <= 6) <- the
- * finished tile of dW^T (rows j of ldc channels at c): one batch chunk, so
- * the tile is final; stored from L1 right after the micro-kernel instead of
- * by a memory-bound pass over all of dW^T afterwards (res3x3-14's dW, 2.4
- * MB of it: ~3% faster). */
+/* dW rows d + o*ld, o < no (<= 64), columns [0, nj) (nj <= 16; AVX2: <= 8)
+ * <- rows j < nj of a block of dW^T (ldc channels a row at c), by 16 x 16
+ * (8 x 8) register transposes.  Used for a finished tile of one batch
+ * chunk, stored from L1 right after the micro-kernel instead of by a
+ * memory-bound pass over all of dW^T afterwards (res3x3-14's dW, 2.4 MB of
+ * it: ~3% faster), and for the chunks' sums below. */
 NK_TARGET_AVX512 static void nk_shift_dw_put_avx512(const float *c, int64_t ldc, int64_t nj,
                                                     int64_t no, float *d, int64_t ld) {
     const __mmask16 mk = (__mmask16)((1u << nj) - 1u);
@@ -856,64 +857,29 @@ NK_TARGET_AVX2 static void nk_shift_dw_put_avx2(const float *c, int64_t ldc, int
 
 /* dW[g, :, t0:t0+nt] (nt <= 64 taps) <- the sum, in chunk order, of the
  * chunks' partial dW^T (rows t < Kp of Np channels; chunk bc at
- * part + bc*G*Kp*Np), by 16 x 16 register transposes: the tap block's rows
- * are read once, contiguously, and each dW row gets nt contiguous values.
- * Every element is added in the order of the scalar loop it replaces. */
-NK_TARGET_AVX512 static void nk_shift_dw_sum_avx512(const nk_shift_dw_plan *p, const float *part,
-                                                    int64_t g, int64_t t0, int64_t nt,
-                                                    float *dw) {
+ * part + bc*G*Kp*Np), a block of VL taps x VL channels at a time (VL = 16,
+ * AVX2: 8): the tap block's rows are read once, contiguously, summed into a
+ * small buffer and put into dW.  Every element is added in the order of the
+ * scalar loop it replaces. */
+static void nk_shift_dw_sum(const nk_shift_dw_plan *p, const float *part, int64_t g, int64_t t0,
+                            int64_t nt, int wide, float *dw) {
     const int64_t Np = p->Np, Kcol = p->Kcol, Cog = p->Cog, cs = p->G * p->Kp * Np;
-    __m512 v[16];
-    for (int64_t o0 = 0; o0 < Cog; o0 += 16) {
-        const int64_t no = nk_min_i64(16, Cog - o0);
-        for (int64_t t1 = t0; t1 < t0 + nt; t1 += 16) {
-            const int64_t n = nk_min_i64(16, t0 + nt - t1);
-            const __mmask16 mk = (__mmask16)((1u << n) - 1u);
-            for (int64_t i = 0; i < 16; i++) {
-                if (i >= n) {
-                    v[i] = _mm512_setzero_ps();
-                    continue;
-                }
+    const int64_t VL = wide ? 16 : 8;
+    _Alignas(64) float blk[16 * 16];
+    for (int64_t o0 = 0; o0 < Cog; o0 += VL)
+        for (int64_t t1 = t0; t1 < t0 + nt; t1 += VL) {
+            const int64_t n = nk_min_i64(VL, t0 + nt - t1);
+            for (int64_t i = 0; i < n; i++) {
                 const float *src = part + (g * p->Kp + t1 + i) * Np + o0;
-                __m512 a = _mm512_load_ps(src);
+                float *b = blk + i * VL;
+                for (int64_t l = 0; l < VL; l++) b[l] = src[l];
                 for (int64_t bc = 1; bc < p->nbc; bc++)
-                    a = _mm512_add_ps(a, _mm512_load_ps(src + bc * cs));
-                v[i] = a;
+                    for (int64_t l = 0; l < VL; l++) b[l] += src[bc * cs + l];
             }
-            nk_tr16_avx512(v);
-            for (int64_t o = 0; o < no; o++)
-                _mm512_mask_storeu_ps(dw + (g * Cog + o0 + o) * Kcol + t1, mk, v[o]);
+            float *d = dw + (g * Cog + o0) * Kcol + t1;
+            if (wide) nk_shift_dw_put_avx512(blk, VL, n, nk_min_i64(VL, Cog - o0), d, Kcol);
+            else nk_shift_dw_put_avx2(blk, VL, n, nk_min_i64(VL, Cog - o0), d, Kcol);
         }
-    }
-}
-
-/* The same at the AVX2 level (8 x 8 transposes). */
-NK_TARGET_AVX2 static void nk_shift_dw_sum_avx2(const nk_shift_dw_plan *p, const float *part,
-                                                int64_t g, int64_t t0, int64_t nt, float *dw) {
-    const int64_t Np = p->Np, Kcol = p->Kcol, Cog = p->Cog, cs = p->G * p->Kp * Np;
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256 v[8];
-    for (int64_t o0 = 0; o0 < Cog; o0 += 8) {
-        const int64_t no = nk_min_i64(8, Cog - o0);
-        for (int64_t t1 = t0; t1 < t0 + nt; t1 += 8) {
-            const int64_t n = nk_min_i64(8, t0 + nt - t1);
-            const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), lane);
-            for (int64_t i = 0; i < 8; i++) {
-                if (i >= n) {
-                    v[i] = _mm256_setzero_ps();
-                    continue;
-                }
-                const float *src = part + (g * p->Kp + t1 + i) * Np + o0;
-                __m256 a = _mm256_load_ps(src);
-                for (int64_t bc = 1; bc < p->nbc; bc++)
-                    a = _mm256_add_ps(a, _mm256_load_ps(src + bc * cs));
-                v[i] = a;
-            }
-            nk_tr8_avx2(v);
-            for (int64_t o = 0; o < no; o++)
-                _mm256_maskstore_ps(dw + (g * Cog + o0 + o) * Kcol + t1, mk, v[o]);
-        }
-    }
 }
 
 static const nk_conv_dw_ukr_fn nk_shift_dw_ukr[2][5] = {
@@ -1027,8 +993,7 @@ int nk_conv_bwd_weight_shift_f32(const nk_conv2d_shape *s, const float *dy, cons
 #pragma omp for schedule(static)
         for (int64_t gb = 0; gb < G * ntb64; gb++) {
             const int64_t g = gb / ntb64, t0 = (gb % ntb64) * 64, n = nk_min_i64(64, Kcol - t0);
-            if (wide) nk_shift_dw_sum_avx512(&p, part, g, t0, n, dw);
-            else nk_shift_dw_sum_avx2(&p, part, g, t0, n, dw);
+            nk_shift_dw_sum(&p, part, g, t0, n, wide, dw);
         }
     }
     nk_aligned_free(ws);
