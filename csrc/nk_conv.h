@@ -229,6 +229,19 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
  * input read in place from a zero-padded copy (nk_conv_shift.c).  The _f32 driver returns
  * 0 when it does not apply (then nothing is touched), else 1 with *status
  * set. */
+/* Winograd F(4x4, 3x3) (nk_conv_winograd.c): float32, 3x3, stride 1,
+ * groups 1, >= 16 channels in and out, AVX-512 level.  1 when the forward
+ * of s takes it; the bwd_data of a stride-1 layer takes it when its
+ * transposed forward t (see nk_conv2d_bwd_data) does.  The _f32 drivers
+ * return 0 (nothing done) when it does not apply, else 1 with *status. */
+int nk_conv_fwd_winograd_ok(const nk_conv2d_shape *s);
+int nk_conv_fwd_winograd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                             const float *bias, float *y, int nthreads, nk_status *status);
+int nk_conv_bwd_data_winograd_f32(const nk_conv2d_shape *t, const float *dy, const float *w,
+                                  float *dx, int nthreads, nk_status *status);
+/* Process-wide switch (default on); off, those shapes take the paths below. */
+void nk_conv_winograd_enable(int on);
+int nk_conv_winograd_enabled(void);
 int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s);
 /* ... and with row-aligned tiles of 7-14 pixels (AVX-512; for tests). */
 int nk_conv_fwd_shift_row_tiles(const nk_conv2d_shape *s);

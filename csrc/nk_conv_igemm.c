@@ -242,6 +242,7 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
         const int strided = s->stride_h > 1 || s->stride_w > 1;
         if (strided && nk_conv_fwd_shift_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
         if (nk_conv_fwd_direct_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
+        if (!strided && nk_conv_fwd_winograd_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
         if (!strided && nk_conv_fwd_shift_f32(s, x, w, bias, y, nthreads, &dst)) return dst;
     }
 #endif
@@ -609,6 +610,12 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
 #endif
         return S(nk_conv_bwd_data_col)(s, dy, w, dx, nthreads);
     }
+#if NK_CONV_IS_F32
+    { /* 3x3, groups 1: Winograd F(4x4, 3x3) over dy (nk_conv_winograd.c) */
+        nk_status dst;
+        if (nk_conv_bwd_data_winograd_f32(&t, dy, w, dx, nthreads, &dst)) return dst;
+    }
+#endif
     if (Cog > 2 * Cig) {
         int direct = 0;
 #if NK_CONV_IS_F32

@@ -15,12 +15,15 @@ except ImportError as exc:  # pragma: no cover - message for source checkouts
         "`python setup.py build_ext --inplace`."
     ) from exc
 
-from ._config import get_num_threads, set_num_threads, show_config, _init_threads
+from ._config import (get_num_threads, set_num_threads, show_config, get_conv_winograd,
+                      set_conv_winograd, _init_threads, _init_conv_winograd)
 
 _init_threads()
+_init_conv_winograd()
 
 from . import functional  # noqa: E402
 from . import nn, optim, init  # noqa: E402
 from .serialization import save, load  # noqa: E402
 
-__all__ = ["__version__", "functional", "nn", "optim", "init", "save", "load", "get_num_threads", "set_num_threads", "show_config"]
+__all__ = ["__version__", "functional", "nn", "optim", "init", "save", "load", "get_num_threads", "set_num_threads", "show_config",
+           "get_conv_winograd", "set_conv_winograd"]

@@ -4,7 +4,8 @@ import platform
 
 from . import _C
 
-__all__ = ["show_config", "get_num_threads", "set_num_threads", "usable_cpu_count"]
+__all__ = ["show_config", "get_num_threads", "set_num_threads", "usable_cpu_count",
+           "get_conv_winograd", "set_conv_winograd"]
 
 try:
     from ._build_info import BUILD_INFO
@@ -75,6 +76,31 @@ def set_num_threads(n):
     _C.set_max_threads(n)
 
 
+def set_conv_winograd(enabled):
+    """Let float32 3x3 stride-1 convolutions (groups 1, >= 16 channels in
+    and out, AVX-512 level) use Winograd F(4x4, 3x3) -- forward and
+    backward-data -- or not.  On by default, and off when the environment
+    variable NNKERN_CONV_WINOGRAD is 0 at import.  Its results are not
+    bit-identical to the direct paths: float32 rounding differs by a few
+    1e-6 of the output's magnitude (a direct sum: ~3e-7).  Like
+    torch.backends.cudnn's algorithm choice, it is process-wide; results do
+    not depend on the thread count either way."""
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_conv_winograd expects a bool, got {type(enabled).__name__}")
+    _C.conv_winograd_enable(enabled)
+
+
+def get_conv_winograd():
+    """True when the Winograd path may be used (see set_conv_winograd)."""
+    return _C.conv_winograd_enabled()
+
+
+def _init_conv_winograd():
+    v = os.environ.get("NNKERN_CONV_WINOGRAD", "").strip().lower()
+    if v in ("0", "false", "off", "no"):
+        _C.conv_winograd_enable(False)
+
+
 def show_config(print_out=True):
     """Print and return nnkern's build and run-time configuration."""
     from . import __version__
@@ -94,6 +120,7 @@ def show_config(print_out=True):
         "isa_detected": _C.isa_detected(),
         "nnkern_arch_env": os.environ.get("NNKERN_ARCH", ""),
         "num_threads": get_num_threads(),
+        "conv_winograd": get_conv_winograd(),
         "usable_cpus": usable_cpu_count(),
         "machine": platform.machine(),
     }

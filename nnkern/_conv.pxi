@@ -18,6 +18,9 @@ cdef extern from "nk_conv.h":
     nk_status nk_conv2d_check_geometry(const nk_conv2d_shape *s, int allow_negative_pad) nogil
     int nk_conv_fwd_shift_ok(const nk_conv2d_shape *s) nogil
     void nk_conv_shift_enable(int on) nogil
+    void nk_conv_winograd_enable(int on) nogil
+    int nk_conv_winograd_enabled() nogil
+    int nk_conv_fwd_winograd_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_direct_px_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_direct_rows_ok(const nk_conv2d_shape *s) nogil
@@ -95,6 +98,27 @@ def conv_shift_enable(bint on):
     for the whole process; off, every shape takes the im2col path.  For
     tests that compare the two bit for bit."""
     nk_conv_shift_enable(on)
+
+
+def conv_winograd_enable(bint on):
+    """Turn conv2d's Winograd F(4x4, 3x3) path (csrc/nk_conv_winograd.c) on
+    or off for the whole process (nnkern.set_conv_winograd)."""
+    nk_conv_winograd_enable(on)
+
+
+def conv_winograd_enabled():
+    """True when the Winograd path is on (the default)."""
+    return bool(nk_conv_winograd_enabled())
+
+
+def conv2d_fwd_uses_winograd(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
+                             int64_t kH, int64_t kW, tuple stride, tuple padding,
+                             tuple dilation, int64_t groups, int64_t OH, int64_t OW):
+    """True when a float32 forward of this geometry, at the current ISA level
+    and setting, takes the Winograd path; for tests."""
+    cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
+                                            dilation, groups, OH, OW)
+    return bool(nk_conv_fwd_winograd_ok(&s))
 
 
 def conv2d_bwd_weight_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W,

@@ -24,6 +24,15 @@ needs_avx512 = pytest.mark.skipif("avx512" not in _C.isa_available(),
                                   reason="this shifted-rows path is AVX-512 code")
 
 
+@pytest.fixture(autouse=True)
+def no_winograd():
+    """These tests are about the shifted-rows paths: keep 3x3 stride-1
+    shapes off the Winograd path (tests/test_conv_winograd.py)."""
+    _C.conv_winograd_enable(False)
+    yield
+    _C.conv_winograd_enable(True)
+
+
 @pytest.fixture
 def restore_isa():
     before = _C.isa_active()

@@ -1,0 +1,193 @@
+/* nk_conv_ukr_f32_wino_avx512.c -- AVX-512F input and output transforms of
+ * the Winograd F(4x4, 3x3) convolution (nk_conv_winograd.c), 16 tiles at a
+ * time, one per lane (layout: nk_conv_wino.h).  Input values are read by
+ * masked gathers straight from x (zero padding = masked-off lanes), outputs
+ * written by masked scatters straight into y.  Plain multiplies and adds in
+ * a fixed order (no FMA), so the bits depend only on the data.
+ *
+ *   B^T = [4  0 -5  0  1  0]      A^T = [1  1  1  1  1  0]
+ *         [0 -4 -4  1  1  0]            [0  1 -1  2 -2  0]
+ *         [0  4 -4 -1  1  0]            [0  1  1  4  4  0]
+ *         [0 -2 -1  2  1  0]            [0  1 -1  8 -8  1]
+ *         [0  2 -1 -2  1  0]
+ *         [0  4  0 -5  0  1]   (Lavin & Gray, points 0, +-1, +-2) */
+#include <assert.h>
+#include <string.h>
+#include "nk_conv_wino.h"
+
+#if NK_X86_DISPATCH
+#include <immintrin.h>
+
+#define NK_T512 __attribute__((target("avx512f")))
+
+/* o = B^T z (six vectors in, six out). */
+static inline NK_T512 void nk_wino_bt(const __m512 *z, __m512 *o) {
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f),
+                 five = _mm512_set1_ps(5.0f);
+    const __m512 s12 = _mm512_add_ps(z[1], z[2]), d12 = _mm512_sub_ps(z[1], z[2]);
+    const __m512 d31 = _mm512_sub_ps(z[3], z[1]), d42 = _mm512_sub_ps(z[4], z[2]);
+    o[0] = _mm512_add_ps(_mm512_sub_ps(_mm512_mul_ps(four, z[0]), _mm512_mul_ps(five, z[2])),
+                         z[4]);
+    o[1] = _mm512_sub_ps(_mm512_add_ps(z[3], z[4]), _mm512_mul_ps(four, s12));
+    o[2] = _mm512_add_ps(_mm512_sub_ps(z[4], z[3]), _mm512_mul_ps(four, d12));
+    o[3] = _mm512_add_ps(d42, _mm512_mul_ps(two, d31));
+    o[4] = _mm512_sub_ps(d42, _mm512_mul_ps(two, d31));
+    o[5] = _mm512_add_ps(_mm512_sub_ps(_mm512_mul_ps(four, z[1]), _mm512_mul_ps(five, z[3])),
+                         z[5]);
+}
+
+/* o = A^T m (six vectors in, four out). */
+static inline NK_T512 void nk_wino_at(const __m512 *m, __m512 *o) {
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f),
+                 eight = _mm512_set1_ps(8.0f);
+    const __m512 s12 = _mm512_add_ps(m[1], m[2]), d12 = _mm512_sub_ps(m[1], m[2]);
+    const __m512 s34 = _mm512_add_ps(m[3], m[4]), d34 = _mm512_sub_ps(m[3], m[4]);
+    o[0] = _mm512_add_ps(_mm512_add_ps(m[0], s12), s34);
+    o[1] = _mm512_add_ps(d12, _mm512_mul_ps(two, d34));
+    o[2] = _mm512_add_ps(s12, _mm512_mul_ps(four, s34));
+    o[3] = _mm512_add_ps(_mm512_add_ps(d12, _mm512_mul_ps(eight, d34)), m[5]);
+}
+
+/* 1 when a lane of acc is not finite (acc sums v * 0 over the values v) */
+static inline NK_T512 int nk_wino_nonfinite(__m512 acc) {
+    return _mm512_cmp_ps_mask(acc, acc, _CMP_UNORD_Q) != 0;
+}
+
+NK_T512 int nk_wino_in_f32_avx512(const nk_wino_lanes *L, const float *x, int64_t C,
+                                  int64_t HW, int64_t rs, int64_t cs, float *v, int64_t vs) {
+    assert(L && x && v && C >= 0);
+    const __m512i idx = _mm512_loadu_si512(L->in);
+    const __m512 zero = _mm512_setzero_ps();
+    __mmask16 mk[6][6];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) mk[i][j] = (__mmask16)(L->irow[i] & L->icol[j]);
+    __m512 acc[6];
+    for (int b = 0; b < 6; b++) acc[b] = zero;
+    for (int64_t c = 0; c < C; c++) {
+        const float *xc = x + c * HW;
+        __m512 t[6][6]; /* t[i'][b]: row i' after the column transform */
+        for (int i = 0; i < 6; i++) {
+            __m512 z[6];
+            for (int j = 0; j < 6; j++)
+                z[j] = _mm512_mask_i32gather_ps(zero, mk[i][j], idx, xc + i * rs + j * cs, 4);
+            nk_wino_bt(z, t[i]);
+        }
+        float *vc = v + c * 16;
+        for (int b = 0; b < 6; b++) {
+            __m512 z[6], o[6];
+            for (int i = 0; i < 6; i++) z[i] = t[i][b];
+            nk_wino_bt(z, o);
+            for (int a = 0; a < 6; a++) {
+                _mm512_store_ps(vc + (6 * a + b) * vs, o[a]);
+                acc[b] = _mm512_add_ps(acc[b], _mm512_mul_ps(o[a], zero));
+            }
+        }
+    }
+    for (int b = 1; b < 6; b++) acc[0] = _mm512_add_ps(acc[0], acc[b]);
+    return nk_wino_nonfinite(acc[0]);
+}
+
+/* (G g G^T) for 16 input channels c0.. (lanes; `nc` of them valid) and the
+ * six output channels kp*6 + r of one packed panel, written as
+ * U[xi*us + c*6 + r], c = c0 + lane. */
+NK_T512 int nk_wino_weights_f32_avx512(const float *w, int flip, int64_t K, int64_t C,
+                                        int64_t kp, int64_t c0, int nc, float *U, int64_t us) {
+    assert(w && U && nc >= 1 && nc <= 16);
+    /* the 6 x 16 -> 16 x 6 interleave: destination vector q, source r */
+    int32_t pidx[6][6][16];
+    __mmask16 pmask[6][6];
+    memset(pidx, 0, sizeof pidx);
+    memset(pmask, 0, sizeof pmask);
+    for (int q = 0; q < 6; q++)
+        for (int l = 0; l < 16; l++) {
+            const int e = 16 * q + l;
+            pidx[q][e % 6][l] = e / 6;
+            pmask[q][e % 6] |= (__mmask16)(1u << l);
+        }
+    const float g1 = 1.0f / 4, g6 = 1.0f / 6, g12 = 1.0f / 12, g24 = 1.0f / 24;
+    const __m512 q4 = _mm512_set1_ps(g1), s6 = _mm512_set1_ps(g6), t12 = _mm512_set1_ps(g12),
+                 t24 = _mm512_set1_ps(g24);
+    const __mmask16 lanes = (__mmask16)((1u << nc) - 1);
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i gi = _mm512_mullo_epi32(lane, _mm512_set1_epi32(flip ? (int32_t)(K * 9) : 9));
+    __m512 u[36][6];
+    for (int r = 0; r < 6; r++) {
+        const int64_t k = kp * 6 + r;
+        __m512 g[3][3];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                g[i][j] = k >= K ? _mm512_setzero_ps()
+                          : flip ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, gi,
+                                                            w + (c0 * K + k) * 9 + (2 - i) * 3 + (2 - j), 4)
+                                 : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, gi,
+                                                            w + (k * C + c0) * 9 + i * 3 + j, 4);
+        /* t = G g: rows 1/4 g0; -(g0+g1+g2)/6; -(g0-g1+g2)/6;
+         * g0/24 + g1/12 + g2/6; g0/24 - g1/12 + g2/6; g2 */
+        __m512 t[6][3];
+        for (int j = 0; j < 3; j++) {
+            const __m512 s02 = _mm512_add_ps(g[0][j], g[2][j]);
+            const __m512 a = _mm512_mul_ps(t24, g[0][j]), b = _mm512_mul_ps(t12, g[1][j]),
+                         c = _mm512_mul_ps(s6, g[2][j]);
+            t[0][j] = _mm512_mul_ps(q4, g[0][j]);
+            t[1][j] = _mm512_mul_ps(s6, _mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(s02, g[1][j])));
+            t[2][j] = _mm512_mul_ps(s6, _mm512_sub_ps(g[1][j], s02));
+            t[3][j] = _mm512_add_ps(_mm512_add_ps(a, b), c);
+            t[4][j] = _mm512_add_ps(_mm512_sub_ps(a, b), c);
+            t[5][j] = g[2][j];
+        }
+        for (int a6 = 0; a6 < 6; a6++) {
+            const __m512 s02 = _mm512_add_ps(t[a6][0], t[a6][2]);
+            const __m512 a = _mm512_mul_ps(t24, t[a6][0]), b = _mm512_mul_ps(t12, t[a6][1]),
+                         c = _mm512_mul_ps(s6, t[a6][2]);
+            __m512 *o = &u[6 * a6][0];
+            o[0 * 6 + r] = _mm512_mul_ps(q4, t[a6][0]);
+            o[1 * 6 + r] =
+                _mm512_mul_ps(s6, _mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(s02, t[a6][1])));
+            o[2 * 6 + r] = _mm512_mul_ps(s6, _mm512_sub_ps(t[a6][1], s02));
+            o[3 * 6 + r] = _mm512_add_ps(_mm512_add_ps(a, b), c);
+            o[4 * 6 + r] = _mm512_add_ps(_mm512_sub_ps(a, b), c);
+            o[5 * 6 + r] = t[a6][2];
+        }
+    }
+    __m512 acc = _mm512_setzero_ps();
+    for (int xi = 0; xi < 36; xi++)
+        for (int r = 0; r < 6; r++) acc = _mm512_add_ps(acc, _mm512_mul_ps(u[xi][r], _mm512_setzero_ps()));
+    for (int xi = 0; xi < 36; xi++) {
+        float *dst = U + xi * us + c0 * 6;
+        for (int q = 0; q < 6; q++) {
+            __m512 d = _mm512_setzero_ps();
+            for (int r = 0; r < 6; r++)
+                d = _mm512_mask_permutexvar_ps(d, pmask[q][r], _mm512_loadu_si512(pidx[q][r]),
+                                               u[xi][r]);
+            const int left = 6 * nc - 16 * q;
+            if (left >= 16)
+                _mm512_storeu_ps(dst + 16 * q, d);
+            else if (left > 0)
+                _mm512_mask_storeu_ps(dst + 16 * q, (__mmask16)((1u << left) - 1), d);
+        }
+    }
+    return nk_wino_nonfinite(acc);
+}
+
+NK_T512 void nk_wino_out_f32_avx512(const nk_wino_lanes *L, const float *m, int64_t ms,
+                                    float bias, float *y, int64_t ors, int64_t ocs) {
+    assert(L && m && y);
+    const __m512i idx = _mm512_loadu_si512(L->out);
+    __m512 s[4][6]; /* s[i][b]: column b after the row transform */
+    for (int b = 0; b < 6; b++) {
+        __m512 z[6], o[4];
+        for (int a = 0; a < 6; a++) z[a] = _mm512_load_ps(m + (6 * a + b) * ms);
+        nk_wino_at(z, o);
+        for (int i = 0; i < 4; i++) s[i][b] = o[i];
+    }
+    const __m512 vb = _mm512_set1_ps(bias);
+    for (int i = 0; i < 4; i++) {
+        __m512 o[4];
+        nk_wino_at(s[i], o);
+        for (int j = 0; j < 4; j++) {
+            const __mmask16 k = (__mmask16)(L->orow[i] & L->ocol[j]);
+            _mm512_mask_i32scatter_ps(y + i * ors + j * ocs, k, idx, _mm512_add_ps(o[j], vb), 4);
+        }
+    }
+}
+#endif

@@ -1,0 +1,247 @@
+/* nk_conv_winograd.c -- float32 3x3 stride-1 conv2d forward by Winograd
+ * F(4x4, 3x3) (Lavin & Gray 2016), and with it the stride-1 backward-data,
+ * which is a forward over dy with flip(w)^T.  AVX-512 level only.
+ *
+ * Y = A^T [ (G g G^T) . (B^T d B) ] A per 4x4 output tile: 36 products a
+ * tile instead of 144 multiply-adds, i.e. 4x fewer flops; per tile and
+ * transformed position xi (36 of them) the sum over input channels is a
+ * GEMM:  M[xi] (K x tiles) = U[xi] (K x C) . V[xi] (C x tiles).
+ *
+ * Dilation d: a tile is the 4x4 outputs (oh0 + dh*i, ow0 + dw*j), read from
+ * inputs d apart, so it is the same F(4x4, 3x3) on one of the dh*dw output
+ * phases; per image the tiles are tile rows ta (phase ta % dh, origin
+ * oh0 = ta % dh + 4*dh*(ta / dh)) times tile columns tb (likewise).
+ * Padding is any: out-of-image inputs are masked-off gather lanes.
+ *
+ * Tasks are chunks of Tc consecutive tiles of the (image, ta, tb) order,
+ * spanning images; per chunk one thread gathers and transforms its inputs
+ * (V: 36 x C x Tc), runs the 36 GEMMs with the GEMM's AVX-512 micro-kernels
+ * on U's packed 6-row panels (M: 36 x Kp x Tc), and transforms the outputs
+ * into y by masked scatters.  Every output element is computed the same
+ * way whatever chunk or thread it falls in, so the result is bitwise the
+ * same for any thread count (it is not the im2col path's: F(4x4, 3x3)
+ * rounds differently, a few 1e-6 of the output's magnitude in float32,
+ * against ~3e-7 for a direct sum; nnkern.set_conv_winograd(False) turns it
+ * off).
+ *
+ * Inf and NaN: a tile's transform mixes all 36 of its inputs, so one inf
+ * or NaN input would make all 16 outputs of its tile NaN, where a direct
+ * sum leaves the outputs that do not read it alone.  The transforms report
+ * non-finite values (x, w, or an overflow), and the call then returns 0
+ * ("not done"): the caller runs the other paths, which overwrite y.
+ *
+ * Memory: U (36 x Kp x C floats, once per call) + per thread
+ * 36 x (C + Kp) x Tc floats, Tc chosen so that this is ~1 MiB (at least 32
+ * tiles); independent of N.  Shapes where int32 gather offsets could
+ * overflow (x or y over 2^31 - 1 elements) take the other paths. */
+#include <string.h>
+#include "nk_conv.h"
+#include "nk_conv_wino.h"
+#include "nk_gemm_internal.h"
+#include "nk_runtime.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifndef NK_WINO_CHUNK_BYTES
+#define NK_WINO_CHUNK_BYTES ((int64_t)1 << 20)
+#endif
+
+static int nk_wino_on = 1;
+void nk_conv_winograd_enable(int on) { __atomic_store_n(&nk_wino_on, on != 0, __ATOMIC_RELAXED); }
+int nk_conv_winograd_enabled(void) { return __atomic_load_n(&nk_wino_on, __ATOMIC_RELAXED); }
+
+typedef struct nk_wino_plan {
+    int64_t C, K, Kp;      /* channels in, out, out rounded up to 6 */
+    int64_t TRi, TCi, Ti;  /* tile rows, columns and tiles of an image */
+    int64_t total, Tc, nchunk;
+} nk_wino_plan;
+
+static int nk_wino_make_plan(const nk_conv2d_shape *s, nk_wino_plan *p) {
+    if (!nk_conv_winograd_enabled()) return 0;
+#if NK_X86_DISPATCH
+    if (nk_isa_level() != NK_ISA_AVX512) return 0;
+#else
+    return 0;
+#endif
+    if (s->kH != 3 || s->kW != 3 || s->stride_h != 1 || s->stride_w != 1 || s->groups != 1)
+        return 0;
+    if (s->N < 1 || s->OH < 1 || s->OW < 1 || s->C_in < 16 || s->C_out < 16) return 0;
+    if (s->pad_h < 0 || s->pad_w < 0 || s->dil_h < 1 || s->dil_w < 1) return 0;
+    int64_t nx, ny;
+    if (nk_mul_i64(s->N * s->C_in, s->H * s->W, &nx) || nx > INT32_MAX ||
+        nk_mul_i64(s->N * s->C_out, s->OH * s->OW, &ny) || ny > INT32_MAX)
+        return 0;
+    const int64_t dh = s->dil_h, dw = s->dil_w;
+    p->C = s->C_in;
+    p->K = s->C_out;
+    p->Kp = nk_ceil_div(p->K, 6) * 6;
+    p->TRi = dh * nk_ceil_div(nk_ceil_div(s->OH, dh), 4);
+    p->TCi = dw * nk_ceil_div(nk_ceil_div(s->OW, dw), 4);
+    p->Ti = p->TRi * p->TCi;
+    /* computed pixels over output pixels: at most 1.5 (14x14: 1.31) */
+    if (p->Ti * 16 * 2 > 3 * s->OH * s->OW) return 0;
+    p->total = s->N * p->Ti;
+    /* U (36 x Kp x C, transformed every call) must serve enough tiles: at
+     * least 32, and at most 128 KiB of U a tile (8x512x7x7: 1.2 MiB a tile,
+     * 2.4x slower than the shifted rows; 8x256x14x14: 74 KiB, 2x faster) */
+    if (p->total < 32 || 36 * p->Kp * p->C * (int64_t)sizeof(float) > ((int64_t)128 << 10) * p->total)
+        return 0;
+    const int64_t per_tile = 36 * (p->C + p->Kp) * (int64_t)sizeof(float);
+    int64_t tc = NK_WINO_CHUNK_BYTES / per_tile;
+    tc = nk_max_i64(32, nk_min_i64(512, tc)) / 16 * 16;
+    p->Tc = nk_min_i64(tc, nk_ceil_div(p->total, 16) * 16);
+    p->nchunk = nk_ceil_div(p->total, p->Tc);
+    /* the per-thread buffers stay small enough (C, K up to a few thousand) */
+    if (36 * (p->C + p->Kp) * p->Tc > ((int64_t)1 << 26) || 36 * p->Kp * p->C > ((int64_t)1 << 28))
+        return 0;
+    return 1;
+}
+
+int nk_conv_fwd_winograd_ok(const nk_conv2d_shape *s) {
+    nk_wino_plan p;
+    return nk_wino_make_plan(s, &p);
+}
+
+#if NK_X86_DISPATCH
+/* The 16 lanes' tiles t0 .. t0+15 (tiles past the end: every mask 0). */
+static void nk_wino_fill_lanes(const nk_conv2d_shape *s, const nk_wino_plan *p, int64_t t0,
+                               nk_wino_lanes *L) {
+    const int64_t dh = s->dil_h, dw = s->dil_w;
+    memset(L, 0, sizeof *L);
+    for (int l = 0; l < 16; l++) {
+        const int64_t t = t0 + l;
+        if (t >= p->total) continue;
+        const int64_t n = t / p->Ti, r = t % p->Ti, ta = r / p->TCi, tb = r % p->TCi;
+        const int64_t oh0 = ta % dh + 4 * dh * (ta / dh), ow0 = tb % dw + 4 * dw * (tb / dw);
+        const int64_t ih0 = oh0 - s->pad_h, iw0 = ow0 - s->pad_w;
+        L->in[l] = (int32_t)(n * p->C * s->H * s->W + ih0 * s->W + iw0);
+        L->out[l] = (int32_t)(n * p->K * s->OH * s->OW + oh0 * s->OW + ow0);
+        const uint16_t bit = (uint16_t)(1u << l);
+        for (int i = 0; i < 6; i++) {
+            if (ih0 + dh * i >= 0 && ih0 + dh * i < s->H) L->irow[i] |= bit;
+            if (iw0 + dw * i >= 0 && iw0 + dw * i < s->W) L->icol[i] |= bit;
+        }
+        for (int i = 0; i < 4; i++) {
+            if (oh0 + dh * i < s->OH) L->orow[i] |= bit;
+            if (ow0 + dw * i < s->OW) L->ocol[i] |= bit;
+        }
+    }
+}
+
+/* M[xi] = U[xi] . V[xi] for the chunk's Tc tiles (Tc a multiple of 16):
+ * 12 x 32 register tiles, 6 / 16 at the edges. */
+static void nk_wino_gemms(const nk_wino_plan *p, const float *U, const float *V, float *M,
+                          int64_t Tc) {
+    static const nk_ukr_args_f32 args = {1.0f, 0.0f, NULL, 0, 0};
+    const int64_t C = p->C, Kp = p->Kp;
+    for (int xi = 0; xi < 36; xi++) {
+        const float *Ux = U + xi * Kp * C, *Vx = V + xi * Tc * C;
+        float *Mx = M + xi * Kp * Tc;
+        for (int64_t j = 0; j < Tc; j += 32) {
+            const int two_n = j + 32 <= Tc;
+            for (int64_t i = 0; i < Kp; i += 12) {
+                const int two_m = i + 12 <= Kp;
+                const float *a = Ux + i * C, *b = Vx + j * C;
+                float *c = Mx + i * Tc + j;
+                if (two_m && two_n)
+                    nk_gemm_ukr_f32_12x32_avx512(C, a, b, c, Tc, &args);
+                else if (two_n)
+                    nk_gemm_ukr_f32_6x32_avx512(C, a, b, c, Tc, &args);
+                else if (two_m)
+                    nk_gemm_ukr_f32_12x16_avx512(C, a, b, c, Tc, &args);
+                else
+                    nk_gemm_ukr_f32_6x16_avx2(C, a, b, c, Tc, &args);
+            }
+        }
+    }
+}
+
+static int nk_wino_fwd(const nk_conv2d_shape *s, const float *x, const float *w, int flip,
+                       const float *bias, float *y, int nthreads, nk_status *status) {
+    nk_wino_plan p;
+    if (!nk_wino_make_plan(s, &p)) return 0;
+    if (!x || !w || !y) {
+        *status = NK_ERR_ARG;
+        return 1;
+    }
+    const int64_t C = p.C, K = p.K, Kp = p.Kp, Tc = p.Tc, ng = Tc / 16;
+    const int nt = nk_conv_threads(s, p.nchunk, nthreads);
+    const size_t ub = ((size_t)(36 * Kp * C) * sizeof(float) + 63) & ~(size_t)63;
+    const size_t lb = ((size_t)ng * sizeof(nk_wino_lanes) + 63) & ~(size_t)63;
+    const size_t per = (size_t)(36 * (C + Kp) * Tc) * sizeof(float) + lb;
+    char *ws = nk_aligned_alloc(ub + per * (size_t)nt);
+    if (!ws) {
+        *status = NK_ERR_NOMEM;
+        return 1;
+    }
+    float *U = (float *)ws;
+    const int64_t HW = s->H * s->W, OHW = s->OH * s->OW;
+    int bad = 0; /* a non-finite transformed value: redo by another path */
+#pragma omp parallel num_threads(nt)
+    {
+#ifdef _OPENMP
+        char *mine = ws + ub + (size_t)omp_get_thread_num() * per;
+#else
+        char *mine = ws + ub;
+#endif
+        nk_wino_lanes *L = (nk_wino_lanes *)mine;
+        float *V = (float *)(mine + lb), *M = V + 36 * C * Tc;
+        const int64_t ncb = nk_ceil_div(C, 16);
+#pragma omp for schedule(static) reduction(| : bad)
+        for (int64_t u = 0; u < Kp / 6 * ncb; u++) {
+            const int64_t kp = u / ncb, c0 = (u % ncb) * 16;
+            bad |= nk_wino_weights_f32_avx512(w, flip, K, C, kp, c0, (int)nk_min_i64(16, C - c0),
+                                              U + kp * C * 6, Kp * C);
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t ch = 0; ch < p.nchunk; ch++) {
+            if (__atomic_load_n(&bad, __ATOMIC_RELAXED)) continue;
+            const int64_t t0 = ch * Tc;
+            int nf = 0;
+            for (int64_t g = 0; g < ng; g++) {
+                nk_wino_fill_lanes(s, &p, t0 + g * 16, &L[g]);
+                nf |= nk_wino_in_f32_avx512(&L[g], x, C, HW, s->dil_h * s->W, s->dil_w,
+                                            V + g * 16 * C, Tc * C);
+            }
+            if (nf) {
+                __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
+                continue;
+            }
+            nk_wino_gemms(&p, U, V, M, Tc);
+            for (int64_t g = 0; g < ng; g++)
+                for (int64_t k = 0; k < K; k++)
+                    nk_wino_out_f32_avx512(&L[g], M + k * Tc + g * 16, Kp * Tc,
+                                           bias ? bias[k] : 0.0f, y + k * OHW,
+                                           s->dil_h * s->OW, s->dil_w);
+        }
+    }
+    if (bad) { /* inf or NaN in x or w: the direct paths give every output its own */
+        nk_aligned_free(ws);
+        return 0;
+    }
+    nk_aligned_free(ws);
+    *status = NK_OK;
+    return 1;
+}
+#endif
+
+int nk_conv_fwd_winograd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                             const float *bias, float *y, int nthreads, nk_status *status) {
+#if NK_X86_DISPATCH
+    return nk_wino_fwd(s, x, w, 0, bias, y, nthreads, status);
+#else
+    (void)s; (void)x; (void)w; (void)bias; (void)y; (void)nthreads; (void)status;
+    return 0;
+#endif
+}
+
+int nk_conv_bwd_data_winograd_f32(const nk_conv2d_shape *t, const float *dy, const float *w,
+                                  float *dx, int nthreads, nk_status *status) {
+#if NK_X86_DISPATCH
+    return nk_wino_fwd(t, dy, w, 1, NULL, dx, nthreads, status);
+#else
+    (void)t; (void)dy; (void)w; (void)dx; (void)nthreads; (void)status;
+    return 0;
+#endif
+}
