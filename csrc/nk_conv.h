@@ -230,7 +230,7 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
  * 0 when it does not apply (then nothing is touched), else 1 with *status
  * set. */
 /* Winograd F(4x4, 3x3) (nk_conv_winograd.c): float32, 3x3, stride 1,
- * groups 1, >= 16 channels in and out, AVX-512 level.  1 when the forward
+ * groups 1, >= 16 channels in and out, AVX2 and AVX-512 levels.  1 when the forward
  * of s takes it; the bwd_data of a stride-1 layer takes it when its
  * transposed forward t (see nk_conv2d_bwd_data) does.  The _f32 drivers
  * return 0 (nothing done) when it does not apply, else 1 with *status. */

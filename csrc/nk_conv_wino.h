@@ -45,6 +45,13 @@ void nk_wino_out_f32_avx512(const nk_wino_lanes *L, const float *m, int64_t ms, 
  * is not finite. */
 int nk_wino_weights_f32_avx512(const float *w, int flip, int64_t K, int64_t C, int64_t kp,
                                int64_t c0, int nc, float *U, int64_t us);
+/* AVX2 twins (nk_conv_ukr_f32_wino_avx2.c): same contracts, same bits. */
+int nk_wino_in_f32_avx2(const nk_wino_lanes *L, const float *x, int64_t C, int64_t HW,
+                        int64_t rs, int64_t cs, float *v, int64_t vs);
+void nk_wino_out_f32_avx2(const nk_wino_lanes *L, const float *m, int64_t ms, float bias,
+                          float *y, int64_t ors, int64_t ocs);
+int nk_wino_weights_f32_avx2(const float *w, int flip, int64_t K, int64_t C, int64_t kp,
+                             int64_t c0, int nc, float *U, int64_t us);
 #endif
 
 #endif /* NK_CONV_WINO_H */

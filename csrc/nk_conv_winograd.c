@@ -1,6 +1,8 @@
 /* nk_conv_winograd.c -- float32 3x3 stride-1 conv2d forward by Winograd
  * F(4x4, 3x3) (Lavin & Gray 2016), and with it the stride-1 backward-data,
- * which is a forward over dy with flip(w)^T.  AVX-512 level only.
+ * which is a forward over dy with flip(w)^T.  AVX2 and AVX-512 levels
+ * (nk_conv_ukr_f32_wino_{avx2,avx512}.c; the same operations in the same
+ * order, so the same bits at both).
  *
  * Y = A^T [ (G g G^T) . (B^T d B) ] A per 4x4 output tile: 36 products a
  * tile instead of 144 multiply-adds, i.e. 4x fewer flops; per tile and
@@ -15,9 +17,10 @@
  *
  * Tasks are chunks of Tc consecutive tiles of the (image, ta, tb) order,
  * spanning images; per chunk one thread gathers and transforms its inputs
- * (V: 36 x C x Tc), runs the 36 GEMMs with the GEMM's AVX-512 micro-kernels
- * on U's packed 6-row panels (M: 36 x Kp x Tc), and transforms the outputs
- * into y by masked scatters.  Every output element is computed the same
+ * (V: 36 x C x Tc), runs the 36 GEMMs with the GEMM's micro-kernels
+ * (AVX-512 12 x 32, AVX2 6 x 16: the same bits) on U's packed 6-row panels
+ * (M: 36 x Kp x Tc), and transforms the outputs into y (masked scatters at
+ * AVX-512, lane by lane at AVX2).  Every output element is computed the same
  * way whatever chunk or thread it falls in, so the result is bitwise the
  * same for any thread count (it is not the im2col path's: F(4x4, 3x3)
  * rounds differently, a few 1e-6 of the output's magnitude in float32,
@@ -31,7 +34,7 @@
  * ("not done"): the caller runs the other paths, which overwrite y.
  *
  * Memory: U (36 x Kp x C floats, once per call) + per thread
- * 36 x (C + Kp) x Tc floats, Tc chosen so that this is ~1 MiB (at least 32
+ * 36 x (C + Kp) x Tc floats, Tc chosen so that this is ~512 KiB (at least 32
  * tiles); independent of N.  Shapes where int32 gather offsets could
  * overflow (x or y over 2^31 - 1 elements) take the other paths. */
 #include <string.h>
@@ -44,7 +47,7 @@
 #endif
 
 #ifndef NK_WINO_CHUNK_BYTES
-#define NK_WINO_CHUNK_BYTES ((int64_t)1 << 20)
+#define NK_WINO_CHUNK_BYTES ((int64_t)1 << 19)
 #endif
 
 static int nk_wino_on = 1;
@@ -60,7 +63,7 @@ typedef struct nk_wino_plan {
 static int nk_wino_make_plan(const nk_conv2d_shape *s, nk_wino_plan *p) {
     if (!nk_conv_winograd_enabled()) return 0;
 #if NK_X86_DISPATCH
-    if (nk_isa_level() != NK_ISA_AVX512) return 0;
+    if (nk_isa_level() != NK_ISA_AVX512 && nk_isa_level() != NK_ISA_AVX2) return 0;
 #else
     return 0;
 #endif
@@ -132,12 +135,18 @@ static void nk_wino_fill_lanes(const nk_conv2d_shape *s, const nk_wino_plan *p, 
 /* M[xi] = U[xi] . V[xi] for the chunk's Tc tiles (Tc a multiple of 16):
  * 12 x 32 register tiles, 6 / 16 at the edges. */
 static void nk_wino_gemms(const nk_wino_plan *p, const float *U, const float *V, float *M,
-                          int64_t Tc) {
+                          int64_t Tc, int avx512) {
     static const nk_ukr_args_f32 args = {1.0f, 0.0f, NULL, 0, 0};
     const int64_t C = p->C, Kp = p->Kp;
     for (int xi = 0; xi < 36; xi++) {
         const float *Ux = U + xi * Kp * C, *Vx = V + xi * Tc * C;
         float *Mx = M + xi * Kp * Tc;
+        if (!avx512) { /* AVX2: 6 x 16 (the AVX-512 kernels' bits) */
+            for (int64_t j = 0; j < Tc; j += 16)
+                for (int64_t i = 0; i < Kp; i += 6)
+                    nk_gemm_ukr_f32_6x16_avx2(C, Ux + i * C, Vx + j * C, Mx + i * Tc + j, Tc, &args);
+            continue;
+        }
         for (int64_t j = 0; j < Tc; j += 32) {
             const int two_n = j + 32 <= Tc;
             for (int64_t i = 0; i < Kp; i += 12) {
@@ -177,6 +186,13 @@ static int nk_wino_fwd(const nk_conv2d_shape *s, const float *x, const float *w,
     }
     float *U = (float *)ws;
     const int64_t HW = s->H * s->W, OHW = s->OH * s->OW;
+    const int avx512 = nk_isa_level() == NK_ISA_AVX512;
+    int (*const wfn)(const float *, int, int64_t, int64_t, int64_t, int64_t, int, float *,
+                     int64_t) = avx512 ? nk_wino_weights_f32_avx512 : nk_wino_weights_f32_avx2;
+    int (*const infn)(const nk_wino_lanes *, const float *, int64_t, int64_t, int64_t, int64_t,
+                      float *, int64_t) = avx512 ? nk_wino_in_f32_avx512 : nk_wino_in_f32_avx2;
+    void (*const outfn)(const nk_wino_lanes *, const float *, int64_t, float, float *, int64_t,
+                        int64_t) = avx512 ? nk_wino_out_f32_avx512 : nk_wino_out_f32_avx2;
     int bad = 0; /* a non-finite transformed value: redo by another path */
 #pragma omp parallel num_threads(nt)
     {
@@ -191,7 +207,7 @@ static int nk_wino_fwd(const nk_conv2d_shape *s, const float *x, const float *w,
 #pragma omp for schedule(static) reduction(| : bad)
         for (int64_t u = 0; u < Kp / 6 * ncb; u++) {
             const int64_t kp = u / ncb, c0 = (u % ncb) * 16;
-            bad |= nk_wino_weights_f32_avx512(w, flip, K, C, kp, c0, (int)nk_min_i64(16, C - c0),
+            bad |= wfn(w, flip, K, C, kp, c0, (int)nk_min_i64(16, C - c0),
                                               U + kp * C * 6, Kp * C);
         }
 #pragma omp for schedule(dynamic, 1)
@@ -201,17 +217,17 @@ static int nk_wino_fwd(const nk_conv2d_shape *s, const float *x, const float *w,
             int nf = 0;
             for (int64_t g = 0; g < ng; g++) {
                 nk_wino_fill_lanes(s, &p, t0 + g * 16, &L[g]);
-                nf |= nk_wino_in_f32_avx512(&L[g], x, C, HW, s->dil_h * s->W, s->dil_w,
+                nf |= infn(&L[g], x, C, HW, s->dil_h * s->W, s->dil_w,
                                             V + g * 16 * C, Tc * C);
             }
             if (nf) {
                 __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
                 continue;
             }
-            nk_wino_gemms(&p, U, V, M, Tc);
+            nk_wino_gemms(&p, U, V, M, Tc, avx512);
             for (int64_t g = 0; g < ng; g++)
                 for (int64_t k = 0; k < K; k++)
-                    nk_wino_out_f32_avx512(&L[g], M + k * Tc + g * 16, Kp * Tc,
+                    outfn(&L[g], M + k * Tc + g * 16, Kp * Tc,
                                            bias ? bias[k] : 0.0f, y + k * OHW,
                                            s->dil_h * s->OW, s->dil_w);
         }

@@ -78,7 +78,7 @@ def set_num_threads(n):
 
 def set_conv_winograd(enabled):
     """Let float32 3x3 stride-1 convolutions (groups 1, >= 16 channels in
-    and out, AVX-512 level) use Winograd F(4x4, 3x3) -- forward and
+    and out, AVX2 or AVX-512) use Winograd F(4x4, 3x3) -- forward and
     backward-data -- or not.  On by default, and off when the environment
     variable NNKERN_CONV_WINOGRAD is 0 at import.  Its results are not
     bit-identical to the direct paths: float32 rounding differs by a few

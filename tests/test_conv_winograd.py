@@ -1,11 +1,11 @@
 """conv2d's Winograd F(4x4, 3x3) path (csrc/nk_conv_winograd.c: float32,
-3x3, stride 1, groups 1, >= 16 channels in and out, AVX-512 level) and, through
-it, the stride-1 backward-data.
+3x3, stride 1, groups 1, >= 16 channels in and out, AVX2 and AVX-512 levels)
+and, through it, the stride-1 backward-data.
 
 Forward and backward-data against the float64 reference over a hypothesis
 grid (partial tiles, padding and dilation of each side, chunks spanning
 images); the probe against the rule written out here; thread invariance on a
-shape of several chunks; the switch (nnkern.set_conv_winograd, and
+shape of several chunks; the same bits at both levels; the switch (nnkern.set_conv_winograd, and
 NNKERN_CONV_WINOGRAD=0); inf and NaN, which fall back to the direct paths;
 torch, when importable."""
 import os
@@ -22,17 +22,17 @@ from nnkern import _C
 
 from _util import num_threads
 
-pytestmark = pytest.mark.skipif("avx512" not in _C.isa_available(),
-                                reason="the Winograd path is AVX-512 code")
+LEVELS = [lvl for lvl in ("avx2", "avx512") if lvl in _C.isa_available()]
+pytestmark = pytest.mark.skipif(not LEVELS, reason="the Winograd path is AVX2/AVX-512 code")
 
 
-@pytest.fixture
-def avx512():
+@pytest.fixture(params=LEVELS)
+def level(request):
     before = _C.isa_active()
-    _C.set_isa("avx512")
+    _C.set_isa(request.param)
     nnkern.set_conv_winograd(True)
     try:
-        yield
+        yield request.param
     finally:
         _C.set_isa(before)
         nnkern.set_conv_winograd(True)
@@ -98,7 +98,7 @@ def cases(draw):
 
 
 @given(c=cases())
-def test_forward_and_backward_data_match_reference(avx512, c):
+def test_forward_and_backward_data_match_reference(level, c):
     N, C, H, W, K, pad, dil = c["N"], c["C"], c["H"], c["W"], c["K"], c["pad"], c["dil"]
     x, w, b = _data(N, C, H, W, K, 0, c["bias"])
     geo = _geo(N, C, H, W, K, pad, dil)
@@ -130,7 +130,7 @@ TAKEN = [
 
 
 @pytest.mark.parametrize("case", TAKEN)
-def test_taken_shapes(avx512, case):
+def test_taken_shapes(level, case):
     N, C, H, W, K, pad, dil = case
     geo = _geo(N, C, H, W, K, pad, dil)
     assert _C.conv2d_fwd_uses_winograd(*geo) and _expect(geo)
@@ -145,10 +145,10 @@ def test_taken_shapes(avx512, case):
     _close(dw, dw_ref)
 
 
-def test_not_taken(avx512):
+def test_not_taken(level):
     """Outside the rule: 15 channels, groups, stride 2, 5x5 kernels, few
     tiles, U too large for its tiles (512 channels on 7x7), float64, and
-    the AVX2 and generic levels."""
+    the generic level."""
     assert not _C.conv2d_fwd_uses_winograd(*_geo(8, 15, 16, 16, 16, (1, 1), (1, 1)))
     assert not _C.conv2d_fwd_uses_winograd(*_geo(8, 16, 16, 16, 15, (1, 1), (1, 1)))
     g = list(_geo(8, 32, 16, 16, 32, (1, 1), (1, 1)))
@@ -163,13 +163,11 @@ def test_not_taken(avx512):
     y64 = F.conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), 1, 1)
     np.testing.assert_allclose(y64, _ref_fwd(x, w, b, (1, 1), (1, 1), 16, 16), rtol=0,
                                atol=1e-11 * np.abs(y64).max())
-    for lvl in _C.isa_available():
-        if lvl != "avx512":
-            _C.set_isa(lvl)
-            assert not _C.conv2d_fwd_uses_winograd(*g)
+    _C.set_isa("generic")
+    assert not _C.conv2d_fwd_uses_winograd(*g)
 
 
-def test_thread_invariant_over_chunks(avx512):
+def test_thread_invariant_over_chunks(level):
     """1024 tiles of 16 channels: several chunks, spanning images."""
     N, C, H, W, K = 4, 16, 62, 62, 16
     geo = _geo(N, C, H, W, K, (1, 1), (1, 1))
@@ -185,7 +183,29 @@ def test_thread_invariant_over_chunks(avx512):
     _close(out[1][0], _ref_fwd(x, w, b, (1, 1), (1, 1), 62, 62))
 
 
-def test_switch(avx512):
+@pytest.mark.skipif(len(LEVELS) < 2, reason="needs the AVX2 and AVX-512 levels")
+@pytest.mark.parametrize("case", TAKEN)
+def test_same_bits_at_both_levels(case):
+    """The AVX2 transforms and 6x16 GEMM kernel do the AVX-512 ones'
+    operations in the same order."""
+    N, C, H, W, K, pad, dil = case
+    x, w, b = _data(N, C, H, W, K, 12)
+    dy = np.random.default_rng(13).standard_normal((N, K) + _geo(N, C, H, W, K, pad, dil)[-2:],
+                                                   dtype=np.float32)
+    before, out = _C.isa_active(), {}
+    try:
+        for lvl in LEVELS:
+            _C.set_isa(lvl)
+            assert _C.conv2d_fwd_uses_winograd(*_geo(N, C, H, W, K, pad, dil))
+            out[lvl] = (F.conv2d(x, w, b, 1, pad, dil),
+                        F.conv2d_backward(dy, x, w, 1, pad, dil, 1, (True, False, False))[0])
+    finally:
+        _C.set_isa(before)
+    for a, e in zip(out["avx2"], out["avx512"]):
+        assert np.array_equal(a, e)
+
+
+def test_switch(level):
     """Off: the shape takes the shifted-rows path, whose bits are the
     im2col path's (Winograd's are not)."""
     geo = _geo(4, 32, 20, 20, 32, (1, 1), (1, 1))
@@ -216,7 +236,7 @@ def test_environment_switch():
 
 
 @pytest.mark.parametrize("where", ["x", "w", "dy"])
-def test_inf_and_nan_fall_back(avx512, where):
+def test_inf_and_nan_fall_back(level, where):
     """One inf or NaN makes a whole 4x4 tile non-finite in Winograd's
     transforms; the path hands such calls to the direct paths, so the
     non-finite values reach exactly the outputs that read them."""
@@ -251,7 +271,7 @@ def test_inf_and_nan_fall_back(avx512, where):
         assert np.isnan(got[0][1]).sum() == 32 * 9
 
 
-def test_matches_torch(avx512):
+def test_matches_torch(level):
     torch = pytest.importorskip("torch")
     x, w, b = _data(2, 32, 28, 28, 48, 10)
     xt = torch.from_numpy(x).requires_grad_()

@@ -1,0 +1,175 @@
+/* nk_conv_ukr_f32_wino_avx2.c -- AVX2 twins of the Winograd F(4x4, 3x3)
+ * transforms (nk_conv_ukr_f32_wino_avx512.c; layout in nk_conv_wino.h): the
+ * 16 lanes as two 8-lane halves, masked gathers in, the outputs stored lane
+ * by lane (AVX2 has no scatter).  The same multiplies and adds in the same
+ * order as the AVX-512 kernels, so the same bits. */
+#include <assert.h>
+#include <string.h>
+#include "nk_conv_wino.h"
+
+#if NK_X86_DISPATCH
+#include <immintrin.h>
+
+#define NK_T256 __attribute__((target("avx2,fma")))
+
+static inline NK_T256 void nk_wino_bt8(const __m256 *z, __m256 *o) {
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f),
+                 five = _mm256_set1_ps(5.0f);
+    const __m256 s12 = _mm256_add_ps(z[1], z[2]), d12 = _mm256_sub_ps(z[1], z[2]);
+    const __m256 d31 = _mm256_sub_ps(z[3], z[1]), d42 = _mm256_sub_ps(z[4], z[2]);
+    o[0] = _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(four, z[0]), _mm256_mul_ps(five, z[2])),
+                         z[4]);
+    o[1] = _mm256_sub_ps(_mm256_add_ps(z[3], z[4]), _mm256_mul_ps(four, s12));
+    o[2] = _mm256_add_ps(_mm256_sub_ps(z[4], z[3]), _mm256_mul_ps(four, d12));
+    o[3] = _mm256_add_ps(d42, _mm256_mul_ps(two, d31));
+    o[4] = _mm256_sub_ps(d42, _mm256_mul_ps(two, d31));
+    o[5] = _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(four, z[1]), _mm256_mul_ps(five, z[3])),
+                         z[5]);
+}
+
+static inline NK_T256 void nk_wino_at8(const __m256 *m, __m256 *o) {
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f),
+                 eight = _mm256_set1_ps(8.0f);
+    const __m256 s12 = _mm256_add_ps(m[1], m[2]), d12 = _mm256_sub_ps(m[1], m[2]);
+    const __m256 s34 = _mm256_add_ps(m[3], m[4]), d34 = _mm256_sub_ps(m[3], m[4]);
+    o[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
+    o[1] = _mm256_add_ps(d12, _mm256_mul_ps(two, d34));
+    o[2] = _mm256_add_ps(s12, _mm256_mul_ps(four, s34));
+    o[3] = _mm256_add_ps(_mm256_add_ps(d12, _mm256_mul_ps(eight, d34)), m[5]);
+}
+
+/* lanes 8h..8h+7 of a 16-bit lane mask as a vector mask */
+static inline NK_T256 __m256 nk_wino_mask8(unsigned bits, int h) {
+    const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i b = _mm256_and_si256(_mm256_set1_epi32((int)(bits >> (8 * h)) & 255), sel);
+    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(b, sel));
+}
+
+NK_T256 int nk_wino_in_f32_avx2(const nk_wino_lanes *L, const float *x, int64_t C, int64_t HW,
+                                int64_t rs, int64_t cs, float *v, int64_t vs) {
+    assert(L && x && v && C >= 0);
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 acc[6];
+    for (int b = 0; b < 6; b++) acc[b] = zero;
+    for (int h = 0; h < 2; h++) {
+        const __m256i idx = _mm256_loadu_si256((const __m256i *)(L->in + 8 * h));
+        __m256 mk[6][6];
+        for (int i = 0; i < 6; i++)
+            for (int j = 0; j < 6; j++) mk[i][j] = nk_wino_mask8(L->irow[i] & L->icol[j], h);
+        for (int64_t c = 0; c < C; c++) {
+            const float *xc = x + c * HW;
+            __m256 t[6][6];
+            for (int i = 0; i < 6; i++) {
+                __m256 z[6];
+                for (int j = 0; j < 6; j++)
+                    z[j] = _mm256_mask_i32gather_ps(zero, xc + i * rs + j * cs, idx, mk[i][j], 4);
+                nk_wino_bt8(z, t[i]);
+            }
+            float *vc = v + c * 16 + 8 * h;
+            for (int b = 0; b < 6; b++) {
+                __m256 z[6], o[6];
+                for (int i = 0; i < 6; i++) z[i] = t[i][b];
+                nk_wino_bt8(z, o);
+                for (int a = 0; a < 6; a++) {
+                    _mm256_store_ps(vc + (6 * a + b) * vs, o[a]);
+                    acc[b] = _mm256_add_ps(acc[b], _mm256_mul_ps(o[a], zero));
+                }
+            }
+        }
+    }
+    for (int b = 1; b < 6; b++) acc[0] = _mm256_add_ps(acc[0], acc[b]);
+    return _mm256_movemask_ps(_mm256_cmp_ps(acc[0], acc[0], _CMP_UNORD_Q)) != 0;
+}
+
+NK_T256 void nk_wino_out_f32_avx2(const nk_wino_lanes *L, const float *m, int64_t ms,
+                                  float bias, float *y, int64_t ors, int64_t ocs) {
+    assert(L && m && y);
+    float o16[4][4][16];
+    const __m256 vb = _mm256_set1_ps(bias);
+    for (int h = 0; h < 2; h++) {
+        __m256 s[4][6];
+        for (int b = 0; b < 6; b++) {
+            __m256 z[6], o[4];
+            for (int a = 0; a < 6; a++) z[a] = _mm256_load_ps(m + (6 * a + b) * ms + 8 * h);
+            nk_wino_at8(z, o);
+            for (int i = 0; i < 4; i++) s[i][b] = o[i];
+        }
+        for (int i = 0; i < 4; i++) {
+            __m256 o[4];
+            nk_wino_at8(s[i], o);
+            for (int j = 0; j < 4; j++) _mm256_storeu_ps(&o16[i][j][8 * h], _mm256_add_ps(o[j], vb));
+        }
+    }
+    for (int l = 0; l < 16; l++)
+        for (int i = 0; i < 4; i++) {
+            if (!((L->orow[i] >> l) & 1)) continue;
+            float *yr = y + L->out[l] + i * ors;
+            for (int j = 0; j < 4; j++)
+                if ((L->ocol[j] >> l) & 1) yr[j * ocs] = o16[i][j][l];
+        }
+}
+
+NK_T256 int nk_wino_weights_f32_avx2(const float *w, int flip, int64_t K, int64_t C,
+                                     int64_t kp, int64_t c0, int nc, float *U, int64_t us) {
+    assert(w && U && nc >= 1 && nc <= 16);
+    const float g1 = 1.0f / 4, g6 = 1.0f / 6, g12 = 1.0f / 12, g24 = 1.0f / 24;
+    const __m256 q4 = _mm256_set1_ps(g1), s6 = _mm256_set1_ps(g6), t12 = _mm256_set1_ps(g12),
+                 t24 = _mm256_set1_ps(g24), zero = _mm256_setzero_ps();
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i gi = _mm256_mullo_epi32(lane, _mm256_set1_epi32(flip ? (int32_t)(K * 9) : 9));
+    __m256 acc = zero;
+    for (int h = 0; h < 2 && 8 * h < nc; h++) {
+        const int n8 = nc - 8 * h < 8 ? nc - 8 * h : 8;
+        const __m256 lanes =
+            _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n8), lane));
+        const int64_t cb = c0 + 8 * h;
+        float u[36][6][8];
+        for (int r = 0; r < 6; r++) {
+            const int64_t k = kp * 6 + r;
+            __m256 g[3][3];
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++)
+                    g[i][j] = k >= K ? zero
+                              : flip ? _mm256_mask_i32gather_ps(
+                                           zero, w + (cb * K + k) * 9 + (2 - i) * 3 + (2 - j), gi,
+                                           lanes, 4)
+                                     : _mm256_mask_i32gather_ps(
+                                           zero, w + (k * C + cb) * 9 + i * 3 + j, gi, lanes, 4);
+            __m256 t[6][3];
+            for (int j = 0; j < 3; j++) {
+                const __m256 s02 = _mm256_add_ps(g[0][j], g[2][j]);
+                const __m256 a = _mm256_mul_ps(t24, g[0][j]), b = _mm256_mul_ps(t12, g[1][j]),
+                             c = _mm256_mul_ps(s6, g[2][j]);
+                t[0][j] = _mm256_mul_ps(q4, g[0][j]);
+                t[1][j] = _mm256_mul_ps(s6, _mm256_sub_ps(zero, _mm256_add_ps(s02, g[1][j])));
+                t[2][j] = _mm256_mul_ps(s6, _mm256_sub_ps(g[1][j], s02));
+                t[3][j] = _mm256_add_ps(_mm256_add_ps(a, b), c);
+                t[4][j] = _mm256_add_ps(_mm256_sub_ps(a, b), c);
+                t[5][j] = g[2][j];
+            }
+            for (int a6 = 0; a6 < 6; a6++) {
+                const __m256 s02 = _mm256_add_ps(t[a6][0], t[a6][2]);
+                const __m256 a = _mm256_mul_ps(t24, t[a6][0]), b = _mm256_mul_ps(t12, t[a6][1]),
+                             c = _mm256_mul_ps(s6, t[a6][2]);
+                __m256 o[6];
+                o[0] = _mm256_mul_ps(q4, t[a6][0]);
+                o[1] = _mm256_mul_ps(s6, _mm256_sub_ps(zero, _mm256_add_ps(s02, t[a6][1])));
+                o[2] = _mm256_mul_ps(s6, _mm256_sub_ps(t[a6][1], s02));
+                o[3] = _mm256_add_ps(_mm256_add_ps(a, b), c);
+                o[4] = _mm256_add_ps(_mm256_sub_ps(a, b), c);
+                o[5] = t[a6][2];
+                for (int b6 = 0; b6 < 6; b6++) {
+                    acc = _mm256_add_ps(acc, _mm256_mul_ps(o[b6], zero));
+                    _mm256_storeu_ps(u[6 * a6 + b6][r], o[b6]);
+                }
+            }
+        }
+        for (int xi = 0; xi < 36; xi++) {
+            float *dst = U + xi * us + cb * 6;
+            for (int l = 0; l < n8; l++)
+                for (int r = 0; r < 6; r++) dst[l * 6 + r] = u[xi][r][l];
+        }
+    }
+    return _mm256_movemask_ps(_mm256_cmp_ps(acc, acc, _CMP_UNORD_Q)) != 0;
+}
+#endif
