@@ -72,7 +72,11 @@
  *   bwd_weight  T * gemm_ws(Cog, CB, depth), CB <= Cig*kH*kW columns of dW
  *               (GEMM blocks the depth itself), plus min(4, N) * |w| <= 2^19
  *               elements of partial sums
-   shifted rows (nk_conv_shift.c; per thread each buffer is
+ *   Winograd F(4x4, 3x3) (nk_conv_winograd.c): forward and bwd_data 36 x
+ *               K x C transformed weights + T * 36 * (C + K) x Tc floats
+ *               (~512 KiB); bwd_weight 36 x K x C sums + 36 x (C + K) x T
+ *               (~1 MiB) + T * gemm_ws(K, C, T)
+ *   shifted rows (nk_conv_shift.c; per thread each buffer is
  *               capped at 2^24 floats, else the im2col path runs):
  *               forward: packed weights (|w| rounded to 16 channels) +
  *               T * I * (padded input band, Cig*(R + dh*(kH-1))*Wg floats,
@@ -239,6 +243,11 @@ int nk_conv_fwd_winograd_f32(const nk_conv2d_shape *s, const float *x, const flo
                              const float *bias, float *y, int nthreads, nk_status *status);
 int nk_conv_bwd_data_winograd_f32(const nk_conv2d_shape *t, const float *dy, const float *w,
                                   float *dx, int nthreads, nk_status *status);
+/* ... and the weight gradient of s (the forward's rule and >= 32 channels
+ * in and out). */
+int nk_conv_bwd_weight_winograd_ok(const nk_conv2d_shape *s);
+int nk_conv_bwd_weight_winograd_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
+                                    float *dw, int nthreads, nk_status *status);
 /* Process-wide switch (default on); off, those shapes take the paths below. */
 void nk_conv_winograd_enable(int on);
 int nk_conv_winograd_enabled(void);

@@ -745,6 +745,8 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
 #if NK_CONV_IS_F32
     { /* small stride-1 layers: direct AVX2 kernel (nk_conv_direct_avx2.c) */
         nk_status dst;
+        /* 3x3 stride 1, groups 1: Winograd F(4x4, 3x3) (nk_conv_winograd.c) */
+        if (nk_conv_bwd_weight_winograd_f32(s, dy, x, dw, nthreads, &dst)) return dst;
         if (nk_conv_bwd_weight_direct_f32(s, dy, x, dw, nthreads, &dst)) return dst;
         /* AVX2 and AVX-512 levels, column stride 1 or 2: no im2col (nk_conv_shift.c) */
         if (nk_conv_bwd_weight_shift_f32(s, dy, x, dw, nthreads, &dst)) return dst;

@@ -46,7 +46,7 @@ static inline NK_T256 __m256 nk_wino_mask8(unsigned bits, int h) {
 }
 
 NK_T256 int nk_wino_in_f32_avx2(const nk_wino_lanes *L, const float *x, int64_t C, int64_t HW,
-                                int64_t rs, int64_t cs, float *v, int64_t vs) {
+                                int64_t rs, int64_t cs, float *v, int64_t vs, int64_t vcs) {
     assert(L && x && v && C >= 0);
     const __m256 zero = _mm256_setzero_ps();
     __m256 acc[6];
@@ -65,7 +65,7 @@ NK_T256 int nk_wino_in_f32_avx2(const nk_wino_lanes *L, const float *x, int64_t 
                     z[j] = _mm256_mask_i32gather_ps(zero, xc + i * rs + j * cs, idx, mk[i][j], 4);
                 nk_wino_bt8(z, t[i]);
             }
-            float *vc = v + c * 16 + 8 * h;
+            float *vc = v + c * vcs + 8 * h;
             for (int b = 0; b < 6; b++) {
                 __m256 z[6], o[6];
                 for (int i = 0; i < 6; i++) z[i] = t[i][b];
@@ -171,5 +171,90 @@ NK_T256 int nk_wino_weights_f32_avx2(const float *w, int flip, int64_t K, int64_
         }
     }
     return _mm256_movemask_ps(_mm256_cmp_ps(acc, acc, _CMP_UNORD_Q)) != 0;
+}
+static inline NK_T256 void nk_wino_a8(const __m256 *z, __m256 *o) {
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f),
+                 eight = _mm256_set1_ps(8.0f);
+    const __m256 s02 = _mm256_add_ps(z[0], z[2]), s13 = _mm256_add_ps(z[1], z[3]);
+    const __m256 e02 = _mm256_add_ps(z[0], _mm256_mul_ps(four, z[2]));
+    const __m256 e13 = _mm256_add_ps(_mm256_mul_ps(two, z[1]), _mm256_mul_ps(eight, z[3]));
+    o[0] = z[0];
+    o[1] = _mm256_add_ps(s02, s13);
+    o[2] = _mm256_sub_ps(s02, s13);
+    o[3] = _mm256_add_ps(e02, e13);
+    o[4] = _mm256_sub_ps(e02, e13);
+    o[5] = z[3];
+}
+
+NK_T256 int nk_wino_dy_f32_avx2(const nk_wino_lanes *L, const float *dy, int64_t K, int64_t OHW,
+                                int64_t ors, int64_t ocs, float *p, int64_t ps, int64_t pks) {
+    assert(L && dy && p && K >= 0);
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 acc[6];
+    for (int b = 0; b < 6; b++) acc[b] = zero;
+    for (int h = 0; h < 2; h++) {
+        const __m256i idx = _mm256_loadu_si256((const __m256i *)(L->out + 8 * h));
+        __m256 mk[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) mk[i][j] = nk_wino_mask8(L->orow[i] & L->ocol[j], h);
+        for (int64_t k = 0; k < K; k++) {
+            const float *dk = dy + k * OHW;
+            __m256 t[4][6];
+            for (int i = 0; i < 4; i++) {
+                __m256 z[4];
+                for (int j = 0; j < 4; j++)
+                    z[j] = _mm256_mask_i32gather_ps(zero, dk + i * ors + j * ocs, idx, mk[i][j], 4);
+                nk_wino_a8(z, t[i]);
+            }
+            float *pk = p + k * pks + 8 * h;
+            for (int b = 0; b < 6; b++) {
+                __m256 z[4], o[6];
+                for (int i = 0; i < 4; i++) z[i] = t[i][b];
+                nk_wino_a8(z, o);
+                for (int a = 0; a < 6; a++) {
+                    _mm256_store_ps(pk + (6 * a + b) * ps, o[a]);
+                    acc[b] = _mm256_add_ps(acc[b], _mm256_mul_ps(o[a], zero));
+                }
+            }
+        }
+    }
+    for (int b = 1; b < 6; b++) acc[0] = _mm256_add_ps(acc[0], acc[b]);
+    return _mm256_movemask_ps(_mm256_cmp_ps(acc[0], acc[0], _CMP_UNORD_Q)) != 0;
+}
+
+static inline NK_T256 void nk_wino_gt8(const __m256 *m, __m256 *o) {
+    const __m256 q4 = _mm256_set1_ps(1.0f / 4), s6 = _mm256_set1_ps(1.0f / 6),
+                 t12 = _mm256_set1_ps(1.0f / 12), t24 = _mm256_set1_ps(1.0f / 24);
+    const __m256 s12 = _mm256_add_ps(m[1], m[2]), d12 = _mm256_sub_ps(m[1], m[2]);
+    const __m256 s34 = _mm256_add_ps(m[3], m[4]), d34 = _mm256_sub_ps(m[3], m[4]);
+    o[0] = _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(q4, m[0]), _mm256_mul_ps(s6, s12)),
+                         _mm256_mul_ps(t24, s34));
+    o[1] = _mm256_sub_ps(_mm256_mul_ps(t12, d34), _mm256_mul_ps(s6, d12));
+    o[2] = _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(s6, s34), _mm256_mul_ps(s6, s12)), m[5]);
+}
+
+NK_T256 void nk_wino_dw_f32_avx2(const float *s, int64_t ss, int nc, float *dw) {
+    assert(s && dw && nc >= 1 && nc <= 16);
+    float o16[3][3][16];
+    for (int h = 0; h < 2 && 8 * h < nc; h++) {
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(nc - 8 * h), lane);
+        __m256 t[3][6];
+        for (int b = 0; b < 6; b++) {
+            __m256 z[6], o[3];
+            for (int a = 0; a < 6; a++)
+                z[a] = _mm256_maskload_ps(s + (6 * a + b) * ss + 8 * h, lanes);
+            nk_wino_gt8(z, o);
+            for (int i = 0; i < 3; i++) t[i][b] = o[i];
+        }
+        for (int i = 0; i < 3; i++) {
+            __m256 o[3];
+            nk_wino_gt8(t[i], o);
+            for (int j = 0; j < 3; j++) _mm256_storeu_ps(&o16[i][j][8 * h], o[j]);
+        }
+    }
+    for (int l = 0; l < nc; l++)
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++) dw[l * 9 + i * 3 + j] = o16[i][j][l];
 }
 #endif

@@ -54,7 +54,8 @@ static inline NK_T512 int nk_wino_nonfinite(__m512 acc) {
 }
 
 NK_T512 int nk_wino_in_f32_avx512(const nk_wino_lanes *L, const float *x, int64_t C,
-                                  int64_t HW, int64_t rs, int64_t cs, float *v, int64_t vs) {
+                                  int64_t HW, int64_t rs, int64_t cs, float *v, int64_t vs,
+                                  int64_t vcs) {
     assert(L && x && v && C >= 0);
     const __m512i idx = _mm512_loadu_si512(L->in);
     const __m512 zero = _mm512_setzero_ps();
@@ -72,7 +73,7 @@ NK_T512 int nk_wino_in_f32_avx512(const nk_wino_lanes *L, const float *x, int64_
                 z[j] = _mm512_mask_i32gather_ps(zero, mk[i][j], idx, xc + i * rs + j * cs, 4);
             nk_wino_bt(z, t[i]);
         }
-        float *vc = v + c * 16;
+        float *vc = v + c * vcs;
         for (int b = 0; b < 6; b++) {
             __m512 z[6], o[6];
             for (int i = 0; i < 6; i++) z[i] = t[i][b];
@@ -188,6 +189,86 @@ NK_T512 void nk_wino_out_f32_avx512(const nk_wino_lanes *L, const float *m, int6
             const __mmask16 k = (__mmask16)(L->orow[i] & L->ocol[j]);
             _mm512_mask_i32scatter_ps(y + i * ors + j * ocs, k, idx, _mm512_add_ps(o[j], vb), 4);
         }
+    }
+}
+/* o = A z (four vectors in, six out): the transpose of nk_wino_at. */
+static inline NK_T512 void nk_wino_a(const __m512 *z, __m512 *o) {
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f),
+                 eight = _mm512_set1_ps(8.0f);
+    const __m512 s02 = _mm512_add_ps(z[0], z[2]), s13 = _mm512_add_ps(z[1], z[3]);
+    const __m512 e02 = _mm512_add_ps(z[0], _mm512_mul_ps(four, z[2]));
+    const __m512 e13 = _mm512_add_ps(_mm512_mul_ps(two, z[1]), _mm512_mul_ps(eight, z[3]));
+    o[0] = z[0];
+    o[1] = _mm512_add_ps(s02, s13);
+    o[2] = _mm512_sub_ps(s02, s13);
+    o[3] = _mm512_add_ps(e02, e13);
+    o[4] = _mm512_sub_ps(e02, e13);
+    o[5] = z[3];
+}
+
+NK_T512 int nk_wino_dy_f32_avx512(const nk_wino_lanes *L, const float *dy, int64_t K,
+                                  int64_t OHW, int64_t ors, int64_t ocs, float *p, int64_t ps,
+                                  int64_t pks) {
+    assert(L && dy && p && K >= 0);
+    const __m512i idx = _mm512_loadu_si512(L->out);
+    const __m512 zero = _mm512_setzero_ps();
+    __mmask16 mk[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) mk[i][j] = (__mmask16)(L->orow[i] & L->ocol[j]);
+    __m512 acc[6];
+    for (int b = 0; b < 6; b++) acc[b] = zero;
+    for (int64_t k = 0; k < K; k++) {
+        const float *dk = dy + k * OHW;
+        __m512 t[4][6]; /* t[i][b]: row i after the column transform */
+        for (int i = 0; i < 4; i++) {
+            __m512 z[4];
+            for (int j = 0; j < 4; j++)
+                z[j] = _mm512_mask_i32gather_ps(zero, mk[i][j], idx, dk + i * ors + j * ocs, 4);
+            nk_wino_a(z, t[i]);
+        }
+        float *pk = p + k * pks;
+        for (int b = 0; b < 6; b++) {
+            __m512 z[4], o[6];
+            for (int i = 0; i < 4; i++) z[i] = t[i][b];
+            nk_wino_a(z, o);
+            for (int a = 0; a < 6; a++) {
+                _mm512_store_ps(pk + (6 * a + b) * ps, o[a]);
+                acc[b] = _mm512_add_ps(acc[b], _mm512_mul_ps(o[a], zero));
+            }
+        }
+    }
+    for (int b = 1; b < 6; b++) acc[0] = _mm512_add_ps(acc[0], acc[b]);
+    return nk_wino_nonfinite(acc[0]);
+}
+
+/* o = G^T m (six vectors in, three out). */
+static inline NK_T512 void nk_wino_gt(const __m512 *m, __m512 *o) {
+    const __m512 q4 = _mm512_set1_ps(1.0f / 4), s6 = _mm512_set1_ps(1.0f / 6),
+                 t12 = _mm512_set1_ps(1.0f / 12), t24 = _mm512_set1_ps(1.0f / 24);
+    const __m512 s12 = _mm512_add_ps(m[1], m[2]), d12 = _mm512_sub_ps(m[1], m[2]);
+    const __m512 s34 = _mm512_add_ps(m[3], m[4]), d34 = _mm512_sub_ps(m[3], m[4]);
+    o[0] = _mm512_add_ps(_mm512_sub_ps(_mm512_mul_ps(q4, m[0]), _mm512_mul_ps(s6, s12)),
+                         _mm512_mul_ps(t24, s34));
+    o[1] = _mm512_sub_ps(_mm512_mul_ps(t12, d34), _mm512_mul_ps(s6, d12));
+    o[2] = _mm512_add_ps(_mm512_sub_ps(_mm512_mul_ps(s6, s34), _mm512_mul_ps(s6, s12)), m[5]);
+}
+
+NK_T512 void nk_wino_dw_f32_avx512(const float *s, int64_t ss, int nc, float *dw) {
+    assert(s && dw && nc >= 1 && nc <= 16);
+    const __mmask16 lanes = (__mmask16)((1u << nc) - 1);
+    __m512 t[3][6]; /* t[kh][b] */
+    for (int b = 0; b < 6; b++) {
+        __m512 z[6], o[3];
+        for (int a = 0; a < 6; a++) z[a] = _mm512_maskz_loadu_ps(lanes, s + (6 * a + b) * ss);
+        nk_wino_gt(z, o);
+        for (int i = 0; i < 3; i++) t[i][b] = o[i];
+    }
+    const __m512i idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(9));
+    for (int i = 0; i < 3; i++) {
+        __m512 o[3];
+        nk_wino_gt(t[i], o);
+        for (int j = 0; j < 3; j++) _mm512_mask_i32scatter_ps(dw + i * 3 + j, lanes, idx, o[j], 4);
     }
 }
 #endif

@@ -29,10 +29,11 @@ typedef struct nk_wino_lanes {
 #if NK_X86_DISPATCH
 /* Input transform B^T d B of 16 tiles for channels 0..C-1 (channel c at
  * x + c*HW); rs = dh*W, cs = dw: the steps between a tile's input rows and
- * columns.  Writes v[xi*vs + c*16 + lane].  Returns 1 when a transformed
+ * columns.  Writes v[xi*vs + c*vcs + lane] (vcs = 16: the forward's packed
+ * B panels; the tile count: the weight gradient's rows of tiles).  Returns 1 when a transformed
  * value is not finite (an inf or NaN input, or an overflow), else 0. */
 int nk_wino_in_f32_avx512(const nk_wino_lanes *L, const float *x, int64_t C, int64_t HW,
-                          int64_t rs, int64_t cs, float *v, int64_t vs);
+                          int64_t rs, int64_t cs, float *v, int64_t vs, int64_t vcs);
 /* Output transform A^T m A (+ bias) of 16 tiles for one output channel:
  * reads m[xi*ms + lane], writes y[out[lane] + dh*OW*i + dw*j] (ors = dh*OW,
  * ocs = dw) for the lanes inside. */
@@ -45,13 +46,26 @@ void nk_wino_out_f32_avx512(const nk_wino_lanes *L, const float *m, int64_t ms, 
  * is not finite. */
 int nk_wino_weights_f32_avx512(const float *w, int flip, int64_t K, int64_t C, int64_t kp,
                                int64_t c0, int nc, float *U, int64_t us);
+/* Weight gradient.  dY transform A dY A^T of 16 tiles for output channels
+ * 0..K-1 (channel k at dy + k*OHW; dy read at out[lane] + ors*i + ocs*j,
+ * masked like the outputs): writes p[xi*ps + k*pks + lane]; 1 when a value
+ * is not finite.  Final transform G^T S G for output channel k and the nc
+ * <= 16 input channels c0..: reads s[xi*ss + c] (S[xi][k][c0 + c]), writes
+ * dw[c*9 + kh*3 + kw]. */
+int nk_wino_dy_f32_avx512(const nk_wino_lanes *L, const float *dy, int64_t K, int64_t OHW,
+                          int64_t ors, int64_t ocs, float *p, int64_t ps, int64_t pks);
+void nk_wino_dw_f32_avx512(const float *s, int64_t ss, int nc, float *dw);
+
 /* AVX2 twins (nk_conv_ukr_f32_wino_avx2.c): same contracts, same bits. */
 int nk_wino_in_f32_avx2(const nk_wino_lanes *L, const float *x, int64_t C, int64_t HW,
-                        int64_t rs, int64_t cs, float *v, int64_t vs);
+                        int64_t rs, int64_t cs, float *v, int64_t vs, int64_t vcs);
 void nk_wino_out_f32_avx2(const nk_wino_lanes *L, const float *m, int64_t ms, float bias,
                           float *y, int64_t ors, int64_t ocs);
 int nk_wino_weights_f32_avx2(const float *w, int flip, int64_t K, int64_t C, int64_t kp,
                              int64_t c0, int nc, float *U, int64_t us);
+int nk_wino_dy_f32_avx2(const nk_wino_lanes *L, const float *dy, int64_t K, int64_t OHW,
+                        int64_t ors, int64_t ocs, float *p, int64_t ps, int64_t pks);
+void nk_wino_dw_f32_avx2(const float *s, int64_t ss, int nc, float *dw);
 #endif
 
 #endif /* NK_CONV_WINO_H */

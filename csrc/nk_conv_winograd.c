@@ -1,6 +1,7 @@
 /* nk_conv_winograd.c -- float32 3x3 stride-1 conv2d forward by Winograd
  * F(4x4, 3x3) (Lavin & Gray 2016), and with it the stride-1 backward-data,
- * which is a forward over dy with flip(w)^T.  AVX2 and AVX-512 levels
+ * which is a forward over dy with flip(w)^T; and the weight gradient by the
+ * same transforms transposed (see nk_wino_bwd_weight).  AVX2 and AVX-512 levels
  * (nk_conv_ukr_f32_wino_{avx2,avx512}.c; the same operations in the same
  * order, so the same bits at both).
  *
@@ -35,7 +36,9 @@
  *
  * Memory: U (36 x Kp x C floats, once per call) + per thread
  * 36 x (C + Kp) x Tc floats, Tc chosen so that this is ~512 KiB (at least 32
- * tiles); independent of N.  Shapes where int32 gather offsets could
+ * tiles); the weight gradient: S (36 x K x C) + one chunk's V and P
+ * (36 x (C + K) x T floats, ~1 MiB, T >= 32 tiles) + a serial-GEMM
+ * workspace per thread.  None of it grows with N.  Shapes where int32 gather offsets could
  * overflow (x or y over 2^31 - 1 elements) take the other paths. */
 #include <string.h>
 #include "nk_conv.h"
@@ -104,6 +107,19 @@ static int nk_wino_make_plan(const nk_conv2d_shape *s, nk_wino_plan *p) {
 int nk_conv_fwd_winograd_ok(const nk_conv2d_shape *s) {
     nk_wino_plan p;
     return nk_wino_make_plan(s, &p);
+}
+
+/* The weight gradient: the forward's rule and >= 32 channels in and out
+ * (with 16 on a side its GEMMs are too small for the transforms' cost:
+ * 8x16x56x56 -> 64 took 1.6x the shifted-rows time, 8x64x56x56 -> 16 1.14x,
+ * while 32 -> 32 channels gain 1.16-1.2x). */
+static int nk_wino_dw_plan(const nk_conv2d_shape *s, nk_wino_plan *p) {
+    return s->C_in >= 32 && s->C_out >= 32 && nk_wino_make_plan(s, p);
+}
+
+int nk_conv_bwd_weight_winograd_ok(const nk_conv2d_shape *s) {
+    nk_wino_plan p;
+    return nk_wino_dw_plan(s, &p);
 }
 
 #if NK_X86_DISPATCH
@@ -190,7 +206,7 @@ static int nk_wino_fwd(const nk_conv2d_shape *s, const float *x, const float *w,
     int (*const wfn)(const float *, int, int64_t, int64_t, int64_t, int64_t, int, float *,
                      int64_t) = avx512 ? nk_wino_weights_f32_avx512 : nk_wino_weights_f32_avx2;
     int (*const infn)(const nk_wino_lanes *, const float *, int64_t, int64_t, int64_t, int64_t,
-                      float *, int64_t) = avx512 ? nk_wino_in_f32_avx512 : nk_wino_in_f32_avx2;
+                      float *, int64_t, int64_t) = avx512 ? nk_wino_in_f32_avx512 : nk_wino_in_f32_avx2;
     void (*const outfn)(const nk_wino_lanes *, const float *, int64_t, float, float *, int64_t,
                         int64_t) = avx512 ? nk_wino_out_f32_avx512 : nk_wino_out_f32_avx2;
     int bad = 0; /* a non-finite transformed value: redo by another path */
@@ -218,7 +234,7 @@ static int nk_wino_fwd(const nk_conv2d_shape *s, const float *x, const float *w,
             for (int64_t g = 0; g < ng; g++) {
                 nk_wino_fill_lanes(s, &p, t0 + g * 16, &L[g]);
                 nf |= infn(&L[g], x, C, HW, s->dil_h * s->W, s->dil_w,
-                                            V + g * 16 * C, Tc * C);
+                                            V + g * 16 * C, Tc * C, 16);
             }
             if (nf) {
                 __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
@@ -240,6 +256,95 @@ static int nk_wino_fwd(const nk_conv2d_shape *s, const float *x, const float *w,
     *status = NK_OK;
     return 1;
 }
+/* Weight gradient: dW[k, c] = G^T (sum over tiles t of (A dY[k, t] A^T) .
+ * V[c, t]) G, the forward's transforms transposed: per chunk of tiles, V
+ * (36 x C x T, the forward's input transform) and P (36 x K x T, the dY
+ * transform), then S[xi] (K x C) += P[xi] . V[xi]^T by the serial GEMM, one
+ * task per xi; chunks are added in order, so every S element is the same
+ * fixed sum for any thread count; finally dW = G^T S G. */
+#ifndef NK_WINO_DW_CHUNK_BYTES
+#define NK_WINO_DW_CHUNK_BYTES ((int64_t)1 << 20)
+#endif
+#ifndef NK_WINO_DW_MIN_T
+#define NK_WINO_DW_MIN_T 32
+#endif
+
+static int nk_wino_bwd_weight(const nk_conv2d_shape *s, const float *dy, const float *x,
+                              float *dw, int nthreads, nk_status *status) {
+    nk_wino_plan p;
+    if (!nk_wino_dw_plan(s, &p)) return 0;
+    if (!x || !dy || !dw) {
+        *status = NK_ERR_ARG;
+        return 1;
+    }
+    const int64_t C = p.C, K = p.K;
+    int64_t T = NK_WINO_DW_CHUNK_BYTES / (36 * (C + K) * (int64_t)sizeof(float));
+    T = nk_min_i64(256, nk_max_i64(NK_WINO_DW_MIN_T, T / 16 * 16));
+    T = nk_min_i64(T, nk_ceil_div(p.total, 16) * 16);
+    const int64_t nchunk = nk_ceil_div(p.total, T), ng = T / 16;
+    const int nt = nk_conv_threads(s, 36 * nchunk, nthreads);
+    const size_t graw = nk_gemm_workspace_f32(K, C, T);
+    if (graw > ((size_t)1 << 34)) return 0; /* SIZE_MAX: overflow */
+    const size_t gws = (graw + 63) & ~(size_t)63;
+    const size_t shared = (size_t)(36 * (C + K) * T + 36 * K * C) * sizeof(float);
+    char *ws = nk_aligned_alloc(shared + gws * (size_t)nt);
+    if (!ws) {
+        *status = NK_ERR_NOMEM;
+        return 1;
+    }
+    float *V = (float *)ws, *P = V + 36 * C * T, *S = P + 36 * K * T;
+    const int64_t HW = s->H * s->W, OHW = s->OH * s->OW;
+    const int avx512 = nk_isa_level() == NK_ISA_AVX512;
+    int (*const infn)(const nk_wino_lanes *, const float *, int64_t, int64_t, int64_t, int64_t,
+                      float *, int64_t, int64_t) = avx512 ? nk_wino_in_f32_avx512 : nk_wino_in_f32_avx2;
+    int (*const dyfn)(const nk_wino_lanes *, const float *, int64_t, int64_t, int64_t, int64_t,
+                      float *, int64_t, int64_t) = avx512 ? nk_wino_dy_f32_avx512 : nk_wino_dy_f32_avx2;
+    void (*const dwfn)(const float *, int64_t, int, float *) =
+        avx512 ? nk_wino_dw_f32_avx512 : nk_wino_dw_f32_avx2;
+    int bad = 0;
+#pragma omp parallel num_threads(nt)
+    {
+#ifdef _OPENMP
+        void *mine = ws + shared + (size_t)omp_get_thread_num() * gws;
+#else
+        void *mine = ws + shared;
+#endif
+        for (int64_t ch = 0; ch < nchunk; ch++) {
+            const int64_t t0 = ch * T, tn = nk_min_i64(T, p.total - t0);
+#pragma omp for schedule(static)
+            for (int64_t g = 0; g < ng; g++) {
+                nk_wino_lanes L;
+                nk_wino_fill_lanes(s, &p, t0 + g * 16, &L); /* past the end: zeros */
+                int nf = infn(&L, x, C, HW, s->dil_h * s->W, s->dil_w, V + g * 16, C * T, T);
+                nf |= dyfn(&L, dy, K, OHW, s->dil_h * s->OW, s->dil_w, P + g * 16, K * T, T);
+                if (nf) __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
+            }
+            /* the barrier above: every thread reads the same flag */
+            if (__atomic_load_n(&bad, __ATOMIC_RELAXED)) break;
+            const int64_t depth = nk_ceil_div(tn, 16) * 16; /* zero tiles to a multiple of 16 */
+#pragma omp for schedule(dynamic, 1)
+            for (int xi = 0; xi < 36; xi++) {
+                const nk_gemm_operand_f32 A = {P + xi * K * T, T, 1, NULL, NULL, NULL};
+                const nk_gemm_operand_f32 B = {V + xi * C * T, T, 1, NULL, NULL, NULL};
+                nk_gemm_serial_f32(K, C, depth, 1.0f, &A, &B, ch ? 1.0f : 0.0f, S + xi * K * C, C,
+                                   1, NULL, mine);
+            }
+        }
+        if (!__atomic_load_n(&bad, __ATOMIC_RELAXED)) {
+            const int64_t ncb = nk_ceil_div(C, 16);
+#pragma omp for schedule(static)
+            for (int64_t u = 0; u < K * ncb; u++) {
+                const int64_t k = u / ncb, c0 = (u % ncb) * 16;
+                dwfn(S + k * C + c0, K * C, (int)nk_min_i64(16, C - c0), dw + (k * C + c0) * 9);
+            }
+        }
+    }
+    nk_aligned_free(ws);
+    if (bad) return 0; /* inf or NaN in x or dy: the other paths */
+    *status = NK_OK;
+    return 1;
+}
+
 #endif
 
 int nk_conv_fwd_winograd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
@@ -258,6 +363,16 @@ int nk_conv_bwd_data_winograd_f32(const nk_conv2d_shape *t, const float *dy, con
     return nk_wino_fwd(t, dy, w, 1, NULL, dx, nthreads, status);
 #else
     (void)t; (void)dy; (void)w; (void)dx; (void)nthreads; (void)status;
+    return 0;
+#endif
+}
+
+int nk_conv_bwd_weight_winograd_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
+                                    float *dw, int nthreads, nk_status *status) {
+#if NK_X86_DISPATCH
+    return nk_wino_bwd_weight(s, dy, x, dw, nthreads, status);
+#else
+    (void)s; (void)dy; (void)x; (void)dw; (void)nthreads; (void)status;
     return 0;
 #endif
 }

@@ -21,6 +21,7 @@ cdef extern from "nk_conv.h":
     void nk_conv_winograd_enable(int on) nogil
     int nk_conv_winograd_enabled() nogil
     int nk_conv_fwd_winograd_ok(const nk_conv2d_shape *s) nogil
+    int nk_conv_bwd_weight_winograd_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_weight_shift_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_direct_px_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_direct_rows_ok(const nk_conv2d_shape *s) nogil
@@ -119,6 +120,17 @@ def conv2d_fwd_uses_winograd(int64_t N, int64_t C_in, int64_t H, int64_t W, int6
     cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
                                             dilation, groups, OH, OW)
     return bool(nk_conv_fwd_winograd_ok(&s))
+
+
+def conv2d_bwd_weight_uses_winograd(int64_t N, int64_t C_in, int64_t H, int64_t W,
+                                    int64_t C_out, int64_t kH, int64_t kW, tuple stride,
+                                    tuple padding, tuple dilation, int64_t groups, int64_t OH,
+                                    int64_t OW):
+    """True when a float32 weight gradient of this geometry, at the current
+    ISA level and setting, takes the Winograd path; for tests."""
+    cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
+                                            dilation, groups, OH, OW)
+    return bool(nk_conv_bwd_weight_winograd_ok(&s))
 
 
 def conv2d_bwd_weight_uses_shift(int64_t N, int64_t C_in, int64_t H, int64_t W,

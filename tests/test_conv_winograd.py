@@ -1,6 +1,7 @@
 """conv2d's Winograd F(4x4, 3x3) path (csrc/nk_conv_winograd.c: float32,
 3x3, stride 1, groups 1, >= 16 channels in and out, AVX2 and AVX-512 levels)
-and, through it, the stride-1 backward-data.
+and, through it, the stride-1 backward-data; and the weight gradient by the
+transposed transforms (>= 32 channels in and out).
 
 Forward and backward-data against the float64 reference over a hypothesis
 grid (partial tiles, padding and dilation of each side, chunks spanning
@@ -14,7 +15,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 import nnkern
 import nnkern.functional as F
@@ -81,6 +82,15 @@ def _ref_fwd(x, w, b, pad, dil, OH, OW):
                              dil, 1, OH, OW)
 
 
+def _expect_dw(geo):
+    return _expect(geo) and geo[1] >= 32 and geo[4] >= 32
+
+
+def _ref_dw(dy, x, pad, dil):
+    return _C.conv2d_bwd_weight_ref(dy.astype(np.float64), x.astype(np.float64), 3, 3, (1, 1),
+                                    pad, dil, 1)
+
+
 def _ref_dx(dy, w, H, W, pad, dil):
     return _C.conv2d_bwd_data_ref(dy.astype(np.float64), w.astype(np.float64), H, W, (1, 1),
                                   pad, dil, 1)
@@ -90,10 +100,10 @@ def _ref_dx(dy, w, H, W, pad, dil):
 def cases(draw):
     dil = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     pad = (draw(st.integers(0, 2 * dil[0])), draw(st.integers(0, 2 * dil[1])))
-    H = draw(st.integers(max(1, 2 * dil[0] + 1 - 2 * pad[0]), 2 * dil[0] + 23))
-    W = draw(st.integers(max(1, 2 * dil[1] + 1 - 2 * pad[1]), 2 * dil[1] + 23))
-    return dict(N=draw(st.integers(1, 4)), C=draw(st.sampled_from([15, 16, 17, 23, 32, 48])),
-                K=draw(st.sampled_from([16, 17, 29, 32, 40])), H=H, W=W, pad=pad, dil=dil,
+    H = draw(st.integers(max(1, 2 * dil[0] + 1 - 2 * pad[0]), 2 * dil[0] + 30))
+    W = draw(st.integers(max(1, 2 * dil[1] + 1 - 2 * pad[1]), 2 * dil[1] + 30))
+    return dict(N=draw(st.integers(1, 6)), C=draw(st.sampled_from([15, 16, 17, 32, 33, 48])),
+                K=draw(st.sampled_from([16, 17, 32, 40])), H=H, W=W, pad=pad, dil=dil,
                 bias=draw(st.booleans()))
 
 
@@ -113,6 +123,36 @@ def test_forward_and_backward_data_match_reference(level, c):
     dy = np.random.default_rng(1).standard_normal(y.shape, dtype=np.float32)
     dx, = F.conv2d_backward(dy, x, w, 1, pad, dil, 1, (True, False, False))[:1]
     _close(dx, _ref_dx(dy, w, H, W, pad, dil))
+    assert _C.conv2d_bwd_weight_uses_winograd(*geo) == _expect_dw(geo)
+    dw = F.conv2d_backward(dy, x, w, 1, pad, dil, 1, (False, True, False))[1]
+    _close(dw, _ref_dw(dy, x, pad, dil))
+
+
+@st.composite
+def taken_cases(draw):
+    """Shapes every part takes (>= 32 tiles, >= 32 channels): edge tiles,
+    each side's padding and dilation."""
+    dil = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    pad = (draw(st.integers(0, 2 * dil[0])), draw(st.integers(0, 2 * dil[1])))
+    H = draw(st.integers(2 * dil[0] + 5, 2 * dil[0] + 29))
+    W = draw(st.integers(2 * dil[1] + 5, 2 * dil[1] + 29))
+    return dict(N=draw(st.integers(2, 4)), C=draw(st.sampled_from([32, 33, 48])),
+                K=draw(st.sampled_from([32, 40, 47])), H=H, W=W, pad=pad, dil=dil)
+
+
+@given(c=taken_cases())
+def test_taken_grid(level, c):
+    N, C, H, W, K, pad, dil = c["N"], c["C"], c["H"], c["W"], c["K"], c["pad"], c["dil"]
+    geo = _geo(N, C, H, W, K, pad, dil)
+    assume(_expect_dw(geo))
+    assert _C.conv2d_fwd_uses_winograd(*geo) and _C.conv2d_bwd_weight_uses_winograd(*geo)
+    x, w, b = _data(N, C, H, W, K, 14)
+    y = F.conv2d(x, w, b, 1, pad, dil)
+    _close(y, _ref_fwd(x, w, b, pad, dil, *geo[-2:]))
+    dy = np.random.default_rng(15).standard_normal(y.shape, dtype=np.float32)
+    dx, dw, _ = F.conv2d_backward(dy, x, w, 1, pad, dil)
+    _close(dx, _ref_dx(dy, w, H, W, pad, dil))
+    _close(dw, _ref_dw(dy, x, pad, dil))
 
 
 # shapes the path takes: exact and partial tiles, prime sizes, dilation 2
@@ -126,6 +166,7 @@ TAKEN = [
     (1, 24, 32, 32, 16, (4, 4), (4, 4)),
     (3, 40, 14, 14, 48, (1, 1), (1, 1)),
     (2, 16, 24, 19, 16, (3, 0), (3, 1)),
+    (2, 32, 23, 17, 33, (1, 2), (1, 2)),
 ]
 
 
@@ -138,11 +179,10 @@ def test_taken_shapes(level, case):
     y = F.conv2d(x, w, b, 1, pad, dil)
     _close(y, _ref_fwd(x, w, b, pad, dil, *geo[-2:]))
     dy = np.random.default_rng(3).standard_normal(y.shape, dtype=np.float32)
+    assert _C.conv2d_bwd_weight_uses_winograd(*geo) == _expect_dw(geo)
     dx, dw, db = F.conv2d_backward(dy, x, w, 1, pad, dil)
     _close(dx, _ref_dx(dy, w, H, W, pad, dil))
-    dw_ref = _C.conv2d_bwd_weight_ref(dy.astype(np.float64), x.astype(np.float64), 3, 3,
-                                      (1, 1), pad, dil, 1)
-    _close(dw, dw_ref)
+    _close(dw, _ref_dw(dy, x, pad, dil))
 
 
 def test_not_taken(level):
@@ -167,20 +207,24 @@ def test_not_taken(level):
     assert not _C.conv2d_fwd_uses_winograd(*g)
 
 
-def test_thread_invariant_over_chunks(level):
-    """1024 tiles of 16 channels: several chunks, spanning images."""
-    N, C, H, W, K = 4, 16, 62, 62, 16
-    geo = _geo(N, C, H, W, K, (1, 1), (1, 1))
+@pytest.mark.parametrize("N, C, H, K", [(4, 16, 62, 16), (3, 32, 30, 32)])
+def test_thread_invariant_over_chunks(level, N, C, H, K):
+    """1024 tiles of 16 channels, 192 of 32: several chunks of the forward
+    and the weight gradient, spanning images."""
+    geo = _geo(N, C, H, H, K, (1, 1), (1, 1))
     assert _C.conv2d_fwd_uses_winograd(*geo)
-    x, w, b = _data(N, C, H, W, K, 5)
-    dy = np.random.default_rng(6).standard_normal((N, K, 62, 62), dtype=np.float32)
+    assert _C.conv2d_bwd_weight_uses_winograd(*geo) == (C >= 32)
+    x, w, b = _data(N, C, H, H, K, 5)
+    dy = np.random.default_rng(6).standard_normal((N, K, H, H), dtype=np.float32)
     out = {}
     for t in (1, 2):
         with num_threads(t):
-            out[t] = (F.conv2d(x, w, b, 1, 1),
-                      F.conv2d_backward(dy, x, w, 1, 1, 1, 1, (True, False, False))[0])
-    assert np.array_equal(out[1][0], out[2][0]) and np.array_equal(out[1][1], out[2][1])
-    _close(out[1][0], _ref_fwd(x, w, b, (1, 1), (1, 1), 62, 62))
+            out[t] = (F.conv2d(x, w, b, 1, 1),) + F.conv2d_backward(dy, x, w, 1, 1, 1, 1,
+                                                                   (True, True, False))[:2]
+    for a, e in zip(out[1], out[2]):
+        assert np.array_equal(a, e)
+    _close(out[1][0], _ref_fwd(x, w, b, (1, 1), (1, 1), H, H))
+    _close(out[1][2], _ref_dw(dy, x, (1, 1), (1, 1)))
 
 
 @pytest.mark.skipif(len(LEVELS) < 2, reason="needs the AVX2 and AVX-512 levels")
@@ -197,8 +241,8 @@ def test_same_bits_at_both_levels(case):
         for lvl in LEVELS:
             _C.set_isa(lvl)
             assert _C.conv2d_fwd_uses_winograd(*_geo(N, C, H, W, K, pad, dil))
-            out[lvl] = (F.conv2d(x, w, b, 1, pad, dil),
-                        F.conv2d_backward(dy, x, w, 1, pad, dil, 1, (True, False, False))[0])
+            out[lvl] = (F.conv2d(x, w, b, 1, pad, dil),) + F.conv2d_backward(
+                dy, x, w, 1, pad, dil, 1, (True, True, False))[:2]
     finally:
         _C.set_isa(before)
     for a, e in zip(out["avx2"], out["avx512"]):
@@ -251,16 +295,18 @@ def test_inf_and_nan_fall_back(level, where):
     else:
         dy[0, 5, 6, 6] = np.nan
 
+    assert _C.conv2d_bwd_weight_uses_winograd(*geo)
+
     def run():
-        return (F.conv2d(x, w, b, 1, 1),
-                F.conv2d_backward(dy, x, w, 1, 1, 1, 1, (True, False, False))[0])
+        return (F.conv2d(x, w, b, 1, 1),) + F.conv2d_backward(dy, x, w, 1, 1, 1, 1,
+                                                             (True, True, False))[:2]
 
     got = run()
     nnkern.set_conv_winograd(False)
     want = run()
     # the outputs that read the non-finite value: the direct paths' bits;
-    # the other one (dx does not read x, y not dy) stays on Winograd
-    hit = {"x": (0,), "w": (0, 1), "dy": (1,)}[where]
+    # the others (dx does not read x, y not dy, dw not w) stay on Winograd
+    hit = {"x": (0, 2), "w": (0, 1), "dy": (1, 2)}[where]
     for i, (a, e) in enumerate(zip(got, want)):
         if i in hit:
             assert np.array_equal(a, e, equal_nan=True)
