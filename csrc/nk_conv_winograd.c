@@ -257,17 +257,58 @@ static int nk_wino_fwd(const nk_conv2d_shape *s, const float *x, const float *w,
     return 1;
 }
 /* Weight gradient: dW[k, c] = G^T (sum over tiles t of (A dY[k, t] A^T) .
- * V[c, t]) G, the forward's transforms transposed: per chunk of tiles, V
+ * V[c, t]) G, the forward's transforms transposed: per chunk of T tiles, V
  * (36 x C x T, the forward's input transform) and P (36 x K x T, the dY
- * transform), then S[xi] (K x C) += P[xi] . V[xi]^T by the serial GEMM, one
- * task per xi; chunks are added in order, so every S element is the same
- * fixed sum for any thread count; finally dW = G^T S G. */
+ * transform), then S[xi] (K x C) += P[xi] . V[xi]^T by the serial GEMM;
+ * finally dW = G^T S G.
+ *
+ * The tiles are cut into NS fixed slots (by shape: up to 4 while their
+ * NS partial S fit in 2^21 floats); a slot is one task, its chunks added in
+ * order into its own S, and the slots summed in order at the end.  With one
+ * slot (large K x C: res3x3-14) all threads share each chunk instead --
+ * transforms by 16-tile groups, then one GEMM task per xi -- with the same
+ * order of additions.  Either way every S element is a fixed sum for any
+ * thread count. */
 #ifndef NK_WINO_DW_CHUNK_BYTES
 #define NK_WINO_DW_CHUNK_BYTES ((int64_t)1 << 20)
 #endif
 #ifndef NK_WINO_DW_MIN_T
 #define NK_WINO_DW_MIN_T 32
 #endif
+#define NK_WINO_DW_SLOT_ELEMS ((int64_t)1 << 21)
+
+typedef int (*nk_wino_tr_fn)(const nk_wino_lanes *, const float *, int64_t, int64_t, int64_t,
+                             int64_t, float *, int64_t, int64_t);
+
+typedef struct nk_wino_dw_ctx {
+    const nk_conv2d_shape *s;
+    const nk_wino_plan *p;
+    const float *x, *dy;
+    int64_t T;
+    nk_wino_tr_fn infn, dyfn;
+} nk_wino_dw_ctx;
+
+/* V and P of group g (16 tiles) of the chunk starting at tile tc; 1 when
+ * a value is not finite. */
+static int nk_wino_dw_transform(const nk_wino_dw_ctx *cx, int64_t tc, int64_t g, float *V,
+                                float *P) {
+    const nk_conv2d_shape *s = cx->s;
+    const int64_t C = cx->p->C, K = cx->p->K, T = cx->T;
+    nk_wino_lanes L;
+    nk_wino_fill_lanes(s, cx->p, tc + g * 16, &L); /* past the end: zeros */
+    int nf = cx->infn(&L, cx->x, C, s->H * s->W, s->dil_h * s->W, s->dil_w, V + g * 16, C * T, T);
+    nf |= cx->dyfn(&L, cx->dy, K, s->OH * s->OW, s->dil_h * s->OW, s->dil_w, P + g * 16, K * T, T);
+    return nf;
+}
+
+static void nk_wino_dw_gemm(const nk_wino_dw_ctx *cx, int xi, int64_t depth, int first,
+                            const float *V, const float *P, float *S, void *gws) {
+    const int64_t C = cx->p->C, K = cx->p->K, T = cx->T;
+    const nk_gemm_operand_f32 A = {P + xi * K * T, T, 1, NULL, NULL, NULL};
+    const nk_gemm_operand_f32 B = {V + xi * C * T, T, 1, NULL, NULL, NULL};
+    nk_gemm_serial_f32(K, C, depth, 1.0f, &A, &B, first ? 0.0f : 1.0f, S + xi * K * C, C, 1,
+                       NULL, gws);
+}
 
 static int nk_wino_bwd_weight(const nk_conv2d_shape *s, const float *dy, const float *x,
                               float *dw, int nthreads, nk_status *status) {
@@ -277,57 +318,88 @@ static int nk_wino_bwd_weight(const nk_conv2d_shape *s, const float *dy, const f
         *status = NK_ERR_ARG;
         return 1;
     }
-    const int64_t C = p.C, K = p.K;
+    const int64_t C = p.C, K = p.K, KC = 36 * K * C, G16 = nk_ceil_div(p.total, 16);
     int64_t T = NK_WINO_DW_CHUNK_BYTES / (36 * (C + K) * (int64_t)sizeof(float));
     T = nk_min_i64(256, nk_max_i64(NK_WINO_DW_MIN_T, T / 16 * 16));
-    T = nk_min_i64(T, nk_ceil_div(p.total, 16) * 16);
+    T = nk_min_i64(T, G16 * 16);
+    const int64_t NS = nk_max_i64(1, nk_min_i64(nk_min_i64(4, G16), NK_WINO_DW_SLOT_ELEMS / KC));
     const int64_t nchunk = nk_ceil_div(p.total, T), ng = T / 16;
-    const int nt = nk_conv_threads(s, 36 * nchunk, nthreads);
+    const int nt = nk_conv_threads(s, NS > 1 ? NS : 36 * nchunk, nthreads);
     const size_t graw = nk_gemm_workspace_f32(K, C, T);
     if (graw > ((size_t)1 << 34)) return 0; /* SIZE_MAX: overflow */
-    const size_t gws = (graw + 63) & ~(size_t)63;
-    const size_t shared = (size_t)(36 * (C + K) * T + 36 * K * C) * sizeof(float);
-    char *ws = nk_aligned_alloc(shared + gws * (size_t)nt);
+    /* shared: the NS sums (and with one slot the chunk's V and P); per
+     * thread: the GEMM workspace (and with several slots V and P) */
+    const size_t vp = (size_t)(36 * (C + K) * T) * sizeof(float);
+    const size_t shared = (size_t)(NS * KC) * sizeof(float) + (NS == 1 ? vp : 0);
+    const size_t per = ((graw + 63) & ~(size_t)63) + (NS > 1 ? vp : 0);
+    char *ws = nk_aligned_alloc(shared + per * (size_t)nt);
     if (!ws) {
         *status = NK_ERR_NOMEM;
         return 1;
     }
-    float *V = (float *)ws, *P = V + 36 * C * T, *S = P + 36 * K * T;
-    const int64_t HW = s->H * s->W, OHW = s->OH * s->OW;
+    float *S = (float *)ws;
     const int avx512 = nk_isa_level() == NK_ISA_AVX512;
-    int (*const infn)(const nk_wino_lanes *, const float *, int64_t, int64_t, int64_t, int64_t,
-                      float *, int64_t, int64_t) = avx512 ? nk_wino_in_f32_avx512 : nk_wino_in_f32_avx2;
-    int (*const dyfn)(const nk_wino_lanes *, const float *, int64_t, int64_t, int64_t, int64_t,
-                      float *, int64_t, int64_t) = avx512 ? nk_wino_dy_f32_avx512 : nk_wino_dy_f32_avx2;
+    const nk_wino_dw_ctx cx = {s, &p, x, dy, T,
+                               avx512 ? nk_wino_in_f32_avx512 : nk_wino_in_f32_avx2,
+                               avx512 ? nk_wino_dy_f32_avx512 : nk_wino_dy_f32_avx2};
     void (*const dwfn)(const float *, int64_t, int, float *) =
         avx512 ? nk_wino_dw_f32_avx512 : nk_wino_dw_f32_avx2;
     int bad = 0;
 #pragma omp parallel num_threads(nt)
     {
 #ifdef _OPENMP
-        void *mine = ws + shared + (size_t)omp_get_thread_num() * gws;
+        char *mine = ws + shared + (size_t)omp_get_thread_num() * per;
 #else
-        void *mine = ws + shared;
+        char *mine = ws + shared;
 #endif
-        for (int64_t ch = 0; ch < nchunk; ch++) {
-            const int64_t t0 = ch * T, tn = nk_min_i64(T, p.total - t0);
+        if (NS == 1) { /* all threads on each chunk */
+            float *V = S + KC, *P = V + 36 * C * T;
+            for (int64_t ch = 0; ch < nchunk; ch++) {
+                const int64_t t0 = ch * T, tn = nk_min_i64(T, p.total - t0);
 #pragma omp for schedule(static)
-            for (int64_t g = 0; g < ng; g++) {
-                nk_wino_lanes L;
-                nk_wino_fill_lanes(s, &p, t0 + g * 16, &L); /* past the end: zeros */
-                int nf = infn(&L, x, C, HW, s->dil_h * s->W, s->dil_w, V + g * 16, C * T, T);
-                nf |= dyfn(&L, dy, K, OHW, s->dil_h * s->OW, s->dil_w, P + g * 16, K * T, T);
-                if (nf) __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
-            }
-            /* the barrier above: every thread reads the same flag */
-            if (__atomic_load_n(&bad, __ATOMIC_RELAXED)) break;
-            const int64_t depth = nk_ceil_div(tn, 16) * 16; /* zero tiles to a multiple of 16 */
+                for (int64_t g = 0; g < ng; g++)
+                    if (nk_wino_dw_transform(&cx, t0, g, V, P))
+                        __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
+                /* after that barrier every thread reads the same flag */
+                if (__atomic_load_n(&bad, __ATOMIC_RELAXED)) break;
 #pragma omp for schedule(dynamic, 1)
-            for (int xi = 0; xi < 36; xi++) {
-                const nk_gemm_operand_f32 A = {P + xi * K * T, T, 1, NULL, NULL, NULL};
-                const nk_gemm_operand_f32 B = {V + xi * C * T, T, 1, NULL, NULL, NULL};
-                nk_gemm_serial_f32(K, C, depth, 1.0f, &A, &B, ch ? 1.0f : 0.0f, S + xi * K * C, C,
-                                   1, NULL, mine);
+                for (int xi = 0; xi < 36; xi++)
+                    nk_wino_dw_gemm(&cx, xi, nk_ceil_div(tn, 16) * 16, ch == 0, V, P, S, mine);
+            }
+        } else { /* one slot a task, its chunks in order */
+            float *V = (float *)(mine + ((graw + 63) & ~(size_t)63)), *P = V + 36 * C * T;
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t j = 0; j < NS; j++) {
+                const int64_t ta = j * G16 / NS * 16, tb = nk_min_i64((j + 1) * G16 / NS * 16, p.total);
+                /* the slot in balanced chunks of <= T tiles (whole groups) */
+                const int64_t Tj = nk_ceil_div(nk_ceil_div(tb - ta, nk_ceil_div(tb - ta, T)), 16) * 16;
+                for (int64_t t0 = ta; t0 < tb; t0 += Tj) {
+                    if (__atomic_load_n(&bad, __ATOMIC_RELAXED)) break;
+                    const int64_t tn = nk_min_i64(Tj, tb - t0), ngc = nk_ceil_div(tn, 16);
+                    int nf = 0;
+                    /* slots and chunks start at whole 16-tile groups, so
+                     * a partial group is the last one (lanes past the end: 0) */
+                    for (int64_t g = 0; g < ngc; g++) nf |= nk_wino_dw_transform(&cx, t0, g, V, P);
+                    if (nf) {
+                        __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
+                        break;
+                    }
+                    for (int xi = 0; xi < 36; xi++)
+                        nk_wino_dw_gemm(&cx, xi, ngc * 16, t0 == ta, V, P, S + j * KC, mine);
+                }
+            }
+        }
+        if (NS > 1 && !__atomic_load_n(&bad, __ATOMIC_RELAXED)) {
+            /* the slots' sums, in order, by contiguous blocks */
+            const int64_t nb = nk_ceil_div(KC, 4096);
+#pragma omp for schedule(static)
+            for (int64_t u = 0; u < nb; u++) {
+                float *NK_RESTRICT d = S + u * 4096;
+                const int64_t n = nk_min_i64(4096, KC - u * 4096);
+                for (int64_t j = 1; j < NS; j++) {
+                    const float *NK_RESTRICT e = d + j * KC;
+                    for (int64_t i = 0; i < n; i++) d[i] += e[i];
+                }
             }
         }
         if (!__atomic_load_n(&bad, __ATOMIC_RELAXED)) {
@@ -344,7 +416,6 @@ static int nk_wino_bwd_weight(const nk_conv2d_shape *s, const float *dy, const f
     *status = NK_OK;
     return 1;
 }
-
 #endif
 
 int nk_conv_fwd_winograd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
