@@ -131,6 +131,24 @@ def nk_functional(*names):
     return F
 
 
+def _nk_winograd(N, C, H, W, K, R, S, st, pd, dl, P, Q):
+    """Which passes nnkern runs by Winograd F(4x4, 3x3) at the current ISA
+    level and setting: (forward, backward passes such as 'dx+dw'), or
+    (None, None) when this nnkern has no such probe."""
+    try:
+        from nnkern import _C
+        fwd = _C.conv2d_fwd_uses_winograd(N, C, H, W, K, R, S, (st, st), (pd, pd), (dl, dl), 1,
+                                          P, Q)
+        tp = dl * (R - 1) - pd
+        dx = st == 1 and tp >= 0 and _C.conv2d_fwd_uses_winograd(
+            N, K, P, Q, C, R, S, (1, 1), (tp, tp), (dl, dl), 1, H, W)
+        dw = _C.conv2d_bwd_weight_uses_winograd(N, C, H, W, K, R, S, (st, st), (pd, pd), (dl, dl),
+                                                1, P, Q)
+    except (ImportError, AttributeError):
+        return None, None
+    return bool(fwd), "+".join(n for n, on in (("dx", dx), ("dw", dw)) if on)
+
+
 def _tensor(a, grad=False):
     t = torch_mod().from_numpy(np.array(a))  # own copy
     return t.requires_grad_() if grad else t
@@ -256,10 +274,11 @@ def conv_cases(size):
             ty = torch.nn.functional.conv2d(tx, tw, tb, st, pd, dl)
             return lambda: torch.autograd.grad(ty, (tx, tw, tb), tdy, retain_graph=True)
 
-        cases.append(Case("conv", "conv", name, "fwd", params, flop, "GFLOP/s", make,
-                          dict(nnkern=nk_f, numpy=np_f, torch=t_f)))
-        cases.append(Case("conv", "conv", name, "bwd", params, 2 * flop, "GFLOP/s", make,
-                          dict(nnkern=nk_b, numpy=np_b, torch=t_b)))
+        wf, wb = _nk_winograd(N, C, H, W, K, R, S, st, pd, dl, P, Q)
+        cases.append(Case("conv", "conv", name, "fwd", dict(params, winograd="fwd" if wf else ""),
+                          flop, "GFLOP/s", make, dict(nnkern=nk_f, numpy=np_f, torch=t_f)))
+        cases.append(Case("conv", "conv", name, "bwd", dict(params, winograd=wb or ""), 2 * flop,
+                          "GFLOP/s", make, dict(nnkern=nk_b, numpy=np_b, torch=t_b)))
     return cases
 
 

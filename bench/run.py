@@ -376,7 +376,8 @@ FAMILY_TITLES = {
 def _case_label(fam, case, params):
     if fam == "conv" and params:
         p = params
-        return f"{case} {p['N']},{p['C']},{p['H']},{p['W']},{p['K']},{p['R']},{p['S']},{p['stride']},{p['pad']},{p['dil']}"
+        w = f" (W: {p['winograd']})" if p.get("winograd") else ""
+        return f"{case} {p['N']},{p['C']},{p['H']},{p['W']},{p['K']},{p['R']},{p['S']},{p['stride']},{p['pad']},{p['dil']}{w}"
     if fam == "pool" and params:
         p = params
         return f"{case} {p['N']},{p['C']},{p['H']},{p['W']} {p['k']}/{p['s']}/{p['p']}"
@@ -404,6 +405,11 @@ def markdown(data):
              f"({'AVX-512' if _fma_key(meta.get('isa')) == 'fma512_gflops' else 'AVX2'}) for GFLOP/s, or / copy bandwidth "
              "(GB/s; above 100% when the data fits in cache). † = p90/p10 above "
              f"{NOISY_SPREAD} for one of the two: a noisy measurement.")
+    if any(r.get("params", {}).get("winograd") for r in res):
+        L.append("")
+        L.append("(W: ...) = the passes nnkern ran by Winograd F(4x4, 3x3) (fwd; dx, dw of bwd): its "
+                 "GFLOP/s and % peak count the direct algorithm's flops, as for the others, while "
+                 "Winograd multiplies 4x fewer values, so % peak can pass 100%.")
     rat = {(r["family"], r["case"], r["op"], r["threads"], r["vs"]): r["ratio"] for r in ratios}
     by = {(r["family"], r["case"], r["op"], r["threads"], r["impl"]): r for r in res}
     families = []
