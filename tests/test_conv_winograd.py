@@ -157,7 +157,8 @@ def test_taken_grid(level, c):
 
 # shapes the path takes: exact and partial tiles, prime sizes, dilation 2
 # and 4 with and without 'same' padding, one image of few tiles next to a
-# batch, channels not a multiple of the 6-row or 16-lane panels
+# batch, channels not a multiple of the 6-row or 16-lane panels, padding
+# wider than the kernel
 TAKEN = [
     (8, 16, 16, 16, 16, (1, 1), (1, 1)),
     (3, 17, 13, 11, 23, (1, 1), (1, 1)),
@@ -167,6 +168,7 @@ TAKEN = [
     (3, 40, 14, 14, 48, (1, 1), (1, 1)),
     (2, 16, 24, 19, 16, (3, 0), (3, 1)),
     (2, 32, 23, 17, 33, (1, 2), (1, 2)),
+    (4, 32, 12, 12, 32, (5, 2), (1, 1)),  # padding past 2d: dx (padding 2d - p < 0) is not
 ]
 
 
