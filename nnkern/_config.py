@@ -78,8 +78,8 @@ def set_num_threads(n):
 
 def set_conv_winograd(enabled):
     """Let float32 3x3 stride-1 convolutions (groups 1, >= 16 channels in
-    and out, AVX2 or AVX-512) use Winograd F(4x4, 3x3) -- forward and
-    backward-data -- or not.  On by default, and off when the environment
+    and out, AVX2 or AVX-512) use Winograd F(4x4, 3x3) -- forward,
+    backward-data, and with >= 32 channels the weight gradient -- or not.  On by default, and off when the environment
     variable NNKERN_CONV_WINOGRAD is 0 at import.  Its results are not
     bit-identical to the direct paths: float32 rounding differs by a few
     1e-6 of the output's magnitude (a direct sum: ~3e-7).  Like
