@@ -9,9 +9,6 @@
 #include "nk_conv.h"
 #include "nk_gemm.h"
 #include "nk_runtime.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* Forward: images of at least NK_CONV_BIG_P output pixels (and 1x1 layers,
  * whose operand is then x itself) are cut into
@@ -32,13 +29,6 @@
 /* Column tile of the stride > 1 bwd_data path (elements), and pixel floor. */
 #define NK_CONV_COL_TILE ((int64_t)1 << 16)
 
-static int nk_conv_thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 static size_t nk_conv_round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
@@ -302,7 +292,7 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
     nk_status status = NK_OK;
 #pragma omp parallel num_threads(nt)
     {
-        char *mine = ws + (size_t)nk_conv_thread_id() * per;
+        char *mine = ws + (size_t)nk_thread_num() * per;
         T *tile = (T *)(mine + wsb);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ntasks; t++) {
@@ -408,7 +398,7 @@ static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, 
     nk_status status = NK_OK;
 #pragma omp parallel num_threads(nt)
     {
-        char *mine = ws + (size_t)nk_conv_thread_id() * per;
+        char *mine = ws + (size_t)nk_thread_num() * per;
         T *col = (T *)(mine + gwsb);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ntasks; t++) {
@@ -805,7 +795,7 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
     nk_status status = NK_OK;
 #pragma omp parallel num_threads(nt)
     {
-        void *tws = ws + (size_t)nk_conv_thread_id() * wsb;
+        void *tws = ws + (size_t)nk_thread_num() * wsb;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ntasks; t++) {
             const int64_t bc = t / (G * ncol), g = (t / ncol) % G, cbk = t % ncol;

@@ -53,9 +53,6 @@
 #include "nk_conv.h"
 #include "nk_gemm_internal.h"
 #include "nk_runtime.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define NK_SHIFT_COLS 1024
 #define NK_SHIFT_IPT_MAX 2
@@ -632,11 +629,7 @@ static int nk_shift_fwd(const nk_conv2d_shape *s, const float *x, const float *w
     char *pws = ws + pb;
 #pragma omp parallel num_threads(nt)
     {
-#ifdef _OPENMP
-        char *mine = pws + (size_t)omp_get_thread_num() * per;
-#else
-        char *mine = pws;
-#endif
+        char *mine = pws + (size_t)nk_thread_num() * per;
         float *xp = (float *)mine, *tile = xp + p.ipt * p.xstride;
         /* the weights' panels, by (group, depth block), before any task */
 #pragma omp for schedule(static)
@@ -974,11 +967,7 @@ int nk_conv_bwd_weight_shift_f32(const nk_conv2d_shape *s, const float *dy, cons
     }
 #pragma omp parallel num_threads(nt)
     {
-#ifdef _OPENMP
-        char *mine = ws + pb + (size_t)omp_get_thread_num() * per;
-#else
-        char *mine = ws + pb;
-#endif
+        char *mine = ws + pb + (size_t)nk_thread_num() * per;
         float *xp = (float *)mine, *dyT = xp + nk_shift_round(xe, 16);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ntasks; t++) {

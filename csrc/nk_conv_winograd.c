@@ -45,9 +45,6 @@
 #include "nk_conv_wino.h"
 #include "nk_gemm_internal.h"
 #include "nk_runtime.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #ifndef NK_WINO_CHUNK_BYTES
 #define NK_WINO_CHUNK_BYTES ((int64_t)1 << 19)
@@ -212,11 +209,7 @@ static int nk_wino_fwd(const nk_conv2d_shape *s, const float *x, const float *w,
     int bad = 0; /* a non-finite transformed value: redo by another path */
 #pragma omp parallel num_threads(nt)
     {
-#ifdef _OPENMP
-        char *mine = ws + ub + (size_t)omp_get_thread_num() * per;
-#else
-        char *mine = ws + ub;
-#endif
+        char *mine = ws + ub + (size_t)nk_thread_num() * per;
         nk_wino_lanes *L = (nk_wino_lanes *)mine;
         float *V = (float *)(mine + lb), *M = V + 36 * C * Tc;
         const int64_t ncb = nk_ceil_div(C, 16);
@@ -347,11 +340,7 @@ static int nk_wino_bwd_weight(const nk_conv2d_shape *s, const float *dy, const f
     int bad = 0;
 #pragma omp parallel num_threads(nt)
     {
-#ifdef _OPENMP
-        char *mine = ws + shared + (size_t)omp_get_thread_num() * per;
-#else
-        char *mine = ws + shared;
-#endif
+        char *mine = ws + shared + (size_t)nk_thread_num() * per;
         if (NS == 1) { /* all threads on each chunk */
             float *V = S + KC, *P = V + 36 * C * T;
             for (int64_t ch = 0; ch < nchunk; ch++) {

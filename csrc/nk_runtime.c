@@ -84,6 +84,14 @@ int nk_openmp_enabled(void) {
 #endif
 }
 
+int nk_thread_num(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /* The thread count is the OpenMP ICV of the calling thread (so that
  * OMP_NUM_THREADS and threadpoolctl act on nnkern), capped by the
  * process-wide value of nnkern.set_num_threads (so that it holds in every

@@ -33,6 +33,9 @@ const char *nk_isa_name(nk_isa isa);
 
 /* 1 when the extension was compiled with OpenMP. */
 int nk_openmp_enabled(void);
+/* omp_get_thread_num() inside a parallel region (0 without OpenMP): the
+ * index of a thread's slice of a per-call workspace. */
+int nk_thread_num(void);
 /* omp_get_max_threads() of the calling thread, capped by
  * nk_set_max_threads (1 without OpenMP, and 1 in a fork() child). */
 int nk_get_max_threads(void);
