@@ -109,12 +109,25 @@ NK_T256 void nk_wino_out_f32_avx2(const nk_wino_lanes *L, const float *m, int64_
         }
 }
 
+/* o = G z (three vectors in, six out): rows 1/4 z0; -(z0+z1+z2)/6;
+ * -(z0-z1+z2)/6; z0/24 + z1/12 + z2/6; z0/24 - z1/12 + z2/6; z2. */
+static inline NK_T256 void nk_wino_g8(const __m256 *z, __m256 *o) {
+    const __m256 q4 = _mm256_set1_ps(1.0f / 4), s6 = _mm256_set1_ps(1.0f / 6),
+                 t12 = _mm256_set1_ps(1.0f / 12), t24 = _mm256_set1_ps(1.0f / 24);
+    const __m256 s02 = _mm256_add_ps(z[0], z[2]);
+    const __m256 a = _mm256_mul_ps(t24, z[0]), b = _mm256_mul_ps(t12, z[1]), c = _mm256_mul_ps(s6, z[2]);
+    o[0] = _mm256_mul_ps(q4, z[0]);
+    o[1] = _mm256_mul_ps(s6, _mm256_sub_ps(_mm256_setzero_ps(), _mm256_add_ps(s02, z[1])));
+    o[2] = _mm256_mul_ps(s6, _mm256_sub_ps(z[1], s02));
+    o[3] = _mm256_add_ps(_mm256_add_ps(a, b), c);
+    o[4] = _mm256_add_ps(_mm256_sub_ps(a, b), c);
+    o[5] = z[2];
+}
+
 NK_T256 int nk_wino_weights_f32_avx2(const float *w, int flip, int64_t K, int64_t C,
                                      int64_t kp, int64_t c0, int nc, float *U, int64_t us) {
     assert(w && U && nc >= 1 && nc <= 16);
-    const float g1 = 1.0f / 4, g6 = 1.0f / 6, g12 = 1.0f / 12, g24 = 1.0f / 24;
-    const __m256 q4 = _mm256_set1_ps(g1), s6 = _mm256_set1_ps(g6), t12 = _mm256_set1_ps(g12),
-                 t24 = _mm256_set1_ps(g24), zero = _mm256_setzero_ps();
+    const __m256 zero = _mm256_setzero_ps();
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i gi = _mm256_mullo_epi32(lane, _mm256_set1_epi32(flip ? (int32_t)(K * 9) : 9));
     __m256 acc = zero;
@@ -135,29 +148,16 @@ NK_T256 int nk_wino_weights_f32_avx2(const float *w, int flip, int64_t K, int64_
                                            lanes, 4)
                                      : _mm256_mask_i32gather_ps(
                                            zero, w + (k * C + cb) * 9 + i * 3 + j, gi, lanes, 4);
-            __m256 t[6][3];
+            __m256 t[6][3]; /* t = G g, column by column */
             for (int j = 0; j < 3; j++) {
-                const __m256 s02 = _mm256_add_ps(g[0][j], g[2][j]);
-                const __m256 a = _mm256_mul_ps(t24, g[0][j]), b = _mm256_mul_ps(t12, g[1][j]),
-                             c = _mm256_mul_ps(s6, g[2][j]);
-                t[0][j] = _mm256_mul_ps(q4, g[0][j]);
-                t[1][j] = _mm256_mul_ps(s6, _mm256_sub_ps(zero, _mm256_add_ps(s02, g[1][j])));
-                t[2][j] = _mm256_mul_ps(s6, _mm256_sub_ps(g[1][j], s02));
-                t[3][j] = _mm256_add_ps(_mm256_add_ps(a, b), c);
-                t[4][j] = _mm256_add_ps(_mm256_sub_ps(a, b), c);
-                t[5][j] = g[2][j];
+                const __m256 z[3] = {g[0][j], g[1][j], g[2][j]};
+                __m256 col[6];
+                nk_wino_g8(z, col);
+                for (int a6 = 0; a6 < 6; a6++) t[a6][j] = col[a6];
             }
-            for (int a6 = 0; a6 < 6; a6++) {
-                const __m256 s02 = _mm256_add_ps(t[a6][0], t[a6][2]);
-                const __m256 a = _mm256_mul_ps(t24, t[a6][0]), b = _mm256_mul_ps(t12, t[a6][1]),
-                             c = _mm256_mul_ps(s6, t[a6][2]);
+            for (int a6 = 0; a6 < 6; a6++) { /* (G g) G^T, row by row */
                 __m256 o[6];
-                o[0] = _mm256_mul_ps(q4, t[a6][0]);
-                o[1] = _mm256_mul_ps(s6, _mm256_sub_ps(zero, _mm256_add_ps(s02, t[a6][1])));
-                o[2] = _mm256_mul_ps(s6, _mm256_sub_ps(t[a6][1], s02));
-                o[3] = _mm256_add_ps(_mm256_add_ps(a, b), c);
-                o[4] = _mm256_add_ps(_mm256_sub_ps(a, b), c);
-                o[5] = t[a6][2];
+                nk_wino_g8(t[a6], o);
                 for (int b6 = 0; b6 < 6; b6++) {
                     acc = _mm256_add_ps(acc, _mm256_mul_ps(o[b6], zero));
                     _mm256_storeu_ps(u[6 * a6 + b6][r], o[b6]);

@@ -88,6 +88,21 @@ NK_T512 int nk_wino_in_f32_avx512(const nk_wino_lanes *L, const float *x, int64_
     return nk_wino_nonfinite(acc[0]);
 }
 
+/* o = G z (three vectors in, six out): rows 1/4 z0; -(z0+z1+z2)/6;
+ * -(z0-z1+z2)/6; z0/24 + z1/12 + z2/6; z0/24 - z1/12 + z2/6; z2. */
+static inline NK_T512 void nk_wino_g(const __m512 *z, __m512 *o) {
+    const __m512 q4 = _mm512_set1_ps(1.0f / 4), s6 = _mm512_set1_ps(1.0f / 6),
+                 t12 = _mm512_set1_ps(1.0f / 12), t24 = _mm512_set1_ps(1.0f / 24);
+    const __m512 s02 = _mm512_add_ps(z[0], z[2]);
+    const __m512 a = _mm512_mul_ps(t24, z[0]), b = _mm512_mul_ps(t12, z[1]), c = _mm512_mul_ps(s6, z[2]);
+    o[0] = _mm512_mul_ps(q4, z[0]);
+    o[1] = _mm512_mul_ps(s6, _mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(s02, z[1])));
+    o[2] = _mm512_mul_ps(s6, _mm512_sub_ps(z[1], s02));
+    o[3] = _mm512_add_ps(_mm512_add_ps(a, b), c);
+    o[4] = _mm512_add_ps(_mm512_sub_ps(a, b), c);
+    o[5] = z[2];
+}
+
 /* (G g G^T) for 16 input channels c0.. (lanes; `nc` of them valid) and the
  * six output channels kp*6 + r of one packed panel, written as
  * U[xi*us + c*6 + r], c = c0 + lane. */
@@ -105,9 +120,6 @@ NK_T512 int nk_wino_weights_f32_avx512(const float *w, int flip, int64_t K, int6
             pidx[q][e % 6][l] = e / 6;
             pmask[q][e % 6] |= (__mmask16)(1u << l);
         }
-    const float g1 = 1.0f / 4, g6 = 1.0f / 6, g12 = 1.0f / 12, g24 = 1.0f / 24;
-    const __m512 q4 = _mm512_set1_ps(g1), s6 = _mm512_set1_ps(g6), t12 = _mm512_set1_ps(g12),
-                 t24 = _mm512_set1_ps(g24);
     const __mmask16 lanes = (__mmask16)((1u << nc) - 1);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i gi = _mm512_mullo_epi32(lane, _mm512_set1_epi32(flip ? (int32_t)(K * 9) : 9));
@@ -122,32 +134,17 @@ NK_T512 int nk_wino_weights_f32_avx512(const float *w, int flip, int64_t K, int6
                                                             w + (c0 * K + k) * 9 + (2 - i) * 3 + (2 - j), 4)
                                  : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, gi,
                                                             w + (k * C + c0) * 9 + i * 3 + j, 4);
-        /* t = G g: rows 1/4 g0; -(g0+g1+g2)/6; -(g0-g1+g2)/6;
-         * g0/24 + g1/12 + g2/6; g0/24 - g1/12 + g2/6; g2 */
-        __m512 t[6][3];
+        __m512 t[6][3]; /* t = G g, column by column */
         for (int j = 0; j < 3; j++) {
-            const __m512 s02 = _mm512_add_ps(g[0][j], g[2][j]);
-            const __m512 a = _mm512_mul_ps(t24, g[0][j]), b = _mm512_mul_ps(t12, g[1][j]),
-                         c = _mm512_mul_ps(s6, g[2][j]);
-            t[0][j] = _mm512_mul_ps(q4, g[0][j]);
-            t[1][j] = _mm512_mul_ps(s6, _mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(s02, g[1][j])));
-            t[2][j] = _mm512_mul_ps(s6, _mm512_sub_ps(g[1][j], s02));
-            t[3][j] = _mm512_add_ps(_mm512_add_ps(a, b), c);
-            t[4][j] = _mm512_add_ps(_mm512_sub_ps(a, b), c);
-            t[5][j] = g[2][j];
+            const __m512 z[3] = {g[0][j], g[1][j], g[2][j]};
+            __m512 col[6];
+            nk_wino_g(z, col);
+            for (int a6 = 0; a6 < 6; a6++) t[a6][j] = col[a6];
         }
-        for (int a6 = 0; a6 < 6; a6++) {
-            const __m512 s02 = _mm512_add_ps(t[a6][0], t[a6][2]);
-            const __m512 a = _mm512_mul_ps(t24, t[a6][0]), b = _mm512_mul_ps(t12, t[a6][1]),
-                         c = _mm512_mul_ps(s6, t[a6][2]);
-            __m512 *o = &u[6 * a6][0];
-            o[0 * 6 + r] = _mm512_mul_ps(q4, t[a6][0]);
-            o[1 * 6 + r] =
-                _mm512_mul_ps(s6, _mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(s02, t[a6][1])));
-            o[2 * 6 + r] = _mm512_mul_ps(s6, _mm512_sub_ps(t[a6][1], s02));
-            o[3 * 6 + r] = _mm512_add_ps(_mm512_add_ps(a, b), c);
-            o[4 * 6 + r] = _mm512_add_ps(_mm512_sub_ps(a, b), c);
-            o[5 * 6 + r] = t[a6][2];
+        for (int a6 = 0; a6 < 6; a6++) { /* (G g) G^T, row by row */
+            __m512 o[6];
+            nk_wino_g(t[a6], o);
+            for (int b6 = 0; b6 < 6; b6++) u[6 * a6 + b6][r] = o[b6];
         }
     }
     __m512 acc = _mm512_setzero_ps();
