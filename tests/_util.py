@@ -1,9 +1,14 @@
-"""Test helpers: finite differences, thread-count context."""
+"""Test helpers: finite differences, thread-count context, the SIMD levels."""
 import contextlib
 
 import numpy as np
 
 import nnkern
+from nnkern import _C
+
+# The SIMD levels this CPU has, for kernels with AVX2 and AVX-512 code only
+# (the `simd_level` fixture of conftest.py runs a test once per level).
+SIMD_LEVELS = [lvl for lvl in ("avx2", "avx512") if lvl in _C.isa_available()]
 
 
 def numerical_grad(f, x, eps=1e-6):

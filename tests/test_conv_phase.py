@@ -13,18 +13,9 @@ from hypothesis import given, strategies as st
 import nnkern.functional as F
 from nnkern import _C
 
-from _util import num_threads
+from _util import SIMD_LEVELS, num_threads
 
-LEVELS = [lvl for lvl in ("avx2", "avx512") if lvl in _C.isa_available()]
-pytestmark = pytest.mark.skipif(not LEVELS, reason="the phase path needs AVX2")
-
-
-@pytest.fixture(params=LEVELS)
-def level(request):
-    before = _C.isa_active()
-    _C.set_isa(request.param)
-    yield request.param
-    _C.set_isa(before)
+pytestmark = pytest.mark.skipif(not SIMD_LEVELS, reason="the phase path needs AVX2")
 
 
 def _uses_phases(x, w, y, stride, pad, groups):
@@ -59,7 +50,7 @@ def phase_cases(draw):
 
 
 @given(c=phase_cases())
-def test_reference(level, c):
+def test_reference(simd_level, c):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((c["n"], c["cin"], c["H"], c["W"])).astype(np.float32)
     w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["k"]).astype(np.float32)
@@ -79,7 +70,7 @@ def test_reference(level, c):
     (2, 16, 9, 10, 6, 4, 3, 0),        # stride 3, even kernel, no padding
     (1, 20, 11, 11, 5, (3, 2), (2, 2), (2, 1)),   # padding = k - 1: every phase cropped
 ])
-def test_thread_invariance(level, restore_threads, case):
+def test_thread_invariance(simd_level, restore_threads, case):
     N, Cin, H, W, Cout, k, s, p = case
     k = (k, k) if isinstance(k, int) else k
     s = (s, s) if isinstance(s, int) else s
@@ -98,7 +89,7 @@ def test_thread_invariance(level, restore_threads, case):
     _close(got[0], _ref_dx(dy, w, H, W, s, p, 1))
 
 
-def test_batch_chunks(level):
+def test_batch_chunks(simd_level):
     """Images large enough that the phase buffer (<= 2**22 floats) holds two
     at a time (12 * 350 * 350 each): the batch of 3 runs as chunks 2 + 1."""
     rng = np.random.default_rng(2)
@@ -111,7 +102,7 @@ def test_batch_chunks(level):
     _close(gi, _ref_dx(dy, w, 700, 700, (2, 2), (1, 1), 1))
 
 
-def test_not_taken(level):
+def test_not_taken(simd_level):
     """Not for dilation > 1, fewer than 12 dx channels per group, a stride
     above the kernel size, stride 1, or the generic level."""
     geo = lambda cin, k, s, d: (2, cin, 20, 20, 8, k, k, (s, s), (1, 1), (d, d), 1,  # noqa: E731

@@ -16,10 +16,9 @@ from hypothesis import given, strategies as st
 import nnkern.functional as F
 from nnkern import _C
 
-from _util import num_threads
+from _util import SIMD_LEVELS, num_threads
 
-LEVELS = [lvl for lvl in ("avx2", "avx512") if lvl in _C.isa_available()]
-pytestmark = pytest.mark.skipif(not LEVELS, reason="the shifted-rows paths need AVX2")
+pytestmark = pytest.mark.skipif(not SIMD_LEVELS, reason="the shifted-rows paths need AVX2")
 needs_avx512 = pytest.mark.skipif("avx512" not in _C.isa_available(),
                                   reason="this shifted-rows path is AVX-512 code")
 
@@ -41,7 +40,7 @@ def restore_isa():
     _C.conv_shift_enable(True)
 
 
-@pytest.fixture(params=LEVELS)
+@pytest.fixture(params=SIMD_LEVELS)
 def level(request, restore_isa):
     """The ISA levels with shifted-rows paths (forward at AVX2: stride 1 only)."""
     _C.set_isa(request.param)
@@ -310,7 +309,7 @@ def test_not_taken(restore_isa):
     padded row that wastes more than a quarter, or when turned off."""
     base = (2, 8, 20, 20, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1, 20, 20)
     s2 = (2, 8, 20, 20, 16, 3, 3, (2, 2), (1, 1), (1, 1), 1, 10, 10)
-    for lvl in LEVELS:
+    for lvl in SIMD_LEVELS:
         _C.set_isa(lvl)
         assert _C.conv2d_fwd_uses_shift(*base)
         assert _C.conv2d_fwd_uses_shift(*s2) == (lvl == "avx512")
@@ -574,7 +573,7 @@ def test_rows_of_seven(restore_isa, restore_threads, case):
     assert geo[-1] == 7
     wg = -(-((7 - 1) * s_ + k) // s_)
     whole = -(-Cout // 16) % 2 == 0
-    for level in LEVELS:
+    for level in SIMD_LEVELS:
         _C.set_isa(level)
         if level == "avx2":
             assert not _C.conv2d_fwd_uses_row_tiles(*geo)

@@ -21,21 +21,17 @@ import nnkern
 import nnkern.functional as F
 from nnkern import _C
 
-from _util import num_threads
+from _util import SIMD_LEVELS, num_threads
 
-LEVELS = [lvl for lvl in ("avx2", "avx512") if lvl in _C.isa_available()]
-pytestmark = pytest.mark.skipif(not LEVELS, reason="the Winograd path is AVX2/AVX-512 code")
+pytestmark = pytest.mark.skipif(not SIMD_LEVELS, reason="the Winograd path is AVX2/AVX-512 code")
 
 
-@pytest.fixture(params=LEVELS)
-def level(request):
-    before = _C.isa_active()
-    _C.set_isa(request.param)
+@pytest.fixture
+def level(simd_level):
     nnkern.set_conv_winograd(True)
     try:
-        yield request.param
+        yield simd_level
     finally:
-        _C.set_isa(before)
         nnkern.set_conv_winograd(True)
         _C.conv_shift_enable(True)
 
@@ -229,7 +225,7 @@ def test_thread_invariant_over_chunks(level, N, C, H, K):
     _close(out[1][2], _ref_dw(dy, x, (1, 1), (1, 1)))
 
 
-@pytest.mark.skipif(len(LEVELS) < 2, reason="needs the AVX2 and AVX-512 levels")
+@pytest.mark.skipif(len(SIMD_LEVELS) < 2, reason="needs the AVX2 and AVX-512 levels")
 @pytest.mark.parametrize("case", TAKEN)
 def test_same_bits_at_both_levels(case):
     """The AVX2 transforms and 6x16 GEMM kernel do the AVX-512 ones'
@@ -240,7 +236,7 @@ def test_same_bits_at_both_levels(case):
                                                    dtype=np.float32)
     before, out = _C.isa_active(), {}
     try:
-        for lvl in LEVELS:
+        for lvl in SIMD_LEVELS:
             _C.set_isa(lvl)
             assert _C.conv2d_fwd_uses_winograd(*_geo(N, C, H, W, K, pad, dil))
             out[lvl] = (F.conv2d(x, w, b, 1, pad, dil),) + F.conv2d_backward(
