@@ -90,9 +90,9 @@
  *               transposed, RB*OW*Cog floats with RB*OW*min(Cog, 64)
  *               ~ 2^16);
  *               bwd_data by phases: the sub-kernel weights (allocated; filled
- *               only for a phase whose forward is not this path) + a phase buffer
- *               of <= 2^22 floats (or one image's C_in*ceil(H/sh)*ceil(W/sw))
- *               + the forward's bound
+ *               only for a phase whose forward is not this path) + the phase
+ *               buffers of an image chunk, <= 2^22 floats (or one image's
+ *               C_in*H*W: the phases partition dx) + the forward's bound
  * where T = threads used and gemm_ws = nk_gemm_workspace_<dtype> (bounded by
  * GEMM's cache blocks).  `python bench/run.py --only conv --memory` measures
  * the peak extra resident memory of one call per case.

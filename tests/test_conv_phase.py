@@ -90,16 +90,17 @@ def test_thread_invariance(simd_level, restore_threads, case):
 
 
 def test_batch_chunks(simd_level):
-    """Images large enough that the phase buffer (<= 2**22 floats) holds two
-    at a time (12 * 350 * 350 each): the batch of 3 runs as chunks 2 + 1."""
+    """Images large enough that the phase buffers (<= 2**22 floats; all the
+    phases of an image hold its 12 * 400 * 400 values) take two at a time:
+    the batch of 3 runs as chunks 2 + 1."""
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((3, 12, 700, 700)).astype(np.float32)
+    x = rng.standard_normal((3, 12, 400, 400)).astype(np.float32)
     w = rng.standard_normal((1, 12, 3, 3)).astype(np.float32)
     y = F.conv2d(x, w, None, 2, 1)
     assert _uses_phases(x, w, y, (2, 2), (1, 1), 1)
     dy = rng.standard_normal(y.shape).astype(np.float32)
     gi = F.conv2d_backward(dy, x, w, 2, 1, output_mask=(True, False, False))[0]
-    _close(gi, _ref_dx(dy, w, 700, 700, (2, 2), (1, 1), 1))
+    _close(gi, _ref_dx(dy, w, 400, 400, (2, 2), (1, 1), 1))
 
 
 def test_not_taken(simd_level):
