@@ -233,6 +233,27 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
  * input read in place from a zero-padded copy (nk_conv_shift.c).  The _f32 driver returns
  * 0 when it does not apply (then nothing is touched), else 1 with *status
  * set. */
+/* Depthwise layers (nk_conv_depthwise.c): groups == C_in >= 2, any
+ * multiplier, kernel, stride, padding and dilation, float32 and float64,
+ * every ISA level.  1 when pass (0 forward, 1 backward-data, 2 weight
+ * gradient) of s takes it; the drivers return 0 (nothing done) when it
+ * does not apply, else 1 with *status. */
+int nk_conv_depthwise_ok(const nk_conv2d_shape *s, int pass);
+int nk_conv_fwd_depthwise_f32(const nk_conv2d_shape *s, const float *x, const float *w,
+                              const float *bias, float *y, int nthreads, nk_status *status);
+int nk_conv_fwd_depthwise_f64(const nk_conv2d_shape *s, const double *x, const double *w,
+                              const double *bias, double *y, int nthreads, nk_status *status);
+int nk_conv_bwd_data_depthwise_f32(const nk_conv2d_shape *s, const float *dy, const float *w,
+                                   float *dx, int nthreads, nk_status *status);
+int nk_conv_bwd_data_depthwise_f64(const nk_conv2d_shape *s, const double *dy,
+                                   const double *w, double *dx, int nthreads,
+                                   nk_status *status);
+int nk_conv_bwd_weight_depthwise_f32(const nk_conv2d_shape *s, const float *dy,
+                                     const float *x, float *dw, int nthreads,
+                                     nk_status *status);
+int nk_conv_bwd_weight_depthwise_f64(const nk_conv2d_shape *s, const double *dy,
+                                     const double *x, double *dw, int nthreads,
+                                     nk_status *status);
 /* Winograd F(4x4, 3x3) (nk_conv_winograd.c): float32, 3x3, stride 1,
  * groups 1, >= 16 channels in and out, AVX2 and AVX-512 levels.  1 when the forward
  * of s takes it; the bwd_data of a stride-1 layer takes it when its

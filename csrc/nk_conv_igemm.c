@@ -222,6 +222,10 @@ static nk_status S(nk_conv_fwd_impl)(const nk_conv2d_shape *s, const T *x, const
             }
         return NK_OK;
     }
+    {   /* depthwise: plane by plane (nk_conv_depthwise.c), both dtypes */
+        nk_status dst;
+        if (S(nk_conv_fwd_depthwise)(s, x, w, bias, y, nthreads, &dst)) return dst;
+    }
 #if NK_CONV_IS_F32
     {
         /* AVX-512 level, >= 12 output channels: no im2col (nk_conv_shift.c);
@@ -591,6 +595,10 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
         return NK_OK;
     }
     if (!dy || !w) return NK_ERR_ARG;
+    {   /* depthwise: plane by plane (nk_conv_depthwise.c), both dtypes */
+        nk_status dst;
+        if (S(nk_conv_bwd_data_depthwise)(s, dy, w, dx, nthreads, &dst)) return dst;
+    }
     /* Column form for strides, and when dy has many more channels than dx:
      * the gather form packs Cog*kH*kW values per input pixel, the column form
      * writes and adds back Cig*kH*kW (and packs Cog) -- unless the gather
@@ -755,6 +763,10 @@ nk_status S(nk_conv2d_bwd_weight)(const nk_conv2d_shape *s, const T *dy, const T
         return NK_OK;
     }
     if (!dy || !x) return NK_ERR_ARG;
+    {   /* depthwise: plane by plane (nk_conv_depthwise.c), both dtypes */
+        nk_status dst;
+        if (S(nk_conv_bwd_weight_depthwise)(s, dy, x, dw, nthreads, &dst)) return dst;
+    }
 #if NK_CONV_IS_F32
     { /* small stride-1 layers: direct AVX2 kernel (nk_conv_direct_avx2.c) */
         nk_status dst;

@@ -30,6 +30,7 @@ cdef extern from "nk_conv.h":
     int nk_conv_fwd_shift_stream(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_shift_images_per_task(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) nogil
+    int nk_conv_depthwise_ok(const nk_conv2d_shape *s, int pass_) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                                 const float *bias, float *y, int nthreads) nogil
     nk_status nk_conv2d_fwd_f64(const nk_conv2d_shape *s, const double *x, const double *w,
@@ -250,6 +251,17 @@ def conv2d_bwd_data_uses_phases(int64_t N, int64_t C_in, int64_t H, int64_t W,
     cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
                                          stride, padding, dilation, groups)
     return bool(nk_conv_bwd_data_phases_ok(&s))
+
+
+def conv2d_uses_depthwise(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
+                          int64_t kH, int64_t kW, tuple stride, tuple padding, tuple dilation,
+                          int64_t groups, int64_t OH, int64_t OW, int pass_):
+    """True when pass_ (0 forward, 1 backward-data, 2 weight gradient) of
+    this geometry, at the current ISA level, runs by the depthwise planes
+    (csrc/nk_conv_depthwise.c); for tests."""
+    cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
+                                         stride, padding, dilation, groups)
+    return bool(nk_conv_depthwise_ok(&s, pass_))
 
 
 cdef inline const void *_ptr_or_null(object a):

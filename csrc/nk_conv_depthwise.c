@@ -1,0 +1,295 @@
+/* nk_conv_depthwise.c -- conv2d forward, backward-data and weight gradient
+ * for depthwise layers: groups == C_in >= 2, one input channel per group
+ * (C_out = groups * m, any multiplier m), any kernel, stride, padding and
+ * dilation; float32 and float64; which passes take it: nk_dw_geometry.
+ *
+ * A depthwise layer does kH*kW multiply-adds per output over a single
+ * plane, so the im2col GEMMs it used to take were GEMMs of one row (or m
+ * rows) per group: 0.12-0.3x PyTorch on a stride-2 layer, 0.13x on the
+ * weight gradient of 14x14 planes, 10-30x slower than PyTorch at the
+ * generic level.  Here a task copies one input plane, zero-padded, into
+ * sh x sw phases (phase (rp, cp) holds rows r*sh + rp and columns c*sw +
+ * cp; Hq x Wq values, Hq = OH + (kH-1)*dh/sh + 1, Wq = OW + (kW-1)*dw/sw),
+ * so that tap t of output (oh, ow) is value oh*Wq + ow past the tap's
+ * offset (nk_dw_tap), whatever the stride and dilation.  Each tap is then
+ * one long loop over the grid of OH x Wq outputs (the columns ow >= OW
+ * computed and dropped):
+ *
+ *   forward       task (n, g): fill the phases; for each of the group's m
+ *                 output planes: grid = bias, += w[t] * x per tap in order,
+ *                 rows out to y.
+ *   backward-data task (n, g): dq = 0; dq += w[t] * dy per tap in order over
+ *                 the group's m planes; dx <- dq (no atomics: the task owns
+ *                 its dx plane).
+ *   weight grad.  task o (an output channel): per image in order, fill the
+ *                 phases and add dy * x into 64 lanes per tap (lane = grid
+ *                 index % 64); then dw[o, t] = the lanes summed pairwise.
+ *
+ * The grid's dropped columns hold dy = 0 in the backward passes, which adds
+ * w * 0 and 0 * x: zeros, unless w (backward-data) or x (weight gradient)
+ * is not finite; then the pass goes row by row over the real outputs only
+ * (same values, same order for dx), as PyTorch, which never forms those
+ * products.  Each element is one fixed sum whatever the thread count, and
+ * the loops (nk_conv_depthwise_impl.h, compiled for the generic, AVX2 and
+ * AVX-512 levels) give the same bits at every level.  Memory: per thread
+ * the phases + the grid (sh*sw*Hq*Wq + OH*Wq values; the weight gradient
+ * adds 64*kH*kW); shapes whose phases exceed NK_DW_MAX_PLANE values take
+ * the other paths. */
+#ifndef NK_DW_T
+#include <string.h>
+#include "nk_conv.h"
+#include "nk_runtime.h"
+
+#define NK_DW_MAX_PLANE ((int64_t)1 << 24)
+
+typedef struct nk_dw_geo {
+    int64_t H, W, OH, OW, sh, sw, ph, pw, dh, dw, kH, kW;
+    int64_t Hq, Wq; /* rows and columns of a phase plane (and of the grid) */
+} nk_dw_geo;
+
+/* offset of tap t's first value in the phases: input row oh*sh + kh*dh -
+ * pad_h is phase row oh + kh*dh/sh of row phase kh*dh % sh (columns
+ * likewise), so tap t reads output (oh, ow) at grid index oh*Wq + ow past
+ * it */
+static inline int64_t nk_dw_tap(const nk_dw_geo *g, int64_t t) {
+    const int64_t ro = t / g->kW * g->dh, co = t % g->kW * g->dw;
+    return ((ro % g->sh) * g->sw + co % g->sw) * g->Hq * g->Wq + ro / g->sh * g->Wq + co / g->sw;
+}
+
+/* Which passes take this path (pass: 0 forward, 1 backward-data, 2 weight
+ * gradient).  Measured at 1 thread, ms, this path / the others:
+ *   - forward and backward-data at stride 1 on AVX-512: the shifted-rows
+ *     and direct kernels are faster (8x128x56x56 fwd 3.2 / 1.75, 8x512x14x14
+ *     1.22 / 0.75), so they keep those; at AVX2 this path wins on 56x56
+ *     (3.75 / 5.2) and 14x14 (1.42 / 1.67), loses 5% on 8x32x112x112;
+ *   - the weight gradient on planes above 64x64 (112x112: 3.6 / 3.0);
+ *   - strides (8x256x28x28/s2: fwd 0.93 / 4.2, dx 1.36 / 9.1, dw 1.37 /
+ *     3.3) and the generic level (8-30x) always. */
+static int nk_dw_geometry(const nk_conv2d_shape *s, int pass, nk_dw_geo *g) {
+    if (s->groups < 2 || s->C_in != s->groups || s->OH < 1 || s->OW < 1) return 0;
+    const int strided = s->stride_h > 1 || s->stride_w > 1;
+    const nk_isa level = nk_isa_level();
+    if (!strided && level != NK_ISA_GENERIC) {
+        if (pass < 2 && level == NK_ISA_AVX512) return 0;
+        if (pass == 2 && s->OH * s->OW > 64 * 64) return 0;
+    }
+    if (s->pad_h < 0 || s->pad_w < 0) return 0;
+    *g = (nk_dw_geo){s->H, s->W, s->OH, s->OW, s->stride_h, s->stride_w, s->pad_h, s->pad_w,
+                     s->dil_h, s->dil_w, s->kH, s->kW, 0, 0};
+    /* + 1 row: the grid's last row reads up to Wq - 1 values past its end */
+    g->Hq = s->OH + (s->kH - 1) * s->dil_h / s->stride_h + 1;
+    g->Wq = s->OW + (s->kW - 1) * s->dil_w / s->stride_w;
+    int64_t e;
+    if (nk_mul_i64(g->Hq * s->stride_h * s->stride_w, g->Wq, &e) || e > NK_DW_MAX_PLANE)
+        return 0;
+    return 1;
+}
+
+int nk_conv_depthwise_ok(const nk_conv2d_shape *s, int pass) {
+    nk_dw_geo g;
+    return nk_dw_geometry(s, pass, &g);
+}
+
+/* the loops, per dtype and level */
+#define T float
+#define DW_ATTR
+#define DW_FN(name) name##_f32_generic
+#include "nk_conv_depthwise_impl.h"
+#undef DW_ATTR
+#undef DW_FN
+#if NK_X86_DISPATCH
+#define DW_ATTR __attribute__((target("avx2,fma")))
+#define DW_FN(name) name##_f32_avx2
+#include "nk_conv_depthwise_impl.h"
+#undef DW_ATTR
+#undef DW_FN
+#define DW_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define DW_FN(name) name##_f32_avx512
+#include "nk_conv_depthwise_impl.h"
+#undef DW_ATTR
+#undef DW_FN
+#endif
+#undef T
+#define T double
+#define DW_ATTR
+#define DW_FN(name) name##_f64_generic
+#include "nk_conv_depthwise_impl.h"
+#undef DW_ATTR
+#undef DW_FN
+#if NK_X86_DISPATCH
+#define DW_ATTR __attribute__((target("avx2,fma")))
+#define DW_FN(name) name##_f64_avx2
+#include "nk_conv_depthwise_impl.h"
+#undef DW_ATTR
+#undef DW_FN
+#define DW_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define DW_FN(name) name##_f64_avx512
+#include "nk_conv_depthwise_impl.h"
+#undef DW_ATTR
+#undef DW_FN
+#endif
+#undef T
+
+#define NK_DW_CAT_(a, b) a##b
+#define NK_DW_CAT(a, b) NK_DW_CAT_(a, b)
+
+#define NK_DW_T float
+#define NK_DW_S(name) name##_f32
+#include "nk_conv_depthwise.c"
+#undef NK_DW_T
+#undef NK_DW_S
+#define NK_DW_T double
+#define NK_DW_S(name) name##_f64
+#include "nk_conv_depthwise.c"
+#undef NK_DW_T
+#undef NK_DW_S
+
+#else /* the drivers, once per dtype */
+#define T NK_DW_T
+#define S(name) NK_DW_S(name)
+
+typedef struct S(nk_dw_fns) {
+    int (*fill)(const nk_dw_geo *, const T *, T *, int);
+    void (*fwd)(const nk_dw_geo *, const T *, const T *, T, T *, T *);
+    void (*dx)(const nk_dw_geo *, const T *, const T *, T *, int, T *);
+    void (*dx_store)(const nk_dw_geo *, const T *, T *);
+    void (*dw)(const nk_dw_geo *, const T *, const T *, T *, int, T *);
+} S(nk_dw_fns);
+
+#define NK_DW_LEVEL(lvl)                                                                   \
+    (S(nk_dw_fns)) {                                                                      \
+        NK_DW_CAT(S(nk_dw_fill), lvl), NK_DW_CAT(S(nk_dw_fwd_plane), lvl),                 \
+            NK_DW_CAT(S(nk_dw_dx_plane), lvl), NK_DW_CAT(S(nk_dw_dx_store), lvl),          \
+            NK_DW_CAT(S(nk_dw_dw_plane), lvl)                                              \
+    }
+
+static S(nk_dw_fns) S(nk_dw_pick)(void) {
+#if NK_X86_DISPATCH
+    if (nk_isa_level() == NK_ISA_AVX512) return NK_DW_LEVEL(_avx512);
+    if (nk_isa_level() == NK_ISA_AVX2) return NK_DW_LEVEL(_avx2);
+#endif
+    return NK_DW_LEVEL(_generic);
+}
+
+/* per-thread workspace: the phases, the grid (+ extra values), 64-byte
+ * rounded */
+static T *S(nk_dw_alloc)(const nk_dw_geo *g, int64_t extra, int nt, size_t *per) {
+    const int64_t plane = g->sh * g->sw * g->Hq * g->Wq + g->OH * g->Wq + extra;
+    *per = ((size_t)plane * sizeof(T) + 63) & ~(size_t)63;
+    return (T *)nk_aligned_alloc(*per * (size_t)nt);
+}
+
+int S(nk_conv_fwd_depthwise)(const nk_conv2d_shape *s, const T *x, const T *w, const T *bias,
+                             T *y, int nthreads, nk_status *status) {
+    nk_dw_geo g;
+    if (!nk_dw_geometry(s, 0, &g)) return 0;
+    const int64_t G = s->groups, m = s->C_out / G, kk = s->kH * s->kW, P = s->OH * s->OW;
+    const int64_t ntasks = s->N * G, plane = g.sh * g.sw * g.Hq * g.Wq;
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
+    const S(nk_dw_fns) f = S(nk_dw_pick)();
+    size_t per;
+    T *ws = S(nk_dw_alloc)(&g, 0, nt, &per);
+    if (!ws) {
+        *status = NK_ERR_NOMEM;
+        return 1;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        T *xq = (T *)((char *)ws + (size_t)nk_thread_num() * per), *grid = xq + plane;
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < ntasks; t++) {
+            const int64_t n = t / G, c = t % G;
+            (void)f.fill(&g, x + (n * s->C_in + c) * s->H * s->W, xq, 0);
+            for (int64_t j = 0; j < m; j++) {
+                const int64_t o = c * m + j;
+                f.fwd(&g, xq, w + o * kk, bias ? bias[o] : (T)0, grid,
+                      y + (n * s->C_out + o) * P);
+            }
+        }
+    }
+    nk_aligned_free(ws);
+    *status = NK_OK;
+    return 1;
+}
+
+int S(nk_conv_bwd_data_depthwise)(const nk_conv2d_shape *s, const T *dy, const T *w, T *dx,
+                                  int nthreads, nk_status *status) {
+    nk_dw_geo g;
+    if (!nk_dw_geometry(s, 1, &g)) return 0;
+    const int64_t G = s->groups, m = s->C_out / G, kk = s->kH * s->kW, P = s->OH * s->OW;
+    const int64_t ntasks = s->N * G, plane = g.sh * g.sw * g.Hq * g.Wq;
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
+    /* a weight that is not finite: products w * 0 are not 0, so dy's grid
+     * (0 past each row) would add NaN to inputs no output of that tap reads */
+    int exact = 0;
+    for (int64_t i = 0; i < s->C_out * kk; i++) exact |= !(w[i] - w[i] == 0);
+    const S(nk_dw_fns) f = S(nk_dw_pick)();
+    size_t per;
+    T *ws = S(nk_dw_alloc)(&g, 0, nt, &per);
+    if (!ws) {
+        *status = NK_ERR_NOMEM;
+        return 1;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        T *dq = (T *)((char *)ws + (size_t)nk_thread_num() * per), *grid = dq + plane;
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < ntasks; t++) {
+            const int64_t n = t / G, c = t % G;
+            memset(dq, 0, (size_t)plane * sizeof(T));
+            for (int64_t j = 0; j < m; j++) {
+                const int64_t o = c * m + j;
+                f.dx(&g, dy + (n * s->C_out + o) * P, w + o * kk, grid, exact, dq);
+            }
+            f.dx_store(&g, dq, dx + (n * s->C_in + c) * s->H * s->W);
+        }
+    }
+    nk_aligned_free(ws);
+    *status = NK_OK;
+    return 1;
+}
+
+int S(nk_conv_bwd_weight_depthwise)(const nk_conv2d_shape *s, const T *dy, const T *x, T *dw,
+                                    int nthreads, nk_status *status) {
+    nk_dw_geo g;
+    if (!nk_dw_geometry(s, 2, &g)) return 0;
+    const int64_t G = s->groups, m = s->C_out / G, kk = s->kH * s->kW, P = s->OH * s->OW;
+    const int64_t plane = g.sh * g.sw * g.Hq * g.Wq;
+    const int nt = nk_conv_threads(s, s->C_out, nthreads);
+    const S(nk_dw_fns) f = S(nk_dw_pick)();
+    size_t per;
+    T *ws = S(nk_dw_alloc)(&g, 64 * kk, nt, &per);
+    if (!ws) {
+        *status = NK_ERR_NOMEM;
+        return 1;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        T *xq = (T *)((char *)ws + (size_t)nk_thread_num() * per), *grid = xq + plane;
+        T *acc = grid + g.OH * g.Wq;
+#pragma omp for schedule(static)
+        for (int64_t o = 0; o < s->C_out; o++) {
+            const int64_t c = o / m;
+            memset(acc, 0, (size_t)(64 * kk) * sizeof(T));
+            for (int64_t n = 0; n < s->N; n++) {
+                /* x not finite: 0 * x is not 0, so the plane goes row by row */
+                const int bad = f.fill(&g, x + (n * s->C_in + c) * s->H * s->W, xq, 1);
+                f.dw(&g, xq, dy + (n * s->C_out + o) * P, grid, bad, acc);
+            }
+            for (int64_t t = 0; t < kk; t++) { /* the 64 lanes, pairwise */
+                T q[64];
+                memcpy(q, acc + 64 * t, sizeof q);
+                for (int h = 32; h >= 1; h /= 2)
+                    for (int l = 0; l < h; l++) q[l] = q[2 * l] + q[2 * l + 1];
+                dw[o * kk + t] = q[0];
+            }
+        }
+    }
+    nk_aligned_free(ws);
+    *status = NK_OK;
+    return 1;
+}
+
+#undef T
+#undef S
+#endif

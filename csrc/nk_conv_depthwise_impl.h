@@ -1,0 +1,196 @@
+/* nk_conv_depthwise_impl.h -- the per-plane loops of the depthwise conv2d
+ * (nk_conv_depthwise.c), compiled once per dtype and ISA level.  Not a
+ * public header.
+ *
+ * Plain C loops, which the compiler vectorizes for the level's target.
+ * Every element gets the same multiplies and adds in the same order at
+ * every level (separate multiply and add: -std=c11 does not contract them
+ * into FMAs), so the three levels give the same bits.
+ *
+ * Layout (nk_conv_depthwise.c): a padded plane cut into sh x sw phases of
+ * Hq x Wq values, and the output grid of OH x Wq values; tap t reads phase
+ * plane ph_t at the flat offset off_t (nk_dw_tap).
+ *
+ * Expects T (float / double), DW_FN(name) (a suffix per dtype and level)
+ * and DW_ATTR (the level's target attribute, or nothing). */
+
+/* y[r*ys + i] += a * x[r*xs + i] for r < rows, i < n.  Not inlined, so that
+ * the compiler vectorizes the loop as it stands (inlined into the tap
+ * loops, GCC jammed two taps into a scalar loop). */
+DW_ATTR __attribute__((noinline)) static void DW_FN(nk_dw_axpy)(T *NK_RESTRICT y, int64_t ys,
+                                                                 const T *NK_RESTRICT x,
+                                                                 int64_t xs, T a, int64_t rows,
+                                                                 int64_t n) {
+    for (int64_t r = 0; r < rows; r++) {
+        T *NK_RESTRICT yr = y + r * ys;
+        const T *NK_RESTRICT xr = x + r * xs;
+        for (int64_t i = 0; i < n; i++) yr[i] += a * xr[i];
+    }
+}
+
+/* a[l] += d[r*ds + i] * x[r*xs + i], rows in order, lane l = i % 64 (64
+ * lanes: four to eight independent vector sums; 16 lanes were one chain
+ * of dependent adds at AVX-512, latency-bound) */
+DW_ATTR __attribute__((noinline)) static void DW_FN(nk_dw_dot64)(T *NK_RESTRICT a,
+                                                                  const T *NK_RESTRICT d,
+                                                                  int64_t ds,
+                                                                  const T *NK_RESTRICT x,
+                                                                  int64_t xs, int64_t rows,
+                                                                  int64_t n) {
+    T acc[64];
+    for (int l = 0; l < 64; l++) acc[l] = a[l];
+    for (int64_t r = 0; r < rows; r++) {
+        const T *NK_RESTRICT dr = d + r * ds, *NK_RESTRICT xr = x + r * xs;
+        int64_t i = 0;
+        for (; i + 64 <= n; i += 64)
+            for (int l = 0; l < 64; l++) acc[l] += dr[i + l] * xr[i + l];
+        for (int l = 0; i + l < n; l++) acc[l] += dr[i + l] * xr[i + l];
+    }
+    for (int l = 0; l < 64; l++) a[l] = acc[l];
+}
+
+/* xq <- plane xc (H x W) zero-padded, in phases: phase (rp, cp) value
+ * (r, c) = x[r*sh + rp - pad_h][c*sw + cp - pad_w], 0 outside x.  With
+ * check, returns 1 when a value of the plane is not finite (else 0). */
+DW_ATTR static int DW_FN(nk_dw_fill)(const nk_dw_geo *g, const T *NK_RESTRICT xc,
+                                     T *NK_RESTRICT xq, int check) {
+    const int64_t sw = g->sw, Wq = g->Wq, W = g->W, pw = g->pw, PQ = g->Hq * Wq;
+    int bad = 0;
+    for (int64_t rp = 0; rp < g->sh; rp++)
+        for (int64_t r = 0; r < g->Hq; r++) {
+            T *NK_RESTRICT d = xq + rp * sw * PQ + r * Wq; /* phase (rp, 0), row r */
+            const int64_t ih = r * g->sh + rp - g->ph;
+            if (ih < 0 || ih >= g->H) {
+                for (int64_t cp = 0; cp < sw; cp++)
+                    for (int64_t c = 0; c < Wq; c++) d[cp * PQ + c] = 0;
+                continue;
+            }
+            const T *NK_RESTRICT s = xc + ih * W - pw; /* s[j]: padded column j */
+            if (check)
+                for (int64_t iw = 0; iw < W; iw++) bad |= !(s[pw + iw] - s[pw + iw] == 0);
+            if (sw == 2) {
+                /* columns c whose two values 2c, 2c + 1 are both inside x */
+                const int64_t lo = nk_min_i64(Wq, (pw + 1) / 2);
+                const int64_t hi = nk_max_i64(lo, nk_min_i64(Wq, (W + pw) / 2));
+                T *NK_RESTRICT d1 = d + PQ;
+                for (int64_t c = lo; c < hi; c++) {
+                    d[c] = s[2 * c];
+                    d1[c] = s[2 * c + 1];
+                }
+                for (int64_t c = 0; c < Wq; c++) {
+                    if (c == lo) c = hi;
+                    if (c >= Wq) break;
+                    const int64_t j0 = 2 * c - pw, j1 = j0 + 1;
+                    d[c] = j0 >= 0 && j0 < W ? s[2 * c] : 0;
+                    d1[c] = j1 >= 0 && j1 < W ? s[2 * c + 1] : 0;
+                }
+                continue;
+            }
+            for (int64_t cp = 0; cp < sw; cp++) {
+                /* columns [c0, c1) hold input columns c*sw + cp - pad_w */
+                const int64_t c0 = nk_min_i64(Wq, pw > cp ? nk_ceil_div(pw - cp, sw) : 0);
+                const int64_t c1 = nk_max_i64(c0, nk_min_i64(Wq, nk_ceil_div(W + pw - cp, sw)));
+                T *NK_RESTRICT dc = d + cp * PQ;
+                const T *NK_RESTRICT sc = s + cp;
+                int64_t c = 0;
+                for (; c < c0; c++) dc[c] = 0;
+                if (sw == 1)
+                    for (; c < c1; c++) dc[c] = sc[c];
+                else
+                    for (; c < c1; c++) dc[c] = sc[c * sw];
+                for (; c < Wq; c++) dc[c] = 0;
+            }
+        }
+    return bad;
+}
+
+/* Output plane yp (OH x OW) of one channel on the grid: bias, then + w[t]
+ * * x for the taps t = kh*kW + kw in order, over the whole grid at once
+ * (the grid's columns ow >= OW read the next row and are dropped). */
+DW_ATTR static void DW_FN(nk_dw_fwd_plane)(const nk_dw_geo *g, const T *NK_RESTRICT xq,
+                                           const T *NK_RESTRICT wk, T b, T *NK_RESTRICT grid,
+                                           T *NK_RESTRICT yp) {
+    const int64_t n = g->OH * g->Wq;
+    for (int64_t i = 0; i < n; i++) grid[i] = b;
+    for (int64_t t = 0; t < g->kH * g->kW; t++)
+        DW_FN(nk_dw_axpy)(grid, 0, xq + nk_dw_tap(g, t), 0, wk[t], 1, n);
+    for (int64_t oh = 0; oh < g->OH; oh++)
+        for (int64_t ow = 0; ow < g->OW; ow++) yp[oh * g->OW + ow] = grid[oh * g->Wq + ow];
+}
+
+/* dq (the phases of one input plane) += w[t] * dy, taps in order.  On the
+ * grid (dy copied in, 0 in the columns ow >= OW, whose products then add
+ * w * 0 = 0), or, exact (a weight not finite: w * 0 would not be 0), row by
+ * row over the real outputs only; both add the same values in the same
+ * order. */
+DW_ATTR static void DW_FN(nk_dw_dx_plane)(const nk_dw_geo *g, const T *NK_RESTRICT dyp,
+                                          const T *NK_RESTRICT wk, T *NK_RESTRICT grid,
+                                          int exact, T *NK_RESTRICT dq) {
+    const int64_t kk = g->kH * g->kW;
+    if (exact) {
+        for (int64_t t = 0; t < kk; t++)
+            DW_FN(nk_dw_axpy)(dq + nk_dw_tap(g, t), g->Wq, dyp, g->OW, wk[t], g->OH, g->OW);
+        return;
+    }
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+        T *NK_RESTRICT gr = grid + oh * g->Wq;
+        int64_t ow = 0;
+        for (; ow < g->OW; ow++) gr[ow] = dyp[oh * g->OW + ow];
+        for (; ow < g->Wq; ow++) gr[ow] = 0;
+    }
+    for (int64_t t = 0; t < kk; t++)
+        DW_FN(nk_dw_axpy)(dq + nk_dw_tap(g, t), 0, grid, 0, wk[t], 1, g->OH * g->Wq);
+}
+
+/* dx plane (H x W) <- the phases dq (inputs no output reads: 0). */
+DW_ATTR static void DW_FN(nk_dw_dx_store)(const nk_dw_geo *g, const T *NK_RESTRICT dq,
+                                          T *NK_RESTRICT dxp) {
+    const int64_t sw = g->sw, Wq = g->Wq, W = g->W, pw = g->pw, PQ = g->Hq * Wq;
+    for (int64_t ih = 0; ih < g->H; ih++) {
+        T *NK_RESTRICT d = dxp + ih * W;
+        const int64_t rr = ih + g->ph, r = rr / g->sh;
+        if (r >= g->Hq) {
+            for (int64_t iw = 0; iw < W; iw++) d[iw] = 0;
+            continue;
+        }
+        const T *NK_RESTRICT row = dq + (rr % g->sh) * sw * PQ + r * Wq; /* phase (., 0) */
+        T *NK_RESTRICT dp = d - pw; /* dp[j]: padded column j */
+        for (int64_t cp = 0; cp < sw; cp++) {
+            /* input columns c*sw + cp - pw for c in [c0, c1); c >= Wq: 0 */
+            const int64_t c0 = pw > cp ? nk_ceil_div(pw - cp, sw) : 0;
+            const int64_t c1 = nk_max_i64(c0, nk_ceil_div(W + pw - cp, sw));
+            const int64_t cm = nk_max_i64(c0, nk_min_i64(c1, Wq));
+            const T *NK_RESTRICT rc = row + cp * PQ;
+            T *NK_RESTRICT dc = dp + cp;
+            if (sw == 1)
+                for (int64_t c = c0; c < cm; c++) dc[c] = rc[c];
+            else
+                for (int64_t c = c0; c < cm; c++) dc[c * sw] = rc[c];
+            for (int64_t c = cm; c < c1; c++) dc[c * sw] = 0;
+        }
+    }
+}
+
+/* acc[t*64 + l] += dy * x over one image's plane, tap by tap.  On the grid
+ * (dy copied in with 0 in the columns ow >= OW; lane l = grid index % 64),
+ * or, exact (x not finite: 0 * x would not be 0), over the real outputs
+ * row by row (lane l = ow % 64). */
+DW_ATTR static void DW_FN(nk_dw_dw_plane)(const nk_dw_geo *g, const T *NK_RESTRICT xq,
+                                          const T *NK_RESTRICT dyp, T *NK_RESTRICT grid,
+                                          int exact, T *NK_RESTRICT acc) {
+    const int64_t kk = g->kH * g->kW;
+    if (exact) {
+        for (int64_t t = 0; t < kk; t++)
+            DW_FN(nk_dw_dot64)(acc + t * 64, dyp, g->OW, xq + nk_dw_tap(g, t), g->Wq, g->OH,
+                               g->OW);
+        return;
+    }
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+        T *NK_RESTRICT gr = grid + oh * g->Wq;
+        int64_t ow = 0;
+        for (; ow < g->OW; ow++) gr[ow] = dyp[oh * g->OW + ow];
+        for (; ow < g->Wq; ow++) gr[ow] = 0;
+    }
+    for (int64_t t = 0; t < kk; t++)
+        DW_FN(nk_dw_dot64)(acc + t * 64, grid, 0, xq + nk_dw_tap(g, t), 0, 1, g->OH * g->Wq);
+}
