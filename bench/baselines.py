@@ -111,6 +111,39 @@ def conv2d_bwd(dy, x, w, stride=1, pad=0, dil=1, need_dx=True):
     return dx, dw, db
 
 
+def depthwise_fwd(x, w, b, stride=1, pad=0, dil=1):
+    """Depthwise (groups == C, multiplier 1), square stride/pad/dilation:
+    one broadcast multiply-add per tap over strided views.  w (C,1,R,S)."""
+    C, _, R, S = w.shape
+    win = _windows(x, R, S, stride, pad, dil)  # (N, C, P, Q, R, S)
+    out = np.empty(win.shape[:4], dtype=x.dtype)
+    out[...] = 0 if b is None else b[:, None, None]
+    for r in range(R):
+        for s in range(S):
+            out += w[:, 0, r, s][:, None, None] * win[..., r, s]
+    return out
+
+
+def depthwise_bwd(dy, x, w, stride=1, pad=0, dil=1):
+    """Returns (dx, dw, db) of depthwise_fwd: per tap, dw by one reduction
+    and dx by a strided add into the padded input."""
+    N, C, H, W = x.shape
+    _, _, R, S = w.shape
+    P, Q = dy.shape[2:]
+    db = dy.sum(axis=(0, 2, 3))
+    win = _windows(x, R, S, stride, pad, dil)
+    dw = np.empty_like(w)
+    dxp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=x.dtype)
+    hs, ws = stride * (P - 1) + 1, stride * (Q - 1) + 1
+    for r in range(R):
+        for s in range(S):
+            dw[:, 0, r, s] = np.einsum("ncpq,ncpq->c", dy, win[..., r, s])
+            h0, w0 = r * dil, s * dil
+            dxp[:, :, h0:h0 + hs:stride, w0:w0 + ws:stride] += w[:, 0, r, s][:, None, None] * dy
+    dx = np.ascontiguousarray(dxp[:, :, pad:pad + H, pad:pad + W]) if pad else dxp
+    return dx, dw, db
+
+
 # ---------------------------------------------------------------- pooling
 
 def _pool_geometry(shape, k, s, p):

@@ -57,6 +57,15 @@ CONV_CASES = {  # name: (N, C, H, W, K, R, S, stride, pad, dil)
     "quick": ["lenet-c1", "lenet-c2", "res3x3-28", "dil4-64"],
     "tiny": [("tiny-s2d2", (2, 4, 11, 10, 5, 3, 3, 2, 1, 2))],
 }
+DEPTHWISE_CASES = {  # name: (N, C, H, W, R, S, stride, pad, dil); groups = C, C_out = C
+    "full": [
+        ("dw3x3-56", (8, 128, 56, 56, 3, 3, 1, 1, 1)),
+        ("dw3x3s2-56", (8, 128, 56, 56, 3, 3, 2, 1, 1)),
+        ("dw3x3-14", (8, 512, 14, 14, 3, 3, 1, 1, 1)),
+    ],
+    "quick": ["dw3x3s2-56"],
+    "tiny": [("tiny-dw-s2", (2, 4, 11, 10, 3, 3, 2, 1, 1))],
+}
 POOL_CASES = {  # name: ((N, C, H, W), kernel, stride, pad)
     "full": [
         ("resnet-maxpool", (8, 64, 112, 112), 3, 2, 1),
@@ -282,6 +291,53 @@ def conv_cases(size):
     return cases
 
 
+def depthwise_cases(size):
+    """Depthwise layers (MobileNet-style, groups = C): not among the ANCHORS
+    cases; the NumPy baseline is a broadcast multiply-add per tap."""
+    cases = []
+    for name, (N, C, H, W, R, S, st, pd, dl) in _pick(DEPTHWISE_CASES, size):
+        P, Q = B.out_size(H, R, st, pd, dl), B.out_size(W, S, st, pd, dl)
+        flop = 2.0 * N * C * R * S * P * Q
+        params = dict(N=N, C=C, H=H, W=W, K=C, R=R, S=S, stride=st, pad=pd, dil=dl, P=P, Q=Q,
+                      groups=C)
+
+        def make(rng, N=N, C=C, H=H, W=W, R=R, S=S, P=P, Q=Q):
+            return types.SimpleNamespace(
+                x=_randn(rng, (N, C, H, W)), w=_randn(rng, (C, 1, R, S), (R * S) ** -0.5),
+                b=_randn(rng, (C,), 0.1), dy=_randn(rng, (N, C, P, Q)))
+
+        def nk_f(i, st=st, pd=pd, dl=dl, C=C):
+            F = nk_functional("conv2d")
+            return lambda: F.conv2d(i.x, i.w, i.b, st, pd, dl, C)
+
+        def np_f(i, st=st, pd=pd, dl=dl):
+            return lambda: B.depthwise_fwd(i.x, i.w, i.b, st, pd, dl)
+
+        def t_f(i, st=st, pd=pd, dl=dl, C=C):
+            F = torch_mod().nn.functional
+            tx, tw, tb = _tensor(i.x), _tensor(i.w), _tensor(i.b)
+            return _no_grad(lambda: F.conv2d(tx, tw, tb, st, pd, dl, C))
+
+        def nk_b(i, st=st, pd=pd, dl=dl, C=C):
+            F = nk_functional("conv2d_backward")
+            return lambda: F.conv2d_backward(i.dy, i.x, i.w, st, pd, dl, C)
+
+        def np_b(i, st=st, pd=pd, dl=dl):
+            return lambda: B.depthwise_bwd(i.dy, i.x, i.w, st, pd, dl)
+
+        def t_b(i, st=st, pd=pd, dl=dl, C=C):
+            torch = torch_mod()
+            tx, tw, tb, tdy = _tensor(i.x, True), _tensor(i.w, True), _tensor(i.b, True), _tensor(i.dy)
+            ty = torch.nn.functional.conv2d(tx, tw, tb, st, pd, dl, C)
+            return lambda: torch.autograd.grad(ty, (tx, tw, tb), tdy, retain_graph=True)
+
+        cases.append(Case("conv", "conv", name, "fwd", params, flop, "GFLOP/s", make,
+                          dict(nnkern=nk_f, numpy=np_f, torch=t_f)))
+        cases.append(Case("conv", "conv", name, "bwd", params, 2 * flop, "GFLOP/s", make,
+                          dict(nnkern=nk_b, numpy=np_b, torch=t_b)))
+    return cases
+
+
 # ------------------------------------------------------------------ pooling
 
 def pool_cases(size):
@@ -473,7 +529,8 @@ def layer_cases(size):
 
 # ------------------------------------------------------------------ selection
 
-BUILDERS = {"gemm": gemm_cases, "conv": conv_cases, "pool": pool_cases, "layers": layer_cases}
+BUILDERS = {"gemm": gemm_cases, "conv": lambda size: conv_cases(size) + depthwise_cases(size),
+            "pool": pool_cases, "layers": layer_cases}
 
 
 def build_cases(size="full", groups=GROUPS):

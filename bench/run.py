@@ -366,7 +366,7 @@ def _fmt_ms(r, unit):
 FAMILY_TITLES = {
     "gemm": "GEMM: C = A[M,K] @ B[K,N] (float32)",
     "linear": "Linear: y = x[M,K] @ W[N,K]^T + b; fwd+bwd also computes dx, dW, db",
-    "conv": "Conv2d (NCHW float32): case N,C,H,W,K,R,S,stride,pad,dil; bwd = dx + dw + db",
+    "conv": "Conv2d (NCHW float32): case N,C,H,W,K,R,S,stride,pad,dil (,gG: groups G, depthwise); bwd = dx + dw + db",
     "pool": "Pooling (NCHW float32): case N,C,H,W k/s/p; GB/s = (input + output) bytes once",
     "layers": "LeNet-5 training step (forward, backward, SGD update)",
     "overhead": "Per-call overhead of a tiny op",
@@ -377,7 +377,8 @@ def _case_label(fam, case, params):
     if fam == "conv" and params:
         p = params
         w = f" (W: {p['winograd']})" if p.get("winograd") else ""
-        return f"{case} {p['N']},{p['C']},{p['H']},{p['W']},{p['K']},{p['R']},{p['S']},{p['stride']},{p['pad']},{p['dil']}{w}"
+        g = f",g{p['groups']}" if p.get("groups", 1) > 1 else ""
+        return f"{case} {p['N']},{p['C']},{p['H']},{p['W']},{p['K']},{p['R']},{p['S']},{p['stride']},{p['pad']},{p['dil']}{g}{w}"
     if fam == "pool" and params:
         p = params
         return f"{case} {p['N']},{p['C']},{p['H']},{p['W']} {p['k']}/{p['s']}/{p['p']}"

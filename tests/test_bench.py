@@ -56,11 +56,19 @@ def _stand_in():
         np.add.at(dx, (planes, idx.reshape(-1)), g.reshape(-1))
         return dx.reshape(shape)
 
+    conv_fwd, conv_bwd, dw_fwd, dw_bwd = B.conv2d_fwd, B.conv2d_bwd, B.depthwise_fwd, B.depthwise_bwd
+
+    def conv2d(x, w, b, s=1, p=0, d=1, groups=1):
+        return (dw_fwd if groups > 1 else conv_fwd)(x, w, b, s, p, d)
+
+    def conv2d_backward(dy, x, w, s=1, p=0, d=1, groups=1):
+        return (dw_bwd if groups > 1 else conv_bwd)(dy, x, w, s, p, d)
+
     # bound now, so that a test that breaks a baseline leaves the stand-in intact
     return types.SimpleNamespace(
         matmul=lambda a, b: (a.astype(np.float64) @ b).astype(a.dtype),
         linear=B.linear_fwd, linear_backward=B.linear_bwd,
-        conv2d=B.conv2d_fwd, conv2d_backward=B.conv2d_bwd,
+        conv2d=conv2d, conv2d_backward=conv2d_backward,
         max_pool2d=max_pool2d, max_pool2d_backward=max_pool2d_backward,
         avg_pool2d=B.avg_pool2d_fwd, avg_pool2d_backward=B.avg_pool2d_bwd,
         relu=B.relu,
@@ -237,7 +245,7 @@ def test_keep_going_drops_failed_case_and_records_it(tmp_path, stand_in, monkeyp
         raise RuntimeError("kernel exploded")
     monkeypatch.setattr(stand_in, "conv2d_backward", broken)
     data, js, _ = _run(tmp_path, "--threads", "1", "--only", "conv", "--no-peak", "--keep-going")
-    assert list(js["failures"]) == ["conv/tiny-s2d2/bwd"]
+    assert list(js["failures"]) == ["conv/tiny-s2d2/bwd", "conv/tiny-dw-s2/bwd"]
     assert "nnkern raised RuntimeError: kernel exploded" in js["failures"]["conv/tiny-s2d2/bwd"]
     assert {r["op"] for r in js["results"]} == {"fwd"}
     with pytest.raises(H.VerificationError, match="kernel exploded"):
@@ -297,6 +305,20 @@ def test_baselines_against_float64_reference():
         num = (f(x + e, w) - f(x - e, w)) / (2 * eps) if arr is x else (f(x, w + e) - f(x, w - e)) / (2 * eps)
         assert num == pytest.approx(grad.flat[5], rel=1e-6, abs=1e-8)
     np.testing.assert_allclose(db, dy.sum(axis=(0, 2, 3)))
+    # depthwise (groups = C): against the float64 reference with groups
+    from nnkern import _C
+    wd = rng.standard_normal((3, 1, 3, 2))
+    yd = B.depthwise_fwd(x, wd, b[:3], s, p, d)
+    np.testing.assert_allclose(
+        yd, _C.conv2d_fwd_ref(x, wd, b[:3], (s, s), (p, p), (d, d), 3, *yd.shape[2:]),
+        rtol=1e-12, atol=1e-12)
+    dyd = rng.standard_normal(yd.shape)
+    dxd, dwd, dbd = B.depthwise_bwd(dyd, x, wd, s, p, d)
+    np.testing.assert_allclose(
+        dxd, _C.conv2d_bwd_data_ref(dyd, wd, 9, 8, (s, s), (p, p), (d, d), 3), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        dwd, _C.conv2d_bwd_weight_ref(dyd, x, 3, 2, (s, s), (p, p), (d, d), 3), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dbd, dyd.sum(axis=(0, 2, 3)))
     # pooling: max with argmax -> flat indices as PyTorch returns them
     xx = rng.standard_normal((1, 2, 7, 7))
     yv, idx = B.max_pool2d_fwd_argmax(xx, 3, 2, 1)
@@ -360,7 +382,8 @@ def test_pytest_benchmark_suite_runs():
 
 def test_case_list_matches_anchors():
     full = C.build_cases("full")
-    assert len([c for c in full if c.family == "conv"]) == 22  # 11 cases x fwd/bwd
+    # the 11 ANCHORS cases and 3 depthwise ones, x fwd/bwd
+    assert len([c for c in full if c.family == "conv"]) == 28
     assert len([c for c in full if c.family == "pool"]) == 16  # 4 cases x max/avg x fwd/bwd
     assert len([c for c in full if c.family == "gemm"]) == 10
     ids = [c.id for c in full]
