@@ -80,7 +80,8 @@ static int nk_dw_geometry(const nk_conv2d_shape *s, int pass, nk_dw_geo *g) {
     g->Hq = s->OH + (s->kH - 1) * s->dil_h / s->stride_h + 1;
     g->Wq = s->OW + (s->kW - 1) * s->dil_w / s->stride_w;
     int64_t e;
-    if (nk_mul_i64(g->Hq * s->stride_h * s->stride_w, g->Wq, &e) || e > NK_DW_MAX_PLANE)
+    if (nk_mul_i64(s->stride_h, s->stride_w, &e) || nk_mul_i64(e, g->Hq, &e) ||
+        nk_mul_i64(e, g->Wq, &e) || e > NK_DW_MAX_PLANE)
         return 0;
     return 1;
 }

@@ -276,7 +276,11 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
 #endif
         float *xp = (float *)(ws + wbytes + (size_t)tid * per);
         float *tile = xp + xpe;
-#pragma omp for schedule(dynamic, 1)
+        /* tasks of equal size: contiguous blocks of them per thread (one
+         * task at a time, dynamically, had two threads write neighbouring
+         * output planes, which share cache lines when P % 16 != 0: the
+         * depthwise 8x512x14x14 forward took 0.77 ms at 2 threads, 0.73 at 1) */
+#pragma omp for schedule(static)
         for (int64_t t = 0; t < ntasks; t++) {
             const int64_t n = t / G, g = t % G;
             nk_direct_pad_copy(s, x + (n * s->C_in + g * Cig) * HW, Cig, Hp, Wp, slack, xp);
