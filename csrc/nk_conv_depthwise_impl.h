@@ -118,6 +118,17 @@ DW_ATTR static void DW_FN(nk_dw_fwd_plane)(const nk_dw_geo *g, const T *NK_RESTR
         for (int64_t ow = 0; ow < g->OW; ow++) yp[oh * g->OW + ow] = grid[oh * g->Wq + ow];
 }
 
+/* grid (OH x Wq) <- dy plane (OH x OW), 0 in the columns ow >= OW */
+DW_ATTR static void DW_FN(nk_dw_grid_dy)(const nk_dw_geo *g, const T *NK_RESTRICT dyp,
+                                         T *NK_RESTRICT grid) {
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+        T *NK_RESTRICT gr = grid + oh * g->Wq;
+        int64_t ow = 0;
+        for (; ow < g->OW; ow++) gr[ow] = dyp[oh * g->OW + ow];
+        for (; ow < g->Wq; ow++) gr[ow] = 0;
+    }
+}
+
 /* dq (the phases of one input plane) += w[t] * dy, taps in order.  On the
  * grid (dy copied in, 0 in the columns ow >= OW, whose products then add
  * w * 0 = 0), or, exact (a weight not finite: w * 0 would not be 0), row by
@@ -132,12 +143,7 @@ DW_ATTR static void DW_FN(nk_dw_dx_plane)(const nk_dw_geo *g, const T *NK_RESTRI
             DW_FN(nk_dw_axpy)(dq + nk_dw_tap(g, t), g->Wq, dyp, g->OW, wk[t], g->OH, g->OW);
         return;
     }
-    for (int64_t oh = 0; oh < g->OH; oh++) {
-        T *NK_RESTRICT gr = grid + oh * g->Wq;
-        int64_t ow = 0;
-        for (; ow < g->OW; ow++) gr[ow] = dyp[oh * g->OW + ow];
-        for (; ow < g->Wq; ow++) gr[ow] = 0;
-    }
+    DW_FN(nk_dw_grid_dy)(g, dyp, grid);
     for (int64_t t = 0; t < kk; t++)
         DW_FN(nk_dw_axpy)(dq + nk_dw_tap(g, t), 0, grid, 0, wk[t], 1, g->OH * g->Wq);
 }
@@ -185,12 +191,7 @@ DW_ATTR static void DW_FN(nk_dw_dw_plane)(const nk_dw_geo *g, const T *NK_RESTRI
                                g->OW);
         return;
     }
-    for (int64_t oh = 0; oh < g->OH; oh++) {
-        T *NK_RESTRICT gr = grid + oh * g->Wq;
-        int64_t ow = 0;
-        for (; ow < g->OW; ow++) gr[ow] = dyp[oh * g->OW + ow];
-        for (; ow < g->Wq; ow++) gr[ow] = 0;
-    }
+    DW_FN(nk_dw_grid_dy)(g, dyp, grid);
     for (int64_t t = 0; t < kk; t++)
         DW_FN(nk_dw_dot64)(acc + t * 64, grid, 0, xq + nk_dw_tap(g, t), 0, 1, g->OH * g->Wq);
 }
