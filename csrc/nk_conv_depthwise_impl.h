@@ -195,3 +195,86 @@ DW_ATTR static void DW_FN(nk_dw_dw_plane)(const nk_dw_geo *g, const T *NK_RESTRI
     for (int64_t t = 0; t < kk; t++)
         DW_FN(nk_dw_dot64)(acc + t * 64, grid, 0, xq + nk_dw_tap(g, t), 0, 1, g->OH * g->Wq);
 }
+
+/* ---- weight gradient by channel lanes (nk_conv_depthwise.c: small
+ * planes): NK_DWL channels side by side, pixel-major ---- */
+
+/* dst[(r*pitch + c)*NK_DWL + l] = src[l][r*ld + c] for r < rows, c < cols;
+ * 0 for the lanes whose src[l] is NULL. */
+DW_ATTR static void DW_FN(nk_dwl_rows)(T *NK_RESTRICT dst, int64_t pitch,
+                                       const T *const *src, int64_t ld, int64_t rows,
+                                       int64_t cols) {
+#if defined(DW_TR16)
+    /* float, AVX-512: 16 channels x 16 pixels per in-register transpose */
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+            const int64_t nc = nk_min_i64(16, cols - c0);
+            const __mmask16 k = (__mmask16)((1u << nc) - 1u);
+            __m512 v[16];
+            for (int l = 0; l < 16; l++)
+                v[l] = src[l] ? _mm512_maskz_loadu_ps(k, src[l] + r * ld + c0)
+                              : _mm512_setzero_ps();
+            nk_tr16_avx512(v);
+            T *d = dst + (r * pitch + c0) * NK_DWL;
+            /* (a loop to nc became a memcpy from the stack) */
+            for (int i = 0; i < 16; i++)
+                if (i < nc) _mm512_store_ps(d + i * NK_DWL, v[i]);
+        }
+#elif defined(DW_TR8)
+    /* float, AVX2: two halves of 8 channels x 8 pixels */
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c0 = 0; c0 < cols; c0 += 8) {
+            const int64_t nc = nk_min_i64(8, cols - c0);
+            const __m256i k = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nc),
+                                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            for (int h = 0; h < 2; h++) {
+                __m256 v[8];
+                for (int l = 0; l < 8; l++)
+                    v[l] = src[h * 8 + l] ? _mm256_maskload_ps(src[h * 8 + l] + r * ld + c0, k)
+                                          : _mm256_setzero_ps();
+                nk_tr8_avx2(v);
+                T *d = dst + (r * pitch + c0) * NK_DWL + h * 8;
+                for (int i = 0; i < 8; i++)
+                    if (i < nc) _mm256_store_ps(d + i * NK_DWL, v[i]);
+            }
+        }
+#else
+    for (int l = 0; l < NK_DWL; l++) {
+        const T *NK_RESTRICT s = src[l];
+        for (int64_t r = 0; r < rows; r++) {
+            T *NK_RESTRICT d = dst + r * pitch * NK_DWL + l;
+            if (s)
+                for (int64_t c = 0; c < cols; c++) d[c * NK_DWL] = s[r * ld + c];
+            else
+                for (int64_t c = 0; c < cols; c++) d[c * NK_DWL] = 0;
+        }
+    }
+#endif
+}
+
+/* acc[t*NK_DWL + l] += dy * x over one image, outputs in row-major order,
+ * taps in order within each output: xt is the lanes' zero-padded input
+ * (row r = input row r - pad_h, pitch Wp), dyt their dy (OH x OW), toff[t]
+ * tap t's offset in xt. */
+DW_ATTR static void DW_FN(nk_dwl_acc)(const nk_dw_geo *g, int64_t Wp, const T *NK_RESTRICT xt,
+                                      const T *NK_RESTRICT dyt, const int64_t *toff,
+                                      T *NK_RESTRICT acc) {
+    /* one vector of the NK_DWL lanes (GCC/clang vector extension; its
+     * multiply and add stay separate, as in the plain loops) */
+    typedef T vec __attribute__((vector_size(NK_DWL * sizeof(T))));
+    const int64_t kk = g->kH * g->kW;
+    for (int64_t oh = 0; oh < g->OH; oh++)
+        for (int64_t ow = 0; ow < g->OW; ow++) {
+            const T *d = dyt + (oh * g->OW + ow) * NK_DWL;
+            const T *xb = xt + (oh * g->sh * Wp + ow * g->sw) * NK_DWL;
+            vec dv;
+            memcpy(&dv, d, sizeof dv);
+            for (int64_t t = 0; t < kk; t++) {
+                vec xv, av;
+                memcpy(&xv, xb + toff[t], sizeof xv);
+                memcpy(&av, acc + t * NK_DWL, sizeof av);
+                av += dv * xv;
+                memcpy(acc + t * NK_DWL, &av, sizeof av);
+            }
+        }
+}

@@ -31,6 +31,8 @@ cdef extern from "nk_conv.h":
     int nk_conv_fwd_shift_images_per_task(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_depthwise_ok(const nk_conv2d_shape *s, int pass_) nogil
+    int nk_conv_depthwise_lanes_ok(const nk_conv2d_shape *s) nogil
+    void nk_conv_depthwise_lanes_enable(int on) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                                 const float *bias, float *y, int nthreads) nogil
     nk_status nk_conv2d_fwd_f64(const nk_conv2d_shape *s, const double *x, const double *w,
@@ -262,6 +264,22 @@ def conv2d_uses_depthwise(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t
     cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
                                          stride, padding, dilation, groups)
     return bool(nk_conv_depthwise_ok(&s, pass_))
+
+
+def conv2d_depthwise_lanes(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
+                           int64_t kH, int64_t kW, tuple stride, tuple padding, tuple dilation,
+                           int64_t groups, int64_t OH, int64_t OW):
+    """True when the weight gradient of this geometry, at the current ISA
+    level, runs by channel lanes (csrc/nk_conv_depthwise.c); for tests."""
+    cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
+                                         stride, padding, dilation, groups)
+    return bool(nk_conv_depthwise_lanes_ok(&s))
+
+
+def conv_depthwise_lanes_enable(bint on):
+    """Turn the depthwise weight gradient's channel lanes on or off for the
+    whole process; off, it goes by planes.  For tests that run both."""
+    nk_conv_depthwise_lanes_enable(on)
 
 
 cdef inline const void *_ptr_or_null(object a):

@@ -2,7 +2,8 @@
 any multiplier, kernel, stride, padding and dilation, float32 and float64,
 every ISA level): the forward, backward-data and weight gradient against the
 float64 reference over a hypothesis grid at every level, with the probe
-checked against the rule written out here; central finite differences;
+checked against the rule written out here, and the weight gradient both by
+channel lanes and by planes; central finite differences;
 thread invariance; the same bits at every level; non-finite weights and
 inputs (the grid's dropped columns must not turn them into NaN where the
 reference has none); torch, when importable."""
@@ -35,16 +36,49 @@ def _geo(x, w, stride, pad, dil):
             _out(H, kh, stride[0], pad[0], dil[0]), _out(W, kw, stride[1], pad[1], dil[1]))
 
 
-def _expect(level, geo, pass_):
+def _expect_lanes(level, geo):
+    """The weight gradient's channel lanes: when the padded input the
+    outputs read (Hp x Wp) and dy fit in 2**16 pixels; at the generic level
+    only on outputs of at most 512 pixels."""
+    _, _, _, _, _, kh, kw, stride, _, dil, _, OH, OW = geo
+    Hp = (OH - 1) * stride[0] + (kh - 1) * dil[0] + 1
+    Wp = (OW - 1) * stride[1] + (kw - 1) * dil[1] + 1
+    if level == "generic" and OH * OW > 512:
+        return False
+    return Hp * Wp + OH * OW <= 2 ** 16
+
+
+def _expect(level, geo, pass_, lanes=True):
     """The rule: every pass at the generic level and for strides; at stride
     1, the forward and backward-data at AVX2 only (AVX-512 keeps its direct
-    kernels), the weight gradient on outputs of at most 64 x 64."""
+    kernels), the weight gradient by lanes (_expect_lanes) or on outputs of
+    at most 64 x 64."""
     strided = max(geo[7]) > 1
     if level == "generic" or strided:
         return True
     if pass_ < 2:
         return level == "avx2"
-    return geo[11] * geo[12] <= 64 * 64
+    return (lanes and _expect_lanes(level, geo)) or geo[11] * geo[12] <= 64 * 64
+
+
+@pytest.fixture(params=[True, False], ids=["lanes", "planes"])
+def lanes(request):
+    """The weight gradient by channel lanes (where they apply), or always by
+    planes."""
+    _C.conv_depthwise_lanes_enable(request.param)
+    yield request.param
+    _C.conv_depthwise_lanes_enable(True)
+
+
+def _dw_both(dy, x, w, args):
+    """The weight gradient by lanes (the default), and by planes."""
+    by_lanes = F.conv2d_backward(dy, x, w, *args, output_mask=(False, True, False))[1]
+    _C.conv_depthwise_lanes_enable(False)
+    try:
+        by_planes = F.conv2d_backward(dy, x, w, *args, output_mask=(False, True, False))[1]
+    finally:
+        _C.conv_depthwise_lanes_enable(True)
+    return by_lanes, by_planes
 
 
 def _ref(x, w, b, dy, stride, pad, dil, C):
@@ -88,11 +122,19 @@ def test_matches_reference(level, c):
     geo = _geo(x, w, c["stride"], c["pad"], c["dil"])
     for pass_ in range(3):
         assert _C.conv2d_uses_depthwise(*geo, pass_) == _expect(level, geo, pass_)
+    assert _C.conv2d_depthwise_lanes(*geo) == _expect_lanes(level, geo)
+    _C.conv_depthwise_lanes_enable(False)
+    try:
+        assert not _C.conv2d_depthwise_lanes(*geo)
+        assert _C.conv2d_uses_depthwise(*geo, 2) == _expect(level, geo, 2, lanes=False)
+    finally:
+        _C.conv_depthwise_lanes_enable(True)
     y = F.conv2d(x, w, b, *args)
     dy = rng.standard_normal(y.shape).astype(dt)
     gi, gw, _ = F.conv2d_backward(dy, x, w, *args)
     ry, rgi, rgw = _ref(x, w, b, dy, *args)
-    for got, ref in ((y, ry), (gi, rgi), (gw, rgw)):
+    for got, ref in ((y, ry), (gi, rgi), (gw, rgw)) + tuple((g, rgw) for g in
+                                                            _dw_both(dy, x, w, args)):
         assert got.dtype == dt
         _close(got, ref, dt)
 
@@ -103,7 +145,7 @@ def test_matches_reference(level, c):
     (1, 2, 6, 5, 2, (2, 3), (1, 3), (0, 2), (2, 1)),
     (2, 2, 5, 8, 1, (3, 1), (3, 2), (2, 0), (1, 1)),
 ])
-def test_finite_differences(level, case):
+def test_finite_differences(level, lanes, case):
     N, C, H, W, m, k, stride, pad, dil = case
     rng = np.random.default_rng(1)
     x = rng.standard_normal((N, C, H, W))
@@ -128,7 +170,7 @@ def _all_passes(x, w, b, args, dy):
     return y, gi, gw
 
 
-def test_thread_invariance(level, restore_threads):
+def test_thread_invariance(level, lanes, restore_threads):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((3, 7, 30, 31)).astype(np.float32)
     w = rng.standard_normal((14, 1, 3, 3)).astype(np.float32)
@@ -144,7 +186,7 @@ def test_thread_invariance(level, restore_threads):
             assert np.array_equal(a, o)
 
 
-def test_same_bits_at_every_level():
+def test_same_bits_at_every_level(lanes):
     """Strided layers take the path at every level: the same bits."""
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 5, 19, 22)).astype(np.float32)
@@ -168,7 +210,7 @@ def test_same_bits_at_every_level():
 
 
 @pytest.mark.parametrize("what", ["w", "x"])
-def test_non_finite_values(level, what):
+def test_non_finite_values(level, lanes, what):
     """An inf in w (backward-data) or x (weight gradient) reaches exactly the
     gradients the reference gives inf or NaN, no others.  Stride (2, 1),
     13 columns, no column padding: the grid has 13 columns for 11 outputs,
