@@ -161,6 +161,25 @@ DW_ATTR static void DW_FN(nk_dw_dx_store)(const nk_dw_geo *g, const T *NK_RESTRI
         }
         const T *NK_RESTRICT row = dq + (rr % g->sh) * sw * PQ + r * Wq; /* phase (., 0) */
         T *NK_RESTRICT dp = d - pw; /* dp[j]: padded column j */
+        if (sw == 2) {
+            /* padded columns 2c, 2c + 1 in pairs where both are inside dx
+             * and c < Wq (a loop that compiles to interleaving shuffles; the
+             * two strided passes below were 2/3 of 8x128x56x56/s2's dx) */
+            const T *NK_RESTRICT r1 = row + PQ;
+            const int64_t lo = nk_min_i64(Wq, (pw + 1) / 2);
+            const int64_t hi = nk_max_i64(lo, nk_min_i64(Wq, (W + pw) / 2));
+            for (int64_t c = lo; c < hi; c++) {
+                dp[2 * c] = row[c];
+                dp[2 * c + 1] = r1[c];
+            }
+            for (int64_t j = pw; j < pw + W; j++) {
+                if (j == 2 * lo && hi > lo) j = 2 * hi;
+                if (j >= pw + W) break;
+                const int64_t c = j / 2;
+                dp[j] = c < Wq ? row[(j % 2) * PQ + c] : 0;
+            }
+            continue;
+        }
         for (int64_t cp = 0; cp < sw; cp++) {
             /* input columns c*sw + cp - pw for c in [c0, c1); c >= Wq: 0 */
             const int64_t c0 = pw > cp ? nk_ceil_div(pw - cp, sw) : 0;
