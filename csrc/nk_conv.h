@@ -239,9 +239,9 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
  * gradient) of s takes it; the drivers return 0 (nothing done) when it
  * does not apply, else 1 with *status. */
 int nk_conv_depthwise_ok(const nk_conv2d_shape *s, int pass);
-/* 1 when that weight gradient goes by channel lanes (small planes; else by
- * planes); process-wide switch for the lanes (default on, for tests). */
-int nk_conv_depthwise_lanes_ok(const nk_conv2d_shape *s);
+/* 1 when that pass goes by channel lanes (small planes; else by planes);
+ * process-wide switch for the lanes (default on, for tests). */
+int nk_conv_depthwise_lanes_ok(const nk_conv2d_shape *s, int pass);
 void nk_conv_depthwise_lanes_enable(int on);
 int nk_conv_fwd_depthwise_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                               const float *bias, float *y, int nthreads, nk_status *status);

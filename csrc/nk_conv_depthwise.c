@@ -24,12 +24,16 @@
  *   weight grad.  task o (an output channel): per image in order, fill the
  *                 phases and add dy * x into 64 lanes per tap (lane = grid
  *                 index % 64); then dw[o, t] = the lanes summed pairwise.
- *                 Small planes (nk_dwl_geometry) go by channel lanes
- *                 instead: task = 16 output channels side by side, their
- *                 input and dy transposed pixel-major per image, one vector
- *                 multiply-add per output and tap (the planes' per-plane
- *                 copies were 3/4 of 8x512x14x14's weight gradient: 1.69 ->
- *                 0.59 ms, PyTorch 0.9).
+ *
+ * Channel lanes (nk_dwl_geometry: which passes at which level, measured):
+ * a task holds 16 channels side by side, pixel-major -- their planes
+ * transposed in (zero-padded) and out (in-register 16x16 / 8x8 transposes
+ * at AVX-512 / AVX2) -- so that every output and tap is one vector
+ * multiply-add over the 16 channels, with no per-plane copies (3/4 of
+ * 8x512x14x14's weight gradient by planes: 1.69 -> 0.59 ms, PyTorch 0.9)
+ * and no grid.  The forward and the stride-1 backward-data add in the
+ * planes' order (the same bits); the weight gradient sums each lane over
+ * images and outputs in order.
  *
  * The grid's dropped columns hold dy = 0 in the backward passes, which adds
  * w * 0 and 0 * x: zeros, unless w (backward-data) or x (weight gradient)
@@ -101,67 +105,113 @@ static int nk_dw_geometry(const nk_conv2d_shape *s, int pass, nk_dw_geo *g) {
     return 1;
 }
 
-/* The weight gradient by channel lanes: any depthwise shape whose padded
- * input (Hp x Wp: the rows and columns the outputs read) and dy fit in
- * NK_DWL_MAX_PIX pixels (a thread holds them for NK_DWL channels). */
+/* Channel lanes, and their buffers (pixels, NK_DWL values each):
+ *   forward, weight gradient: the padded input the outputs read (Hb x Wb
+ *     = (OH-1)*sh + (kH-1)*dh + 1 rows, likewise columns; row r is input
+ *     row r - pad_h) and the outputs / dy (OH x OW);
+ *   backward-data, stride 1 only: dy padded by the taps' reach (Hb x Wb,
+ *     dy row oh at row oh + A, A = max(0, (kH-1)*dh - pad_h), Hb = A +
+ *     max(OH, H + pad_h); columns likewise) and dx (H x W).
+ * Taken when both fit in NK_DWL_MAX_PIX pixels, for the passes the level
+ * takes them for (nk_dwl_passes). */
 static int nk_dwl_on = 1;
 
 void nk_conv_depthwise_lanes_enable(int on) { __atomic_store_n(&nk_dwl_on, !!on, __ATOMIC_RELAXED); }
 
-static int nk_dwl_geometry(const nk_conv2d_shape *s, nk_dw_geo *g, int64_t *Hp, int64_t *Wp) {
+/* Measured, 1 thread, ms, lanes / planes (or the direct kernels):
+ *   - generic level: the transposes are scalar, so only outputs of <= 512
+ *     pixels (weight gradient 8x512x14x14 1.16 / 2.26, 8x256x20x20 1.20 /
+ *     1.59, 8x256x28x28 3.66 / 2.49; forward 14x14 1.13 / 2.22, 56x56 8.4 /
+ *     5.5);
+ *   - AVX-512: the weight gradient, and strided forwards (8x128x56x56/s2
+ *     1.21 / 1.53, 8x256x28x28/s2 0.66 / 0.95); stride-1 forwards and
+ *     backward-data keep the direct kernel (56x56 fwd 2.5 / 2.0, dx 2.4 /
+ *     1.9; at 2 threads 1.27 / 1.03);
+ *   - AVX2: every pass (14x14 fwd 0.80 / 1.63, dx 0.81 / 1.70, dw 0.74 /
+ *     1.90; 56x56 fwd 2.81 / 4.35, dx 2.65 / 3.78, dw 2.52 / 3.41;
+ *     112x112 fwd 3.6 / 5.7; 56x56/s2 fwd 1.20 / 1.74). */
+static int nk_dwl_passes(const nk_conv2d_shape *s, int pass) {
+    switch (nk_isa_level()) {
+    case NK_ISA_GENERIC:
+        return s->OH <= 512 && s->OW <= 512 && s->OH * s->OW <= 512;
+    case NK_ISA_AVX512:
+        return pass == 2 || (pass == 0 && (s->stride_h > 1 || s->stride_w > 1));
+    default:
+        return 1;
+    }
+}
+
+/* a + b * c (each operand >= 0) into *r; 1 when a term exceeds NK_DWL_MAX_PIX */
+static int nk_dwl_span(int64_t a, int64_t b, int64_t c, int64_t *r) {
+    int64_t p;
+    if (a > NK_DWL_MAX_PIX || nk_mul_i64(b, c, &p) || p > NK_DWL_MAX_PIX) return 1;
+    *r = a + p;
+    return 0;
+}
+
+static int nk_dwl_geometry(const nk_conv2d_shape *s, int pass, nk_dw_geo *g, int64_t *Hb,
+                           int64_t *Wb) {
     if (!__atomic_load_n(&nk_dwl_on, __ATOMIC_RELAXED)) return 0;
     if (s->groups < 2 || s->C_in != s->groups || s->OH < 1 || s->OW < 1 || s->pad_h < 0 ||
-        s->pad_w < 0)
+        s->pad_w < 0 || !nk_dwl_passes(s, pass))
         return 0;
-    /* generic level: the transposes are scalar, so only small planes (1
-     * thread, ms, lanes / planes: 8x512x14x14 1.3 / 2.1, 8x256x20x20 1.3 /
-     * 1.6, 8x256x28x28 3.8 / 2.3, 8x128x56x56 9.8 / 3.7) */
-    if (nk_isa_level() == NK_ISA_GENERIC && (s->OH > 512 || s->OW > 512 || s->OH * s->OW > 512))
-        return 0;
-    int64_t a, b, e;
-    if (nk_mul_i64(s->OH - 1, s->stride_h, &a) || nk_mul_i64(s->kH - 1, s->dil_h, &b) ||
-        a > NK_DWL_MAX_PIX || b > NK_DWL_MAX_PIX)
-        return 0;
-    *Hp = a + b + 1;
-    if (nk_mul_i64(s->OW - 1, s->stride_w, &a) || nk_mul_i64(s->kW - 1, s->dil_w, &b) ||
-        a > NK_DWL_MAX_PIX || b > NK_DWL_MAX_PIX)
-        return 0;
-    *Wp = a + b + 1;
-    if (nk_mul_i64(*Hp, *Wp, &e) || e > NK_DWL_MAX_PIX || s->OH * s->OW > NK_DWL_MAX_PIX - e)
-        return 0;
+    int64_t e, pix;
+    if (pass == 1) {
+        int64_t rh, rw;
+        if (s->stride_h != 1 || s->stride_w != 1 || s->H > NK_DWL_MAX_PIX ||
+            s->W > NK_DWL_MAX_PIX || s->OH > NK_DWL_MAX_PIX || s->OW > NK_DWL_MAX_PIX ||
+            nk_dwl_span(0, s->kH - 1, s->dil_h, &rh) || nk_dwl_span(0, s->kW - 1, s->dil_w, &rw) ||
+            s->pad_h > NK_DWL_MAX_PIX || s->pad_w > NK_DWL_MAX_PIX)
+            return 0;
+        *Hb = nk_max_i64(0, rh - s->pad_h) + nk_max_i64(s->OH, s->H + s->pad_h);
+        *Wb = nk_max_i64(0, rw - s->pad_w) + nk_max_i64(s->OW, s->W + s->pad_w);
+        pix = s->H * s->W;
+    } else {
+        if (nk_dwl_span(0, s->OH - 1, s->stride_h, Hb) ||
+            nk_dwl_span(*Hb + 1, s->kH - 1, s->dil_h, Hb) ||
+            nk_dwl_span(0, s->OW - 1, s->stride_w, Wb) ||
+            nk_dwl_span(*Wb + 1, s->kW - 1, s->dil_w, Wb))
+            return 0;
+        pix = s->OH * s->OW; /* OH, OW <= NK_DWL_MAX_PIX + 1 here */
+    }
+    if (nk_mul_i64(*Hb, *Wb, &e) || e > NK_DWL_MAX_PIX || pix > NK_DWL_MAX_PIX - e) return 0;
     *g = (nk_dw_geo){s->H, s->W, s->OH, s->OW, s->stride_h, s->stride_w, s->pad_h, s->pad_w,
                      s->dil_h, s->dil_w, s->kH, s->kW, 0, 0};
     return 1;
 }
 
-int nk_conv_depthwise_lanes_ok(const nk_conv2d_shape *s) {
+int nk_conv_depthwise_lanes_ok(const nk_conv2d_shape *s, int pass) {
     nk_dw_geo g;
-    int64_t Hp, Wp;
-    return nk_dwl_geometry(s, &g, &Hp, &Wp);
+    int64_t Hb, Wb;
+    return nk_dwl_geometry(s, pass, &g, &Hb, &Wb);
 }
 
 int nk_conv_depthwise_ok(const nk_conv2d_shape *s, int pass) {
     nk_dw_geo g;
-    int64_t Hp, Wp;
-    return (pass == 2 && nk_dwl_geometry(s, &g, &Hp, &Wp)) || nk_dw_geometry(s, pass, &g);
+    return nk_conv_depthwise_lanes_ok(s, pass) || nk_dw_geometry(s, pass, &g);
 }
 
 /* the loops, per dtype and level */
 #define T float
 #define DW_ATTR
+#define DW_VB 16
 #define DW_FN(name) name##_f32_generic
 #include "nk_conv_depthwise_impl.h"
 #undef DW_ATTR
 #undef DW_FN
 #if NK_X86_DISPATCH
+#undef DW_VB
 #define DW_ATTR __attribute__((target("avx2,fma")))
+#define DW_VB 32
 #define DW_FN(name) name##_f32_avx2
 #define DW_TR8 1
 #include "nk_conv_depthwise_impl.h"
 #undef DW_TR8
 #undef DW_ATTR
 #undef DW_FN
+#undef DW_VB
 #define DW_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define DW_VB 64
 #define DW_FN(name) name##_f32_avx512
 #define DW_TR16 1
 #include "nk_conv_depthwise_impl.h"
@@ -170,25 +220,32 @@ int nk_conv_depthwise_ok(const nk_conv2d_shape *s, int pass) {
 #undef DW_FN
 #endif
 #undef T
+#undef DW_VB
 #define T double
 #define DW_ATTR
+#define DW_VB 16
 #define DW_FN(name) name##_f64_generic
 #include "nk_conv_depthwise_impl.h"
 #undef DW_ATTR
 #undef DW_FN
 #if NK_X86_DISPATCH
+#undef DW_VB
 #define DW_ATTR __attribute__((target("avx2,fma")))
+#define DW_VB 32
 #define DW_FN(name) name##_f64_avx2
 #include "nk_conv_depthwise_impl.h"
 #undef DW_ATTR
 #undef DW_FN
+#undef DW_VB
 #define DW_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define DW_VB 64
 #define DW_FN(name) name##_f64_avx512
 #include "nk_conv_depthwise_impl.h"
 #undef DW_ATTR
 #undef DW_FN
 #endif
 #undef T
+#undef DW_VB
 
 #define NK_DW_CAT_(a, b) a##b
 #define NK_DW_CAT(a, b) NK_DW_CAT_(a, b)
@@ -216,6 +273,9 @@ typedef struct S(nk_dw_fns) {
     void (*dw)(const nk_dw_geo *, const T *, const T *, T *, int, T *);
     void (*rows)(T *, int64_t, const T *const *, int64_t, int64_t, int64_t);
     void (*acc)(const nk_dw_geo *, int64_t, const T *, const T *, const int64_t *, T *);
+    void (*planes)(T *const *, int64_t, const T *, int64_t, int64_t, int64_t);
+    void (*lfwd)(const nk_dw_geo *, int64_t, const T *, const T *, const int64_t *, T *);
+    void (*ldx)(const nk_dw_geo *, int64_t, const T *, const T *, const int64_t *, int, T *);
 } S(nk_dw_fns);
 
 #define NK_DW_LEVEL(lvl)                                                                   \
@@ -223,7 +283,8 @@ typedef struct S(nk_dw_fns) {
         NK_DW_CAT(S(nk_dw_fill), lvl), NK_DW_CAT(S(nk_dw_fwd_plane), lvl),                 \
             NK_DW_CAT(S(nk_dw_dx_plane), lvl), NK_DW_CAT(S(nk_dw_dx_store), lvl),          \
             NK_DW_CAT(S(nk_dw_dw_plane), lvl), NK_DW_CAT(S(nk_dwl_rows), lvl),             \
-            NK_DW_CAT(S(nk_dwl_acc), lvl)                                                  \
+            NK_DW_CAT(S(nk_dwl_acc), lvl), NK_DW_CAT(S(nk_dwl_planes), lvl),               \
+            NK_DW_CAT(S(nk_dwl_fwd), lvl), NK_DW_CAT(S(nk_dwl_dx), lvl)                    \
     }
 
 static S(nk_dw_fns) S(nk_dw_pick)(void) {
@@ -242,9 +303,64 @@ static T *S(nk_dw_alloc)(const nk_dw_geo *g, int64_t extra, int nt, size_t *per)
     return (T *)nk_aligned_alloc(*per * (size_t)nt);
 }
 
+/* Forward by channel lanes: task (image, block of NK_DWL output channels
+ * o0 + l): the lanes' input planes (channel (o0 + l) / m) transposed
+ * zero-padded, their taps and bias side by side, every output = bias + w *
+ * x tap by tap (the planes' order, so the same bits), transposed back. */
+static void S(nk_dw_fwd_lanes)(const nk_conv2d_shape *s, const nk_dw_geo *g, int64_t Hp,
+                               int64_t Wp, const T *x, const T *w, const T *bias, T *y,
+                               int nthreads, nk_status *status) {
+    const int64_t m = s->C_out / s->groups, kk = s->kH * s->kW, P = s->OH * s->OW;
+    const int64_t HW = s->H * s->W, nb = nk_ceil_div(s->C_out, NK_DWL), ntasks = s->N * nb;
+    const int64_t xrows = nk_min_i64(s->H, Hp - s->pad_h), xcols = nk_min_i64(s->W, Wp - s->pad_w);
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
+    const S(nk_dw_fns) f = S(nk_dw_pick)();
+    /* kk <= Hp * Wp: the products below stay within NK_DWL_MAX_PIX * NK_DWL */
+    const size_t offb = ((size_t)kk * sizeof(int64_t) + 63) & ~(size_t)63;
+    const size_t per = ((size_t)((Hp * Wp + P + kk + 1) * NK_DWL) * sizeof(T) + 63) & ~(size_t)63;
+    char *ws = nk_aligned_alloc(offb + per * (size_t)nt);
+    if (!ws) {
+        *status = NK_ERR_NOMEM;
+        return;
+    }
+    int64_t *toff = (int64_t *)ws;
+    for (int64_t t = 0; t < kk; t++)
+        toff[t] = (t / s->kW * s->dil_h * Wp + t % s->kW * s->dil_w) * NK_DWL;
+#pragma omp parallel num_threads(nt)
+    {
+        T *xt = (T *)(ws + offb + (size_t)nk_thread_num() * per);
+        T *yt = xt + Hp * Wp * NK_DWL, *wt = yt + P * NK_DWL;
+        memset(xt, 0, (size_t)(Hp * Wp * NK_DWL) * sizeof(T));
+#pragma omp for schedule(static)
+        for (int64_t task = 0; task < ntasks; task++) {
+            const int64_t n = task / nb, o0 = task % nb * NK_DWL;
+            const int64_t nl = nk_min_i64(NK_DWL, s->C_out - o0);
+            const T *xs[NK_DWL];
+            T *ys[NK_DWL];
+            for (int64_t l = 0; l < NK_DWL; l++) {
+                for (int64_t t = 0; t < kk; t++) wt[t * NK_DWL + l] = l < nl ? w[(o0 + l) * kk + t] : 0;
+                wt[kk * NK_DWL + l] = l < nl && bias ? bias[o0 + l] : 0;
+                xs[l] = l < nl ? x + (n * s->C_in + (o0 + l) / m) * HW : NULL;
+                ys[l] = l < nl ? y + (n * s->C_out + o0 + l) * P : NULL;
+            }
+            if (xrows > 0 && xcols > 0)
+                f.rows(xt + (s->pad_h * Wp + s->pad_w) * NK_DWL, Wp, xs, s->W, xrows, xcols);
+            f.lfwd(g, Wp, xt, wt, toff, yt);
+            f.planes(ys, P, yt, P, 1, P);
+        }
+    }
+    nk_aligned_free(ws);
+    *status = NK_OK;
+}
+
 int S(nk_conv_fwd_depthwise)(const nk_conv2d_shape *s, const T *x, const T *w, const T *bias,
                              T *y, int nthreads, nk_status *status) {
     nk_dw_geo g;
+    int64_t Hb, Wb;
+    if (nk_dwl_geometry(s, 0, &g, &Hb, &Wb)) {
+        S(nk_dw_fwd_lanes)(s, &g, Hb, Wb, x, w, bias, y, nthreads, status);
+        return 1;
+    }
     if (!nk_dw_geometry(s, 0, &g)) return 0;
     const int64_t G = s->groups, m = s->C_out / G, kk = s->kH * s->kW, P = s->OH * s->OW;
     const int64_t ntasks = s->N * G, plane = g.sh * g.sw * g.Hq * g.Wq;
@@ -275,17 +391,80 @@ int S(nk_conv_fwd_depthwise)(const nk_conv2d_shape *s, const T *x, const T *w, c
     return 1;
 }
 
+/* Backward-data by channel lanes, stride 1: task (image, block of NK_DWL
+ * input channels c0 + l): for each j < m, the lanes' dy planes (output
+ * channel (c0 + l)*m + j) transposed into the zero-padded dyt and every dx
+ * value += w * dy tap by tap, then dx transposed back.  The planes' order
+ * (j, then taps); the zero padding adds w * 0, so only finite weights. */
+static void S(nk_dw_dx_lanes)(const nk_conv2d_shape *s, const nk_dw_geo *g, int64_t Hd,
+                              int64_t Wd, const T *dy, const T *w, T *dx, int nthreads,
+                              nk_status *status) {
+    const int64_t m = s->C_out / s->groups, kk = s->kH * s->kW, P = s->OH * s->OW;
+    const int64_t HW = s->H * s->W, nb = nk_ceil_div(s->C_in, NK_DWL), ntasks = s->N * nb;
+    const int64_t A = nk_max_i64(0, (s->kH - 1) * s->dil_h - s->pad_h);
+    const int64_t B = nk_max_i64(0, (s->kW - 1) * s->dil_w - s->pad_w);
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
+    const S(nk_dw_fns) f = S(nk_dw_pick)();
+    const size_t offb = ((size_t)kk * sizeof(int64_t) + 63) & ~(size_t)63;
+    const size_t per = ((size_t)((Hd * Wd + HW + kk) * NK_DWL) * sizeof(T) + 63) & ~(size_t)63;
+    char *ws = nk_aligned_alloc(offb + per * (size_t)nt);
+    if (!ws) {
+        *status = NK_ERR_NOMEM;
+        return;
+    }
+    int64_t *toff = (int64_t *)ws;
+    for (int64_t t = 0; t < kk; t++)
+        toff[t] = ((s->pad_h + A - t / s->kW * s->dil_h) * Wd +
+                   (s->pad_w + B - t % s->kW * s->dil_w)) * NK_DWL;
+#pragma omp parallel num_threads(nt)
+    {
+        T *dyt = (T *)(ws + offb + (size_t)nk_thread_num() * per);
+        T *dxt = dyt + Hd * Wd * NK_DWL, *wt = dxt + HW * NK_DWL;
+        memset(dyt, 0, (size_t)(Hd * Wd * NK_DWL) * sizeof(T));
+#pragma omp for schedule(static)
+        for (int64_t task = 0; task < ntasks; task++) {
+            const int64_t n = task / nb, c0 = task % nb * NK_DWL;
+            const int64_t nl = nk_min_i64(NK_DWL, s->C_in - c0);
+            for (int64_t j = 0; j < m; j++) {
+                const T *ds[NK_DWL];
+                for (int64_t l = 0; l < NK_DWL; l++) {
+                    const int64_t o = (c0 + l) * m + j;
+                    for (int64_t t = 0; t < kk; t++) wt[t * NK_DWL + l] = l < nl ? w[o * kk + t] : 0;
+                    ds[l] = l < nl ? dy + (n * s->C_out + o) * P : NULL;
+                }
+                f.rows(dyt + (A * Wd + B) * NK_DWL, Wd, ds, s->OW, s->OH, s->OW);
+                f.ldx(g, Wd, dyt, wt, toff, j == 0, dxt);
+            }
+            T *xs[NK_DWL];
+            for (int64_t l = 0; l < NK_DWL; l++)
+                xs[l] = l < nl ? dx + (n * s->C_in + c0 + l) * HW : NULL;
+            f.planes(xs, HW, dxt, HW, 1, HW);
+        }
+    }
+    nk_aligned_free(ws);
+    *status = NK_OK;
+}
+
 int S(nk_conv_bwd_data_depthwise)(const nk_conv2d_shape *s, const T *dy, const T *w, T *dx,
                                   int nthreads, nk_status *status) {
     nk_dw_geo g;
-    if (!nk_dw_geometry(s, 1, &g)) return 0;
-    const int64_t G = s->groups, m = s->C_out / G, kk = s->kH * s->kW, P = s->OH * s->OW;
-    const int64_t ntasks = s->N * G, plane = g.sh * g.sw * g.Hq * g.Wq;
-    const int nt = nk_conv_threads(s, ntasks, nthreads);
+    int64_t Hb, Wb;
+    const int64_t kk = s->kH * s->kW;
+    const int lanes = nk_dwl_geometry(s, 1, &g, &Hb, &Wb);
+    if (!lanes && !nk_dw_geometry(s, 1, &g)) return 0;
     /* a weight that is not finite: products w * 0 are not 0, so dy's grid
-     * (0 past each row) would add NaN to inputs no output of that tap reads */
+     * (0 past each row) or the lanes' padding would add NaN to inputs no
+     * output of that tap reads */
     int exact = 0;
     for (int64_t i = 0; i < s->C_out * kk; i++) exact |= !(w[i] - w[i] == 0);
+    if (lanes && !exact) {
+        S(nk_dw_dx_lanes)(s, &g, Hb, Wb, dy, w, dx, nthreads, status);
+        return 1;
+    }
+    if (lanes && !nk_dw_geometry(s, 1, &g)) return 0; /* g: the planes' geometry */
+    const int64_t G = s->groups, m = s->C_out / G, P = s->OH * s->OW;
+    const int64_t ntasks = s->N * G, plane = g.sh * g.sw * g.Hq * g.Wq;
+    const int nt = nk_conv_threads(s, ntasks, nthreads);
     const S(nk_dw_fns) f = S(nk_dw_pick)();
     size_t per;
     T *ws = S(nk_dw_alloc)(&g, 0, nt, &per);
@@ -370,7 +549,7 @@ int S(nk_conv_bwd_weight_depthwise)(const nk_conv2d_shape *s, const T *dy, const
                                     int nthreads, nk_status *status) {
     nk_dw_geo g;
     int64_t Hp, Wp;
-    if (nk_dwl_geometry(s, &g, &Hp, &Wp)) {
+    if (nk_dwl_geometry(s, 2, &g, &Hp, &Wp)) {
         S(nk_dw_dw_lanes)(s, &g, Hp, Wp, dy, x, dw, nthreads, status);
         return 1;
     }

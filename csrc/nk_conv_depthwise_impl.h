@@ -271,6 +271,60 @@ DW_ATTR static void DW_FN(nk_dwl_rows)(T *NK_RESTRICT dst, int64_t pitch,
 #endif
 }
 
+/* dst[l][r*ld + c] = src[(r*pitch + c)*NK_DWL + l] for r < rows, c < cols,
+ * for the lanes whose dst[l] is not NULL (nk_dwl_rows' inverse). */
+DW_ATTR static void DW_FN(nk_dwl_planes)(T *const *dst, int64_t ld, const T *NK_RESTRICT src,
+                                         int64_t pitch, int64_t rows, int64_t cols) {
+#if defined(DW_TR16)
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+            const int64_t nc = nk_min_i64(16, cols - c0);
+            const __mmask16 k = (__mmask16)((1u << nc) - 1u);
+            const T *s = src + (r * pitch + c0) * NK_DWL;
+            __m512 v[16];
+            for (int i = 0; i < 16; i++)
+                v[i] = i < nc ? _mm512_load_ps(s + i * NK_DWL) : _mm512_setzero_ps();
+            nk_tr16_avx512(v);
+            for (int l = 0; l < 16; l++)
+                if (dst[l]) _mm512_mask_storeu_ps(dst[l] + r * ld + c0, k, v[l]);
+        }
+#elif defined(DW_TR8)
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c0 = 0; c0 < cols; c0 += 8) {
+            const int64_t nc = nk_min_i64(8, cols - c0);
+            const __m256i k = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nc),
+                                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            for (int h = 0; h < 2; h++) {
+                const T *s = src + (r * pitch + c0) * NK_DWL + h * 8;
+                __m256 v[8];
+                for (int i = 0; i < 8; i++)
+                    v[i] = i < nc ? _mm256_load_ps(s + i * NK_DWL) : _mm256_setzero_ps();
+                nk_tr8_avx2(v);
+                for (int l = 0; l < 8; l++)
+                    if (dst[h * 8 + l]) _mm256_maskstore_ps(dst[h * 8 + l] + r * ld + c0, k, v[l]);
+            }
+        }
+#else
+    for (int l = 0; l < NK_DWL; l++) {
+        T *NK_RESTRICT d = dst[l];
+        if (!d) continue;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cols; c++)
+                d[r * ld + c] = src[(r * pitch + c) * NK_DWL + l];
+    }
+#endif
+}
+
+/* The lanes' arithmetic on GCC/clang vector types of the level's width
+ * (DW_VB bytes; a wider type was split through the stack at AVX2): NK_DWL
+ * lanes = DW_NV vectors.  Multiply and add stay separate, as in the plain
+ * loops, so every level gives the same bits. */
+typedef T DW_FN(nk_dwl_vec) __attribute__((vector_size(DW_VB)));
+#define DW_NV ((int)(NK_DWL * sizeof(T) / DW_VB))
+#define DW_LD(v, p) memcpy(&(v), (p), DW_VB)
+#define DW_ST(p, v) memcpy((p), &(v), DW_VB)
+#define DW_VL ((int)(DW_VB / sizeof(T))) /* lanes per vector */
+
 /* acc[t*NK_DWL + l] += dy * x over one image, outputs in row-major order,
  * taps in order within each output: xt is the lanes' zero-padded input
  * (row r = input row r - pad_h, pitch Wp), dyt their dy (OH x OW), toff[t]
@@ -278,22 +332,79 @@ DW_ATTR static void DW_FN(nk_dwl_rows)(T *NK_RESTRICT dst, int64_t pitch,
 DW_ATTR static void DW_FN(nk_dwl_acc)(const nk_dw_geo *g, int64_t Wp, const T *NK_RESTRICT xt,
                                       const T *NK_RESTRICT dyt, const int64_t *toff,
                                       T *NK_RESTRICT acc) {
-    /* one vector of the NK_DWL lanes (GCC/clang vector extension; its
-     * multiply and add stay separate, as in the plain loops) */
-    typedef T vec __attribute__((vector_size(NK_DWL * sizeof(T))));
+    typedef DW_FN(nk_dwl_vec) vec;
     const int64_t kk = g->kH * g->kW;
     for (int64_t oh = 0; oh < g->OH; oh++)
         for (int64_t ow = 0; ow < g->OW; ow++) {
             const T *d = dyt + (oh * g->OW + ow) * NK_DWL;
             const T *xb = xt + (oh * g->sh * Wp + ow * g->sw) * NK_DWL;
-            vec dv;
-            memcpy(&dv, d, sizeof dv);
-            for (int64_t t = 0; t < kk; t++) {
-                vec xv, av;
-                memcpy(&xv, xb + toff[t], sizeof xv);
-                memcpy(&av, acc + t * NK_DWL, sizeof av);
-                av += dv * xv;
-                memcpy(acc + t * NK_DWL, &av, sizeof av);
-            }
+            vec dv[DW_NV];
+            for (int v = 0; v < DW_NV; v++) DW_LD(dv[v], d + v * DW_VL);
+            for (int64_t t = 0; t < kk; t++)
+                for (int v = 0; v < DW_NV; v++) {
+                    vec xv, av;
+                    DW_LD(xv, xb + toff[t] + v * DW_VL);
+                    DW_LD(av, acc + t * NK_DWL + v * DW_VL);
+                    av += dv[v] * xv;
+                    DW_ST(acc + t * NK_DWL + v * DW_VL, av);
+                }
         }
 }
+
+/* yt[(oh*OW + ow)*NK_DWL + l] = bias + w[t] * x for the taps t in order
+ * (the planes' order): xt the lanes' zero-padded input (pitch Wp), wt[t*
+ * NK_DWL + l] the lanes' taps and wt[kk*NK_DWL + l] their bias, toff[t] tap
+ * t's offset in xt. */
+DW_ATTR static void DW_FN(nk_dwl_fwd)(const nk_dw_geo *g, int64_t Wp, const T *NK_RESTRICT xt,
+                                      const T *NK_RESTRICT wt, const int64_t *toff,
+                                      T *NK_RESTRICT yt) {
+    typedef DW_FN(nk_dwl_vec) vec;
+    const int64_t kk = g->kH * g->kW;
+    for (int64_t oh = 0; oh < g->OH; oh++)
+        for (int64_t ow = 0; ow < g->OW; ow++) {
+            const T *xb = xt + (oh * g->sh * Wp + ow * g->sw) * NK_DWL;
+            vec a[DW_NV];
+            for (int v = 0; v < DW_NV; v++) DW_LD(a[v], wt + kk * NK_DWL + v * DW_VL);
+            for (int64_t t = 0; t < kk; t++)
+                for (int v = 0; v < DW_NV; v++) {
+                    vec xv, wv;
+                    DW_LD(xv, xb + toff[t] + v * DW_VL);
+                    DW_LD(wv, wt + t * NK_DWL + v * DW_VL);
+                    a[v] += wv * xv;
+                }
+            for (int v = 0; v < DW_NV; v++) DW_ST(yt + (oh * g->OW + ow) * NK_DWL + v * DW_VL, a[v]);
+        }
+}
+
+/* Stride 1: dxt[(ih*W + iw)*NK_DWL + l] (from 0 when first, else on top of
+ * its value) += w[t] * dy for the taps t in order (the planes' order): dyt
+ * the lanes' zero-padded dy (pitch Wd), tap t at toff[t] past (ih*Wd +
+ * iw)*NK_DWL. */
+DW_ATTR static void DW_FN(nk_dwl_dx)(const nk_dw_geo *g, int64_t Wd, const T *NK_RESTRICT dyt,
+                                     const T *NK_RESTRICT wt, const int64_t *toff, int first,
+                                     T *NK_RESTRICT dxt) {
+    typedef DW_FN(nk_dwl_vec) vec;
+    const int64_t kk = g->kH * g->kW;
+    for (int64_t ih = 0; ih < g->H; ih++)
+        for (int64_t iw = 0; iw < g->W; iw++) {
+            const T *db = dyt + (ih * Wd + iw) * NK_DWL;
+            T *dp = dxt + (ih * g->W + iw) * NK_DWL;
+            vec a[DW_NV];
+            for (int v = 0; v < DW_NV; v++) {
+                a[v] = (vec){0};
+                if (!first) DW_LD(a[v], dp + v * DW_VL);
+            }
+            for (int64_t t = 0; t < kk; t++)
+                for (int v = 0; v < DW_NV; v++) {
+                    vec dv, wv;
+                    DW_LD(dv, db + toff[t] + v * DW_VL);
+                    DW_LD(wv, wt + t * NK_DWL + v * DW_VL);
+                    a[v] += wv * dv;
+                }
+            for (int v = 0; v < DW_NV; v++) DW_ST(dp + v * DW_VL, a[v]);
+        }
+}
+#undef DW_NV
+#undef DW_LD
+#undef DW_ST
+#undef DW_VL

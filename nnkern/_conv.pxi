@@ -31,7 +31,7 @@ cdef extern from "nk_conv.h":
     int nk_conv_fwd_shift_images_per_task(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_depthwise_ok(const nk_conv2d_shape *s, int pass_) nogil
-    int nk_conv_depthwise_lanes_ok(const nk_conv2d_shape *s) nogil
+    int nk_conv_depthwise_lanes_ok(const nk_conv2d_shape *s, int pass_) nogil
     void nk_conv_depthwise_lanes_enable(int on) nogil
     nk_status nk_conv2d_fwd_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                                 const float *bias, float *y, int nthreads) nogil
@@ -268,17 +268,19 @@ def conv2d_uses_depthwise(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t
 
 def conv2d_depthwise_lanes(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
                            int64_t kH, int64_t kW, tuple stride, tuple padding, tuple dilation,
-                           int64_t groups, int64_t OH, int64_t OW):
-    """True when the weight gradient of this geometry, at the current ISA
-    level, runs by channel lanes (csrc/nk_conv_depthwise.c); for tests."""
+                           int64_t groups, int64_t OH, int64_t OW, int pass_):
+    """True when pass_ (0 forward, 1 backward-data with finite weights, 2
+    weight gradient) of this geometry, at the current ISA level, runs by
+    channel lanes (csrc/nk_conv_depthwise.c); for tests."""
     cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
                                          stride, padding, dilation, groups)
-    return bool(nk_conv_depthwise_lanes_ok(&s))
+    return bool(nk_conv_depthwise_lanes_ok(&s, pass_))
 
 
 def conv_depthwise_lanes_enable(bint on):
-    """Turn the depthwise weight gradient's channel lanes on or off for the
-    whole process; off, it goes by planes.  For tests that run both."""
+    """Turn the depthwise channel lanes on or off for the whole process;
+    off, every pass goes by planes (or the other paths).  For tests that run
+    both."""
     nk_conv_depthwise_lanes_enable(on)
 
 

@@ -2,8 +2,8 @@
 any multiplier, kernel, stride, padding and dilation, float32 and float64,
 every ISA level): the forward, backward-data and weight gradient against the
 float64 reference over a hypothesis grid at every level, with the probe
-checked against the rule written out here, and the weight gradient both by
-channel lanes and by planes; central finite differences;
+checked against the rule written out here, every pass both by channel lanes
+and by planes; central finite differences;
 thread invariance; the same bits at every level; non-finite weights and
 inputs (the grid's dropped columns must not turn them into NaN where the
 reference has none); torch, when importable."""
@@ -36,49 +36,62 @@ def _geo(x, w, stride, pad, dil):
             _out(H, kh, stride[0], pad[0], dil[0]), _out(W, kw, stride[1], pad[1], dil[1]))
 
 
-def _expect_lanes(level, geo):
-    """The weight gradient's channel lanes: when the padded input the
-    outputs read (Hp x Wp) and dy fit in 2**16 pixels; at the generic level
-    only on outputs of at most 512 pixels."""
-    _, _, _, _, _, kh, kw, stride, _, dil, _, OH, OW = geo
-    Hp = (OH - 1) * stride[0] + (kh - 1) * dil[0] + 1
-    Wp = (OW - 1) * stride[1] + (kw - 1) * dil[1] + 1
-    if level == "generic" and OH * OW > 512:
+def _expect_lanes(level, geo, pass_):
+    """Channel lanes: the weight gradient at every level, strided forwards
+    at AVX-512, every pass at AVX2 (backward-data at stride 1 only), every
+    pass on outputs of at most 512 pixels at the generic level; when the
+    lanes' two buffers fit in 2**16 pixels."""
+    _, _, H, W, _, kh, kw, stride, pad, dil, _, OH, OW = geo
+    if level == "generic":
+        ok = OH * OW <= 512
+    elif level == "avx512":
+        ok = pass_ == 2 or (pass_ == 0 and max(stride) > 1)
+    else:
+        ok = True
+    if not ok:
         return False
-    return Hp * Wp + OH * OW <= 2 ** 16
+    if pass_ == 1:  # dy padded by the taps' reach, and dx
+        if max(stride) > 1:
+            return False
+        Hb = max(0, (kh - 1) * dil[0] - pad[0]) + max(OH, H + pad[0])
+        Wb = max(0, (kw - 1) * dil[1] - pad[1]) + max(OW, W + pad[1])
+        pix = H * W
+    else:  # the padded input the outputs read, and the outputs
+        Hb = (OH - 1) * stride[0] + (kh - 1) * dil[0] + 1
+        Wb = (OW - 1) * stride[1] + (kw - 1) * dil[1] + 1
+        pix = OH * OW
+    return Hb * Wb + pix <= 2 ** 16
 
 
 def _expect(level, geo, pass_, lanes=True):
-    """The rule: every pass at the generic level and for strides; at stride
-    1, the forward and backward-data at AVX2 only (AVX-512 keeps its direct
-    kernels), the weight gradient by lanes (_expect_lanes) or on outputs of
-    at most 64 x 64."""
+    """The rule: channel lanes (_expect_lanes), or the planes: every pass at
+    the generic level and for strides; at stride 1, the forward and
+    backward-data at AVX2 only (AVX-512 keeps its direct kernels), the
+    weight gradient on outputs of at most 64 x 64."""
+    if lanes and _expect_lanes(level, geo, pass_):
+        return True
     strided = max(geo[7]) > 1
     if level == "generic" or strided:
         return True
     if pass_ < 2:
         return level == "avx2"
-    return (lanes and _expect_lanes(level, geo)) or geo[11] * geo[12] <= 64 * 64
+    return geo[11] * geo[12] <= 64 * 64
 
 
 @pytest.fixture(params=[True, False], ids=["lanes", "planes"])
 def lanes(request):
-    """The weight gradient by channel lanes (where they apply), or always by
-    planes."""
+    """Channel lanes (where they apply), or never."""
     _C.conv_depthwise_lanes_enable(request.param)
     yield request.param
     _C.conv_depthwise_lanes_enable(True)
 
 
-def _dw_both(dy, x, w, args):
-    """The weight gradient by lanes (the default), and by planes."""
-    by_lanes = F.conv2d_backward(dy, x, w, *args, output_mask=(False, True, False))[1]
+def _lanes_off(fn):
     _C.conv_depthwise_lanes_enable(False)
     try:
-        by_planes = F.conv2d_backward(dy, x, w, *args, output_mask=(False, True, False))[1]
+        return fn()
     finally:
         _C.conv_depthwise_lanes_enable(True)
-    return by_lanes, by_planes
 
 
 def _ref(x, w, b, dy, stride, pad, dil, C):
@@ -122,21 +135,18 @@ def test_matches_reference(level, c):
     geo = _geo(x, w, c["stride"], c["pad"], c["dil"])
     for pass_ in range(3):
         assert _C.conv2d_uses_depthwise(*geo, pass_) == _expect(level, geo, pass_)
-    assert _C.conv2d_depthwise_lanes(*geo) == _expect_lanes(level, geo)
-    _C.conv_depthwise_lanes_enable(False)
-    try:
-        assert not _C.conv2d_depthwise_lanes(*geo)
-        assert _C.conv2d_uses_depthwise(*geo, 2) == _expect(level, geo, 2, lanes=False)
-    finally:
-        _C.conv_depthwise_lanes_enable(True)
+        assert _C.conv2d_depthwise_lanes(*geo, pass_) == _expect_lanes(level, geo, pass_)
+        assert _lanes_off(lambda: (_C.conv2d_uses_depthwise(*geo, pass_),
+                                   _C.conv2d_depthwise_lanes(*geo, pass_))) == (
+            _expect(level, geo, pass_, lanes=False), False)
     y = F.conv2d(x, w, b, *args)
     dy = rng.standard_normal(y.shape).astype(dt)
-    gi, gw, _ = F.conv2d_backward(dy, x, w, *args)
-    ry, rgi, rgw = _ref(x, w, b, dy, *args)
-    for got, ref in ((y, ry), (gi, rgi), (gw, rgw)) + tuple((g, rgw) for g in
-                                                            _dw_both(dy, x, w, args)):
-        assert got.dtype == dt
-        _close(got, ref, dt)
+    ref = _ref(x, w, b, dy, *args)
+    for run in (lambda: _all_passes(x, w, b, args, dy),
+                lambda: _lanes_off(lambda: _all_passes(x, w, b, args, dy))):
+        for got, r in zip(run(), ref):
+            assert got.dtype == dt
+            _close(got, r, dt)
 
 
 @pytest.mark.parametrize("case", [
@@ -207,6 +217,34 @@ def test_same_bits_at_every_level(lanes):
     for other in got[1:]:
         for a, o in zip(got[0], other):
             assert np.array_equal(a, o)
+
+
+@pytest.mark.parametrize("geo", [
+    # (N, C, H, W, m, k, stride, pad, dil)
+    (2, 19, 14, 14, 1, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (1, 5, 11, 17, 3, (5, 3), (1, 1), (2, 0), (1, 2)),
+    (2, 17, 15, 16, 2, (3, 3), (2, 2), (1, 1), (1, 1)),
+])
+def test_lanes_same_bits_as_planes(level, geo):
+    """The forward and backward-data add the same products in the same
+    order by lanes as by planes (the weight gradient sums in another
+    order: its lanes are checked against the reference above)."""
+    N, C, H, W, m, k, stride, pad, dil = geo
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = rng.standard_normal((C * m, 1) + k).astype(np.float32)
+    b = rng.standard_normal(C * m).astype(np.float32)
+    args = (stride, pad, dil, C)
+    g = _geo(x, w, stride, pad, dil)
+    dy = rng.standard_normal(F.conv2d(x, w, b, *args).shape).astype(np.float32)
+    on = _all_passes(x, w, b, args, dy)
+    off = _lanes_off(lambda: _all_passes(x, w, b, args, dy))
+    both = [p for p in (0, 1) if _C.conv2d_depthwise_lanes(*g, p)
+            and _lanes_off(lambda: _C.conv2d_uses_depthwise(*g, p))]
+    if not both:
+        pytest.skip("no pass of this shape runs both ways at this level")
+    for pass_ in both:
+        assert np.array_equal(on[pass_], off[pass_])
 
 
 @pytest.mark.parametrize("what", ["w", "x"])
