@@ -127,6 +127,31 @@ static inline void S(nk_conv_scatter_add_row)(T *NK_RESTRICT xrow, const T *NK_R
     }
 }
 
+/* Two taps kw, kw + 1 of a stride-2, dilation-1 row at once:
+ * xrow[iw0 + 2t] += s0[t] and xrow[iw0 + 1 + 2t] += s1[t] for the t that
+ * land inside [0, W); where both do, one loop over consecutive pairs
+ * (vectorized with interleaving shuffles; the two strided loops were a
+ * third of the 7x7/s2 stem's backward-data).  Each element gets one value,
+ * so the sums are those of two nk_conv_scatter_add_row calls. */
+static inline void S(nk_conv_scatter_add_pair2)(T *NK_RESTRICT xrow, const T *NK_RESTRICT s0,
+                                                const T *NK_RESTRICT s1, int64_t iw0,
+                                                int64_t len, int64_t W) {
+    const int64_t lo0 = iw0 < 0 ? nk_min_i64(len, (-iw0 + 1) / 2) : 0;
+    const int64_t hi0 = iw0 < W ? nk_min_i64(len, (W - iw0 + 1) / 2) : 0;
+    const int64_t lo1 = iw0 + 1 < 0 ? nk_min_i64(len, -iw0 / 2) : 0;
+    const int64_t hi1 = iw0 + 1 < W ? nk_min_i64(len, (W - iw0) / 2) : 0;
+    const int64_t lo = nk_max_i64(lo0, lo1), hi = nk_max_i64(lo, nk_min_i64(hi0, hi1));
+    for (int64_t t = lo0; t < nk_min_i64(lo, hi0); t++) xrow[iw0 + 2 * t] += s0[t];
+    for (int64_t t = lo1; t < nk_min_i64(lo, hi1); t++) xrow[iw0 + 1 + 2 * t] += s1[t];
+    T *NK_RESTRICT xp = xrow + iw0;
+    for (int64_t t = lo; t < hi; t++) {
+        xp[2 * t] += s0[t];
+        xp[2 * t + 1] += s1[t];
+    }
+    for (int64_t t = nk_max_i64(hi, lo0); t < hi0; t++) xrow[iw0 + 2 * t] += s0[t];
+    for (int64_t t = nk_max_i64(hi, lo1); t < hi1; t++) xrow[iw0 + 1 + 2 * t] += s1[t];
+}
+
 /* ---- forward: B operand = im2col(x) with rows = output pixels of the
  * flattened (image, pixel) space, depth = (c, kh, kw) */
 #define NK_CONV_NSEG 64
@@ -432,18 +457,27 @@ static nk_status S(nk_conv_bwd_data_col)(const nk_conv2d_shape *s, const T *dy, 
                     T *xc = dxp + c * HW;
                     const T *src = col + r * nj;
                     const int64_t offh = kh * s->dil_h - s->pad_h, offw = kw * s->dil_w - s->pad_w;
+                    /* stride 2, dilation 1: taps kw and kw + 1 together */
+                    const int pair = s->stride_w == 2 && s->dil_w == 1 && kw + 1 < s->kW;
                     int64_t oh = oh0, ow = ow0, ii = 0;
                     while (ii < nj) {
                         const int64_t len = nk_min_i64(nj - ii, s->OW - ow);
                         const int64_t ih = oh * s->stride_h + offh;
-                        if (ih >= 0 && ih < s->H)
-                            S(nk_conv_scatter_add_row)(xc + ih * s->W, src + ii,
-                                                       ow * s->stride_w + offw, s->stride_w, len,
-                                                       s->W);
+                        if (ih >= 0 && ih < s->H) {
+                            if (pair)
+                                S(nk_conv_scatter_add_pair2)(xc + ih * s->W, src + ii,
+                                                             src + nj + ii, ow * 2 + offw, len,
+                                                             s->W);
+                            else
+                                S(nk_conv_scatter_add_row)(xc + ih * s->W, src + ii,
+                                                           ow * s->stride_w + offw, s->stride_w,
+                                                           len, s->W);
+                        }
                         ii += len;
                         oh++;
                         ow = 0;
                     }
+                    r += pair;
                 }
             }
         }
