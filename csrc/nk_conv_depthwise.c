@@ -44,8 +44,9 @@
  * AVX-512 levels) give the same bits at every level.  Memory: per thread
  * the phases + the grid (sh*sw*Hq*Wq + OH*Wq values; the weight gradient
  * adds 64*kH*kW); shapes whose phases exceed NK_DW_MAX_PLANE values take
- * the other paths.  The lanes: per thread 16 * (Hp*Wp + OH*OW + kH*kW)
- * values, Hp*Wp + OH*OW <= NK_DWL_MAX_PIX. */
+ * the other paths.  The lanes: per thread 16 values per pixel of two
+ * buffers of <= NK_DWL_MAX_PIX pixels together (nk_dwl_geometry), plus 16
+ * * (kH*kW + 1) for the taps. */
 #ifndef NK_DW_T
 #include <string.h>
 #include "nk_conv.h"
@@ -56,8 +57,8 @@
 #endif
 
 #define NK_DW_MAX_PLANE ((int64_t)1 << 24)
-/* weight gradient by channel lanes: NK_DWL channels side by side; taken
- * when a thread's padded input and dy (pixels) fit in NK_DWL_MAX_PIX */
+/* channel lanes: NK_DWL channels side by side; taken when a thread's two
+ * buffers (pixels, nk_dwl_geometry) fit in NK_DWL_MAX_PIX */
 #define NK_DWL 16
 #define NK_DWL_MAX_PIX ((int64_t)1 << 16)
 

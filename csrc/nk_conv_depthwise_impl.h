@@ -1,18 +1,23 @@
-/* nk_conv_depthwise_impl.h -- the per-plane loops of the depthwise conv2d
- * (nk_conv_depthwise.c), compiled once per dtype and ISA level.  Not a
- * public header.
+/* nk_conv_depthwise_impl.h -- the loops of the depthwise conv2d
+ * (nk_conv_depthwise.c), by planes and by channel lanes, compiled once per
+ * dtype and ISA level.  Not a public header.
  *
- * Plain C loops, which the compiler vectorizes for the level's target.
- * Every element gets the same multiplies and adds in the same order at
- * every level (separate multiply and add: -std=c11 does not contract them
- * into FMAs), so the three levels give the same bits.
+ * Plain C loops (the planes), which the compiler vectorizes for the
+ * level's target, and vector-type arithmetic (the lanes).  Every element
+ * gets the same multiplies and adds in the same order at every level
+ * (separate multiply and add: -std=c11 does not contract them into FMAs),
+ * so the three levels give the same bits.  The lanes' transposes use
+ * in-register transposes for float at AVX-512 (DW_TR16) and AVX2 (DW_TR8),
+ * plain copies otherwise; they only move values.
  *
  * Layout (nk_conv_depthwise.c): a padded plane cut into sh x sw phases of
  * Hq x Wq values, and the output grid of OH x Wq values; tap t reads phase
- * plane ph_t at the flat offset off_t (nk_dw_tap).
+ * plane ph_t at the flat offset off_t (nk_dw_tap).  Lanes: NK_DWL values
+ * per pixel, pixel-major.
  *
- * Expects T (float / double), DW_FN(name) (a suffix per dtype and level)
- * and DW_ATTR (the level's target attribute, or nothing). */
+ * Expects T (float / double), DW_FN(name) (a suffix per dtype and level),
+ * DW_ATTR (the level's target attribute, or nothing) and DW_VB (the
+ * level's vector width in bytes). */
 
 /* y[r*ys + i] += a * x[r*xs + i] for r < rows, i < n.  Not inlined, so that
  * the compiler vectorizes the loop as it stands (inlined into the tap
@@ -215,8 +220,8 @@ DW_ATTR static void DW_FN(nk_dw_dw_plane)(const nk_dw_geo *g, const T *NK_RESTRI
         DW_FN(nk_dw_dot64)(acc + t * 64, grid, 0, xq + nk_dw_tap(g, t), 0, 1, g->OH * g->Wq);
 }
 
-/* ---- weight gradient by channel lanes (nk_conv_depthwise.c: small
- * planes): NK_DWL channels side by side, pixel-major ---- */
+/* ---- channel lanes (nk_conv_depthwise.c, nk_dwl_geometry): NK_DWL
+ * channels side by side, pixel-major ---- */
 
 /* dst[(r*pitch + c)*NK_DWL + l] = src[l][r*ld + c] for r < rows, c < cols;
  * 0 for the lanes whose src[l] is NULL. */
