@@ -313,6 +313,26 @@ def test_direct_and_wide_paths(isa, case):
             _close(a, r, dtype)
 
 
+@pytest.mark.parametrize("case", [
+    # large outputs (>= 2**19 values) of the direct 16 x 6 / 8 x 12 kernels
+    # N, Cin, H, W, Cout, k, stride, pad, groups
+    (4, 3, 224, 224, 16, 7, 2, 3, 1),       # the stem's shape, 16 channels
+    (3, 2, 150, 151, 8, 3, 1, 1, 1),        # 8 x 12, rows of 151: unaligned, a tail
+    (4, 32, 130, 130, 32, 3, 2, 1, 4),      # 8 channels per group, strided
+])
+def test_direct_large_outputs(isa, case):
+    N, Cin, H, W, Cout, k, s, p, g = case
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((N, Cin, H, W)).astype(np.float32)
+    w = rng.standard_normal((Cout, Cin // g, k, k)).astype(np.float32)
+    b = rng.standard_normal(Cout).astype(np.float32)
+    y = F.conv2d(x, w, b, s, p, 1, g)
+    assert y.size >= 2 ** 19
+    ref = _C.conv2d_fwd_ref(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                            (s, s), (p, p), (1, 1), g, *y.shape[2:])
+    _close(y, ref, np.float32)
+
+
 def test_wide_rows_reference(isa):
     """Rows of 32+ pixels use contiguous row copies instead of gathers."""
     rng = np.random.default_rng(9)
