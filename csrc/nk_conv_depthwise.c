@@ -304,6 +304,26 @@ static T *S(nk_dw_alloc)(const nk_dw_geo *g, int64_t extra, int nt, size_t *per)
     return (T *)nk_aligned_alloc(*per * (size_t)nt);
 }
 
+/* The lanes' one allocation: the taps' offsets (kk int64, *offb bytes),
+ * then nt per-thread workspaces of `vals` values (*per bytes), 64-byte
+ * rounded; NULL on failure.  toff[t] = tap t's offset in a lanes buffer of
+ * pitch Wb, from row r0 and column c0, sgn = +1 (the taps read forward:
+ * forward, weight gradient) or -1 (backward-data). */
+static char *S(nk_dwl_alloc)(const nk_conv2d_shape *s, int64_t vals, int nt, int64_t Wb,
+                             int64_t r0, int64_t c0, int64_t sgn, size_t *offb, size_t *per) {
+    const int64_t kk = s->kH * s->kW;
+    /* kk <= the buffers' pixels: the products stay within NK_DWL_MAX_PIX * NK_DWL */
+    *offb = ((size_t)kk * sizeof(int64_t) + 63) & ~(size_t)63;
+    *per = ((size_t)vals * sizeof(T) + 63) & ~(size_t)63;
+    char *ws = nk_aligned_alloc(*offb + *per * (size_t)nt);
+    if (!ws) return NULL;
+    int64_t *toff = (int64_t *)ws;
+    for (int64_t t = 0; t < kk; t++)
+        toff[t] = ((r0 + sgn * (t / s->kW) * s->dil_h) * Wb + c0 + sgn * (t % s->kW) * s->dil_w) *
+                  NK_DWL;
+    return ws;
+}
+
 /* Forward by channel lanes: task (image, block of NK_DWL output channels
  * o0 + l): the lanes' input planes (channel (o0 + l) / m) transposed
  * zero-padded, their taps and bias side by side, every output = bias + w *
@@ -316,17 +336,13 @@ static void S(nk_dw_fwd_lanes)(const nk_conv2d_shape *s, const nk_dw_geo *g, int
     const int64_t xrows = nk_min_i64(s->H, Hp - s->pad_h), xcols = nk_min_i64(s->W, Wp - s->pad_w);
     const int nt = nk_conv_threads(s, ntasks, nthreads);
     const S(nk_dw_fns) f = S(nk_dw_pick)();
-    /* kk <= Hp * Wp: the products below stay within NK_DWL_MAX_PIX * NK_DWL */
-    const size_t offb = ((size_t)kk * sizeof(int64_t) + 63) & ~(size_t)63;
-    const size_t per = ((size_t)((Hp * Wp + P + kk + 1) * NK_DWL) * sizeof(T) + 63) & ~(size_t)63;
-    char *ws = nk_aligned_alloc(offb + per * (size_t)nt);
+    size_t offb, per;
+    char *ws = S(nk_dwl_alloc)(s, (Hp * Wp + P + kk + 1) * NK_DWL, nt, Wp, 0, 0, 1, &offb, &per);
     if (!ws) {
         *status = NK_ERR_NOMEM;
         return;
     }
-    int64_t *toff = (int64_t *)ws;
-    for (int64_t t = 0; t < kk; t++)
-        toff[t] = (t / s->kW * s->dil_h * Wp + t % s->kW * s->dil_w) * NK_DWL;
+    const int64_t *toff = (const int64_t *)ws;
 #pragma omp parallel num_threads(nt)
     {
         T *xt = (T *)(ws + offb + (size_t)nk_thread_num() * per);
@@ -406,17 +422,14 @@ static void S(nk_dw_dx_lanes)(const nk_conv2d_shape *s, const nk_dw_geo *g, int6
     const int64_t B = nk_max_i64(0, (s->kW - 1) * s->dil_w - s->pad_w);
     const int nt = nk_conv_threads(s, ntasks, nthreads);
     const S(nk_dw_fns) f = S(nk_dw_pick)();
-    const size_t offb = ((size_t)kk * sizeof(int64_t) + 63) & ~(size_t)63;
-    const size_t per = ((size_t)((Hd * Wd + HW + kk) * NK_DWL) * sizeof(T) + 63) & ~(size_t)63;
-    char *ws = nk_aligned_alloc(offb + per * (size_t)nt);
+    size_t offb, per;
+    char *ws = S(nk_dwl_alloc)(s, (Hd * Wd + HW + kk) * NK_DWL, nt, Wd, s->pad_h + A,
+                               s->pad_w + B, -1, &offb, &per);
     if (!ws) {
         *status = NK_ERR_NOMEM;
         return;
     }
-    int64_t *toff = (int64_t *)ws;
-    for (int64_t t = 0; t < kk; t++)
-        toff[t] = ((s->pad_h + A - t / s->kW * s->dil_h) * Wd +
-                   (s->pad_w + B - t % s->kW * s->dil_w)) * NK_DWL;
+    const int64_t *toff = (const int64_t *)ws;
 #pragma omp parallel num_threads(nt)
     {
         T *dyt = (T *)(ws + offb + (size_t)nk_thread_num() * per);
@@ -507,17 +520,13 @@ static void S(nk_dw_dw_lanes)(const nk_conv2d_shape *s, const nk_dw_geo *g, int6
     const int64_t xrows = nk_min_i64(s->H, Hp - s->pad_h), xcols = nk_min_i64(s->W, Wp - s->pad_w);
     const int nt = nk_conv_threads(s, nb, nthreads);
     const S(nk_dw_fns) f = S(nk_dw_pick)();
-    /* kk <= Hp * Wp: the products below stay within NK_DWL_MAX_PIX * NK_DWL */
-    const size_t offb = ((size_t)kk * sizeof(int64_t) + 63) & ~(size_t)63;
-    const size_t per = ((size_t)((Hp * Wp + P + kk) * NK_DWL) * sizeof(T) + 63) & ~(size_t)63;
-    char *ws = nk_aligned_alloc(offb + per * (size_t)nt);
+    size_t offb, per;
+    char *ws = S(nk_dwl_alloc)(s, (Hp * Wp + P + kk) * NK_DWL, nt, Wp, 0, 0, 1, &offb, &per);
     if (!ws) {
         *status = NK_ERR_NOMEM;
         return;
     }
-    int64_t *toff = (int64_t *)ws;
-    for (int64_t t = 0; t < kk; t++)
-        toff[t] = (t / s->kW * s->dil_h * Wp + t % s->kW * s->dil_w) * NK_DWL;
+    const int64_t *toff = (const int64_t *)ws;
 #pragma omp parallel num_threads(nt)
     {
         T *xt = (T *)(ws + offb + (size_t)nk_thread_num() * per);
