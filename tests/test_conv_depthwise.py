@@ -94,6 +94,17 @@ def _lanes_off(fn):
         _C.conv_depthwise_lanes_enable(True)
 
 
+def _layer(seed, N, C, H, W, m, k, args, dtype=np.float32):
+    """x, w, b and a dy for a depthwise layer: C channels, multiplier m,
+    kernel k (a pair), args = (stride, pad, dil, C)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((C * m, 1) + k).astype(dtype)
+    b = rng.standard_normal(C * m).astype(dtype)
+    dy = rng.standard_normal(F.conv2d(x, w, b, *args).shape).astype(dtype)
+    return x, w, b, dy
+
+
 def _ref(x, w, b, dy, stride, pad, dil, C):
     x64, w64, dy64 = (np.asarray(a, dtype=np.float64) for a in (x, w, dy))
     b64 = None if b is None else np.asarray(b, dtype=np.float64)
@@ -157,12 +168,8 @@ def test_matches_reference(level, c):
 ])
 def test_finite_differences(level, lanes, case):
     N, C, H, W, m, k, stride, pad, dil = case
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((N, C, H, W))
-    w = rng.standard_normal((C * m, 1) + k)
-    b = rng.standard_normal(C * m)
     args = (stride, pad, dil, C)
-    dy = rng.standard_normal(F.conv2d(x, w, b, *args).shape)
+    x, w, b, dy = _layer(1, N, C, H, W, m, k, args, np.float64)
     assert _C.conv2d_uses_depthwise(*_geo(x, w, stride, pad, dil), 2)
 
     def loss():
@@ -181,12 +188,8 @@ def _all_passes(x, w, b, args, dy):
 
 
 def test_thread_invariance(level, lanes, restore_threads):
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((3, 7, 30, 31)).astype(np.float32)
-    w = rng.standard_normal((14, 1, 3, 3)).astype(np.float32)
-    b = rng.standard_normal(14).astype(np.float32)
     args = ((2, 2), (1, 1), (1, 1), 7)
-    dy = rng.standard_normal(F.conv2d(x, w, b, *args).shape).astype(np.float32)
+    x, w, b, dy = _layer(2, 3, 7, 30, 31, 2, (3, 3), args)
     got = []
     for nt in (1, 2, 3):
         with num_threads(nt):
@@ -198,12 +201,8 @@ def test_thread_invariance(level, lanes, restore_threads):
 
 def test_same_bits_at_every_level(lanes):
     """Strided layers take the path at every level: the same bits."""
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal((2, 5, 19, 22)).astype(np.float32)
-    w = rng.standard_normal((10, 1, 3, 5)).astype(np.float32)
-    b = rng.standard_normal(10).astype(np.float32)
     args = ((2, 3), (1, 2), (1, 2), 5)
-    dy = rng.standard_normal(F.conv2d(x, w, b, *args).shape).astype(np.float32)
+    x, w, b, dy = _layer(3, 2, 5, 19, 22, 2, (3, 5), args)
     before = _C.isa_active()
     got = []
     try:
@@ -230,13 +229,9 @@ def test_lanes_same_bits_as_planes(level, geo):
     order by lanes as by planes (the weight gradient sums in another
     order: its lanes are checked against the reference above)."""
     N, C, H, W, m, k, stride, pad, dil = geo
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
-    w = rng.standard_normal((C * m, 1) + k).astype(np.float32)
-    b = rng.standard_normal(C * m).astype(np.float32)
     args = (stride, pad, dil, C)
+    x, w, b, dy = _layer(5, N, C, H, W, m, k, args)
     g = _geo(x, w, stride, pad, dil)
-    dy = rng.standard_normal(F.conv2d(x, w, b, *args).shape).astype(np.float32)
     on = _all_passes(x, w, b, args, dy)
     off = _lanes_off(lambda: _all_passes(x, w, b, args, dy))
     both = [p for p in (0, 1) if _C.conv2d_depthwise_lanes(*g, p)
