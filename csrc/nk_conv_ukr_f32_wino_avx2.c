@@ -124,50 +124,48 @@ static inline NK_T256 void nk_wino_g8(const __m256 *z, __m256 *o) {
     o[5] = z[2];
 }
 
+/* The AVX-512 kernel's panel-order lanes, 8 a vector (12 vectors). */
 NK_T256 int nk_wino_weights_f32_avx2(const float *w, int flip, int64_t K, int64_t C,
                                      int64_t kp, int64_t c0, int nc, float *U, int64_t us) {
     assert(w && U && nc >= 1 && nc <= 16);
     const __m256 zero = _mm256_setzero_ps();
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i gi = _mm256_mullo_epi32(lane, _mm256_set1_epi32(flip ? (int32_t)(K * 9) : 9));
+    const __m256i six = _mm256_set1_epi32(6), nine = _mm256_set1_epi32(9);
     __m256 acc = zero;
-    for (int h = 0; h < 2 && 8 * h < nc; h++) {
-        const int n8 = nc - 8 * h < 8 ? nc - 8 * h : 8;
-        const __m256 lanes =
-            _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n8), lane));
-        const int64_t cb = c0 + 8 * h;
-        float u[36][6][8];
-        for (int r = 0; r < 6; r++) {
-            const int64_t k = kp * 6 + r;
-            __m256 g[3][3];
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++)
-                    g[i][j] = k >= K ? zero
-                              : flip ? _mm256_mask_i32gather_ps(
-                                           zero, w + (cb * K + k) * 9 + (2 - i) * 3 + (2 - j), gi,
-                                           lanes, 4)
-                                     : _mm256_mask_i32gather_ps(
-                                           zero, w + (k * C + cb) * 9 + i * 3 + j, gi, lanes, 4);
-            __m256 t[6][3]; /* t = G g, column by column */
-            for (int j = 0; j < 3; j++) {
-                const __m256 z[3] = {g[0][j], g[1][j], g[2][j]};
-                __m256 col[6];
-                nk_wino_g8(z, col);
-                for (int a6 = 0; a6 < 6; a6++) t[a6][j] = col[a6];
-            }
-            for (int a6 = 0; a6 < 6; a6++) { /* (G g) G^T, row by row */
-                __m256 o[6];
-                nk_wino_g8(t[a6], o);
-                for (int b6 = 0; b6 < 6; b6++) {
-                    acc = _mm256_add_ps(acc, _mm256_mul_ps(o[b6], zero));
-                    _mm256_storeu_ps(u[6 * a6 + b6][r], o[b6]);
-                }
-            }
+    float *dst = U + c0 * 6;
+    for (int q = 0; 8 * q < 6 * nc; q++) {
+        const __m256i e = _mm256_add_epi32(lane, _mm256_set1_epi32(8 * q));
+        const __m256i c = _mm256_srli_epi32(_mm256_mullo_epi32(e, _mm256_set1_epi32(43)), 8);
+        const __m256i k = _mm256_add_epi32(_mm256_set1_epi32((int32_t)(kp * 6)),
+                                           _mm256_sub_epi32(e, _mm256_mullo_epi32(c, six)));
+        const __m256 m = _mm256_castsi256_ps(
+            _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(nc), c),
+                             _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)K), k)));
+        const __m256i cc = _mm256_add_epi32(c, _mm256_set1_epi32((int32_t)c0));
+        const __m256i gi = _mm256_mullo_epi32(
+            nine, flip ? _mm256_add_epi32(_mm256_mullo_epi32(cc, _mm256_set1_epi32((int32_t)K)), k)
+                       : _mm256_add_epi32(_mm256_mullo_epi32(k, _mm256_set1_epi32((int32_t)C)), cc));
+        __m256 g[3][3];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                g[i][j] = _mm256_mask_i32gather_ps(
+                    zero, w + (flip ? (2 - i) * 3 + (2 - j) : i * 3 + j), gi, m, 4);
+        __m256 t[6][3]; /* t = G g, column by column */
+        for (int j = 0; j < 3; j++) {
+            const __m256 z[3] = {g[0][j], g[1][j], g[2][j]};
+            __m256 col[6];
+            nk_wino_g8(z, col);
+            for (int a6 = 0; a6 < 6; a6++) t[a6][j] = col[a6];
         }
-        for (int xi = 0; xi < 36; xi++) {
-            float *dst = U + xi * us + cb * 6;
-            for (int l = 0; l < n8; l++)
-                for (int r = 0; r < 6; r++) dst[l * 6 + r] = u[xi][r][l];
+        const int left = 6 * nc - 8 * q;
+        const __m256i sm = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), lane);
+        for (int a6 = 0; a6 < 6; a6++) { /* (G g) G^T, row by row */
+            __m256 o[6];
+            nk_wino_g8(t[a6], o);
+            for (int b6 = 0; b6 < 6; b6++) {
+                acc = _mm256_fmadd_ps(o[b6], zero, acc); /* inf * 0 = NaN */
+                _mm256_maskstore_ps(dst + (6 * a6 + b6) * us + 8 * q, sm, o[b6]);
+            }
         }
     }
     return _mm256_movemask_ps(_mm256_cmp_ps(acc, acc, _CMP_UNORD_Q)) != 0;

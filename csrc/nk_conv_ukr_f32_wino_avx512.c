@@ -103,37 +103,40 @@ static inline NK_T512 void nk_wino_g(const __m512 *z, __m512 *o) {
     o[5] = z[2];
 }
 
-/* (G g G^T) for 16 input channels c0.. (lanes; `nc` of them valid) and the
- * six output channels kp*6 + r of one packed panel, written as
- * U[xi*us + c*6 + r], c = c0 + lane. */
+/* (G g G^T) for the nc <= 16 input channels c0.. and the six output
+ * channels kp*6 + r of one packed panel, written as U[xi*us + c*6 + r]
+ * (c from c0).  The 96 (c, r) pairs are taken in the panel's own order,
+ * 16 a vector (lane l of vector q: element e = 16q + l, c = e / 6,
+ * r = e % 6), each lane gathering its own 3x3 kernel, so every transformed
+ * vector is stored as it is: no interleave.  Lanes with c >= nc or
+ * k >= K transform zeros. */
 NK_T512 int nk_wino_weights_f32_avx512(const float *w, int flip, int64_t K, int64_t C,
                                         int64_t kp, int64_t c0, int nc, float *U, int64_t us) {
     assert(w && U && nc >= 1 && nc <= 16);
-    /* the 6 x 16 -> 16 x 6 interleave: destination vector q, source r */
-    int32_t pidx[6][6][16];
-    __mmask16 pmask[6][6];
-    memset(pidx, 0, sizeof pidx);
-    memset(pmask, 0, sizeof pmask);
-    for (int q = 0; q < 6; q++)
-        for (int l = 0; l < 16; l++) {
-            const int e = 16 * q + l;
-            pidx[q][e % 6][l] = e / 6;
-            pmask[q][e % 6] |= (__mmask16)(1u << l);
-        }
-    const __mmask16 lanes = (__mmask16)((1u << nc) - 1);
+    const __m512 zero = _mm512_setzero_ps();
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512i gi = _mm512_mullo_epi32(lane, _mm512_set1_epi32(flip ? (int32_t)(K * 9) : 9));
-    __m512 u[36][6];
-    for (int r = 0; r < 6; r++) {
-        const int64_t k = kp * 6 + r;
+    const __m512i six = _mm512_set1_epi32(6), nine = _mm512_set1_epi32(9);
+    __m512 acc = zero;
+    float *dst = U + c0 * 6;
+    for (int q = 0; 16 * q < 6 * nc; q++) {
+        const __m512i e = _mm512_add_epi32(lane, _mm512_set1_epi32(16 * q));
+        /* c = e / 6 for e < 96: (e * 43) >> 8 */
+        const __m512i c = _mm512_srli_epi32(_mm512_mullo_epi32(e, _mm512_set1_epi32(43)), 8);
+        const __m512i k = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(kp * 6)),
+                                           _mm512_sub_epi32(e, _mm512_mullo_epi32(c, six)));
+        const __mmask16 m = _mm512_cmplt_epi32_mask(c, _mm512_set1_epi32(nc)) &
+                            _mm512_cmplt_epi32_mask(k, _mm512_set1_epi32((int32_t)K));
+        const __m512i cc = _mm512_add_epi32(c, _mm512_set1_epi32((int32_t)c0));
+        /* the kernel's first value: w[k, c] or, flip, w[c, k] (int32: the
+         * plan keeps 9 K C below 2^31) */
+        const __m512i gi = _mm512_mullo_epi32(
+            nine, flip ? _mm512_add_epi32(_mm512_mullo_epi32(cc, _mm512_set1_epi32((int32_t)K)), k)
+                       : _mm512_add_epi32(_mm512_mullo_epi32(k, _mm512_set1_epi32((int32_t)C)), cc));
         __m512 g[3][3];
         for (int i = 0; i < 3; i++)
             for (int j = 0; j < 3; j++)
-                g[i][j] = k >= K ? _mm512_setzero_ps()
-                          : flip ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, gi,
-                                                            w + (c0 * K + k) * 9 + (2 - i) * 3 + (2 - j), 4)
-                                 : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, gi,
-                                                            w + (k * C + c0) * 9 + i * 3 + j, 4);
+                g[i][j] = _mm512_mask_i32gather_ps(zero, m, gi,
+                                                   w + (flip ? (2 - i) * 3 + (2 - j) : i * 3 + j), 4);
         __m512 t[6][3]; /* t = G g, column by column */
         for (int j = 0; j < 3; j++) {
             const __m512 z[3] = {g[0][j], g[1][j], g[2][j]};
@@ -141,27 +144,15 @@ NK_T512 int nk_wino_weights_f32_avx512(const float *w, int flip, int64_t K, int6
             nk_wino_g(z, col);
             for (int a6 = 0; a6 < 6; a6++) t[a6][j] = col[a6];
         }
+        const int left = 6 * nc - 16 * q;
+        const __mmask16 sm = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
         for (int a6 = 0; a6 < 6; a6++) { /* (G g) G^T, row by row */
             __m512 o[6];
             nk_wino_g(t[a6], o);
-            for (int b6 = 0; b6 < 6; b6++) u[6 * a6 + b6][r] = o[b6];
-        }
-    }
-    __m512 acc = _mm512_setzero_ps();
-    for (int xi = 0; xi < 36; xi++)
-        for (int r = 0; r < 6; r++) acc = _mm512_add_ps(acc, _mm512_mul_ps(u[xi][r], _mm512_setzero_ps()));
-    for (int xi = 0; xi < 36; xi++) {
-        float *dst = U + xi * us + c0 * 6;
-        for (int q = 0; q < 6; q++) {
-            __m512 d = _mm512_setzero_ps();
-            for (int r = 0; r < 6; r++)
-                d = _mm512_mask_permutexvar_ps(d, pmask[q][r], _mm512_loadu_si512(pidx[q][r]),
-                                               u[xi][r]);
-            const int left = 6 * nc - 16 * q;
-            if (left >= 16)
-                _mm512_storeu_ps(dst + 16 * q, d);
-            else if (left > 0)
-                _mm512_mask_storeu_ps(dst + 16 * q, (__mmask16)((1u << left) - 1), d);
+            for (int b6 = 0; b6 < 6; b6++) {
+                acc = _mm512_fmadd_ps(o[b6], zero, acc); /* inf * 0 = NaN */
+                _mm512_mask_storeu_ps(dst + (6 * a6 + b6) * us + 16 * q, sm, o[b6]);
+            }
         }
     }
     return nk_wino_nonfinite(acc);
