@@ -75,7 +75,8 @@
  *   Winograd F(4x4, 3x3) (nk_conv_winograd.c): forward and bwd_data 36 x
  *               K x C transformed weights + T * 36 * (C + K) x Tc floats
  *               (~512 KiB); bwd_weight 36 x K x C sums + 36 x (C + K) x T
- *               (~1 MiB) + T * gemm_ws(K, C, T)
+ *               (~1 MiB, or up to the sums' size when there is one slot;
+ *               T <= 256 tiles) + T * gemm_ws(K, C, T)
  *   shifted rows (nk_conv_shift.c; per thread each buffer is
  *               capped at 2^24 floats, else the im2col path runs):
  *               forward: packed weights (|w| rounded to 16 channels) +

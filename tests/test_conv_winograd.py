@@ -327,3 +327,21 @@ def test_matches_torch(level):
     dx = F.conv2d_backward(dy, x, w, 1, 2, 2, 1, (True, False, False))[0]
     for got, ref in ((y, yt.detach().numpy()), (dx, xt.grad.numpy())):
         np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+
+
+def test_weight_gradient_one_slot_several_chunks(level):
+    """36 K C over 2^20 sums: one slot shared by the threads, its chunk
+    sized by the sums (48 tiles here, not the 1 MiB rule's 32), so 68 tiles
+    are a chunk of 48 and one of 20 (a partial 16-tile group)."""
+    N, C, H, K = 17, 64, 7, 515
+    geo = _geo(N, C, H, H, K, (1, 1), (1, 1))
+    assert _C.conv2d_bwd_weight_uses_winograd(*geo)
+    x, _, _ = _data(N, C, H, H, K, 21)
+    dy = np.random.default_rng(22).standard_normal((N, K, H, H), dtype=np.float32)
+    w = np.zeros((K, C, 3, 3), np.float32)
+    out = {}
+    for t in (1, 2):
+        with num_threads(t):
+            out[t] = F.conv2d_backward(dy, x, w, 1, 1, 1, 1, (False, True, False))[1]
+    assert np.array_equal(out[1], out[2])
+    _close(out[1], _ref_dw(dy, x, (1, 1), (1, 1)))
