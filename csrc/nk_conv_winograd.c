@@ -51,6 +51,15 @@
 #define NK_WINO_CHUNK_BYTES ((int64_t)1 << 19)
 #endif
 
+/* The weight gradient's 36 transformed planes of V and P are this many
+ * floats longer than their content: at power-of-two strides (C x T =
+ * 256 x 128) the 36 planes' stores all fall in one cache set (res3x3-14 dw
+ * 5.5 -> 5.0 ms at 1 thread; the forward's V, 32 tiles a chunk, gained
+ * nothing measurable). */
+#ifndef NK_WINO_PLANE_PAD
+#define NK_WINO_PLANE_PAD 16
+#endif
+
 static int nk_wino_on = 1;
 void nk_conv_winograd_enable(int on) { __atomic_store_n(&nk_wino_on, on != 0, __ATOMIC_RELAXED); }
 int nk_conv_winograd_enabled(void) { return __atomic_load_n(&nk_wino_on, __ATOMIC_RELAXED); }
@@ -278,7 +287,7 @@ typedef struct nk_wino_dw_ctx {
     const nk_conv2d_shape *s;
     const nk_wino_plan *p;
     const float *x, *dy;
-    int64_t T;
+    int64_t T, vs, ps; /* the 36 planes' strides in V and P */
     nk_wino_tr_fn infn, dyfn;
 } nk_wino_dw_ctx;
 
@@ -290,16 +299,16 @@ static int nk_wino_dw_transform(const nk_wino_dw_ctx *cx, int64_t tc, int64_t g,
     const int64_t C = cx->p->C, K = cx->p->K, T = cx->T;
     nk_wino_lanes L;
     nk_wino_fill_lanes(s, cx->p, tc + g * 16, &L); /* past the end: zeros */
-    int nf = cx->infn(&L, cx->x, C, s->H * s->W, s->dil_h * s->W, s->dil_w, V + g * 16, C * T, T);
-    nf |= cx->dyfn(&L, cx->dy, K, s->OH * s->OW, s->dil_h * s->OW, s->dil_w, P + g * 16, K * T, T);
+    int nf = cx->infn(&L, cx->x, C, s->H * s->W, s->dil_h * s->W, s->dil_w, V + g * 16, cx->vs, T);
+    nf |= cx->dyfn(&L, cx->dy, K, s->OH * s->OW, s->dil_h * s->OW, s->dil_w, P + g * 16, cx->ps, T);
     return nf;
 }
 
 static void nk_wino_dw_gemm(const nk_wino_dw_ctx *cx, int xi, int64_t depth, int first,
                             const float *V, const float *P, float *S, void *gws) {
     const int64_t C = cx->p->C, K = cx->p->K, T = cx->T;
-    const nk_gemm_operand_f32 A = {P + xi * K * T, T, 1, NULL, NULL, NULL};
-    const nk_gemm_operand_f32 B = {V + xi * C * T, T, 1, NULL, NULL, NULL};
+    const nk_gemm_operand_f32 A = {P + xi * cx->ps, T, 1, NULL, NULL, NULL};
+    const nk_gemm_operand_f32 B = {V + xi * cx->vs, T, 1, NULL, NULL, NULL};
     nk_gemm_serial_f32(K, C, depth, 1.0f, &A, &B, first ? 0.0f : 1.0f, S + xi * K * C, C, 1,
                        NULL, gws);
 }
@@ -324,13 +333,18 @@ static int nk_wino_bwd_weight(const nk_conv2d_shape *s, const float *dy, const f
     T = nk_min_i64(256, nk_max_i64(NK_WINO_DW_MIN_T, T / 16 * 16));
     T = nk_min_i64(T, G16 * 16);
     const int64_t nchunk = nk_ceil_div(p.total, T), ng = T / 16;
+    /* the planes padded (NK_WINO_PLANE_PAD) */
+    const int64_t vs = C * T + NK_WINO_PLANE_PAD, ps = K * T + NK_WINO_PLANE_PAD;
     const int nt = nk_conv_threads(s, NS > 1 ? NS : 36 * nchunk, nthreads);
     const size_t graw = nk_gemm_workspace_f32(K, C, T);
     if (graw > ((size_t)1 << 34)) return 0; /* SIZE_MAX: overflow */
     /* shared: the NS sums (and with one slot the chunk's V and P); per
      * thread: the GEMM workspace (and with several slots V and P) */
-    const size_t vp = (size_t)(36 * (C + K) * T) * sizeof(float);
-    const size_t shared = (size_t)(NS * KC) * sizeof(float) + (NS == 1 ? vp : 0);
+    const size_t vp = (size_t)(36 * (vs + ps)) * sizeof(float);
+    /* V and P start on a 64-byte boundary (the transforms' aligned stores;
+     * 36 K C floats need not be a multiple of 16: 171 x 171 channels) */
+    const int64_t soff = nk_ceil_div(NS * KC, 16) * 16;
+    const size_t shared = (size_t)soff * sizeof(float) + (NS == 1 ? vp : 0);
     const size_t per = ((graw + 63) & ~(size_t)63) + (NS > 1 ? vp : 0);
     char *ws = nk_aligned_alloc(shared + per * (size_t)nt);
     if (!ws) {
@@ -339,7 +353,7 @@ static int nk_wino_bwd_weight(const nk_conv2d_shape *s, const float *dy, const f
     }
     float *S = (float *)ws;
     const int avx512 = nk_isa_level() == NK_ISA_AVX512;
-    const nk_wino_dw_ctx cx = {s, &p, x, dy, T,
+    const nk_wino_dw_ctx cx = {s, &p, x, dy, T, vs, ps,
                                avx512 ? nk_wino_in_f32_avx512 : nk_wino_in_f32_avx2,
                                avx512 ? nk_wino_dy_f32_avx512 : nk_wino_dy_f32_avx2};
     void (*const dwfn)(const float *, int64_t, int, float *) =
@@ -349,7 +363,7 @@ static int nk_wino_bwd_weight(const nk_conv2d_shape *s, const float *dy, const f
     {
         char *mine = ws + shared + (size_t)nk_thread_num() * per;
         if (NS == 1) { /* all threads on each chunk */
-            float *V = S + KC, *P = V + 36 * C * T;
+            float *V = S + soff, *P = V + 36 * vs;
             for (int64_t ch = 0; ch < nchunk; ch++) {
                 const int64_t t0 = ch * T, tn = nk_min_i64(T, p.total - t0);
 #pragma omp for schedule(static)
@@ -363,7 +377,7 @@ static int nk_wino_bwd_weight(const nk_conv2d_shape *s, const float *dy, const f
                     nk_wino_dw_gemm(&cx, xi, nk_ceil_div(tn, 16) * 16, ch == 0, V, P, S, mine);
             }
         } else { /* one slot a task, its chunks in order */
-            float *V = (float *)(mine + ((graw + 63) & ~(size_t)63)), *P = V + 36 * C * T;
+            float *V = (float *)(mine + ((graw + 63) & ~(size_t)63)), *P = V + 36 * vs;
 #pragma omp for schedule(dynamic, 1)
             for (int64_t j = 0; j < NS; j++) {
                 const int64_t ta = j * G16 / NS * 16, tb = nk_min_i64((j + 1) * G16 / NS * 16, p.total);

@@ -99,7 +99,7 @@ def cases(draw):
     H = draw(st.integers(max(1, 2 * dil[0] + 1 - 2 * pad[0]), 2 * dil[0] + 30))
     W = draw(st.integers(max(1, 2 * dil[1] + 1 - 2 * pad[1]), 2 * dil[1] + 30))
     return dict(N=draw(st.integers(1, 6)), C=draw(st.sampled_from([15, 16, 17, 32, 33, 48])),
-                K=draw(st.sampled_from([16, 17, 32, 40])), H=H, W=W, pad=pad, dil=dil,
+                K=draw(st.sampled_from([16, 17, 32, 37, 40])), H=H, W=W, pad=pad, dil=dil,
                 bias=draw(st.booleans()))
 
 
@@ -339,6 +339,23 @@ def test_weight_gradient_one_slot_several_chunks(level):
     x, _, _ = _data(N, C, H, H, K, 21)
     dy = np.random.default_rng(22).standard_normal((N, K, H, H), dtype=np.float32)
     w = np.zeros((K, C, 3, 3), np.float32)
+    out = {}
+    for t in (1, 2):
+        with num_threads(t):
+            out[t] = F.conv2d_backward(dy, x, w, 1, 1, 1, 1, (False, True, False))[1]
+    assert np.array_equal(out[1], out[2])
+    _close(out[1], _ref_dw(dy, x, (1, 1), (1, 1)))
+
+
+@pytest.mark.parametrize("N, C, H, K", [(2, 33, 14, 33), (3, 35, 14, 37), (4, 171, 14, 171)])
+def test_weight_gradient_odd_channel_products(level, N, C, H, K):
+    """36 K C floats of sums not a multiple of 16 (K C odd), with 2, 3 and
+    1 slots: the transforms' aligned stores into V and P after the sums
+    once crashed (SIGSEGV) on these shapes."""
+    geo = _geo(N, C, H, H, K, (1, 1), (1, 1))
+    assert _C.conv2d_bwd_weight_uses_winograd(*geo)
+    x, w, _ = _data(N, C, H, H, K, 31)
+    dy = np.random.default_rng(32).standard_normal((N, K, H, H), dtype=np.float32)
     out = {}
     for t in (1, 2):
         with num_threads(t):
