@@ -189,3 +189,41 @@ def test_bindings_reject_bad_buffers():
         b = ind.copy()
         b[0, 0, 0, 0] = 99
         _C.pool_max_bwd(y, b, 8, 8, True)
+
+
+def test_window_in_the_padding():
+    """A dilated window that starts in the padding can step over a whole
+    input of width 1 (taps -1 and 1): a clear ValueError, not the C
+    driver's status.  (PyTorch returns -inf there, with an index outside
+    the plane.)"""
+    x = np.ones((1, 1, 1, 1), np.float32)
+    with pytest.raises(ValueError) as ei:
+        F.max_pool2d(x, (1, 2), 1, (0, 1), dilation=2)
+    assert str(ei.value) == ("pooling window 0 along the width holds no input element (input "
+                             "size 1, kernel_size=2, stride=1, padding=1, dilation=2): every "
+                             "tap falls in the padding")
+    with pytest.raises(ValueError, match="along the height holds no input"):
+        F.max_pool2d(np.ones((6, 30, 20, 1), np.float32).transpose(0, 1, 3, 2), 2, 2, 1,
+                     dilation=2, ceil_mode=True)
+    y = F.max_pool2d(np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3), 2, 1, 1, dilation=2)
+    assert y.shape == (1, 1, 3, 3) and y[0, 0, 1, 1] == 8
+
+
+def test_window_check_matches_the_drivers():
+    """Over small geometries the Python checks reject exactly what the C
+    driver would: every call returns, or raises a worded ValueError (never
+    the driver's bare status)."""
+    ok = 0
+    for L in (1, 2, 3, 5):
+        for k in (1, 2, 3):
+            for s in (1, 2, 3):
+                for d in (1, 2, 3):
+                    for p in range(0, ((k - 1) * d + 1) // 2 + 1):
+                        for ceil in (False, True):
+                            try:
+                                F.max_pool2d(np.ones((1, 1, L, L), np.float32), k, s, p,
+                                             dilation=d, ceil_mode=ceil)
+                                ok += 1
+                            except ValueError as e:
+                                assert "invalid arguments" not in str(e), (L, k, s, p, d, ceil)
+    assert ok > 200

@@ -137,7 +137,26 @@ def _output_hw(shape, k, s, p, d, ceil_mode):
     ow = _out_size(shape[-1], k[1], p[1], s[1], d[1], ceil_mode)
     _shape_check(shape, k, s, p, d, (oh, ow))
     _int64("pooling", *k, *s, *p, *d, oh, ow)
+    for dim, (L, n) in enumerate(zip(shape[-2:], (oh, ow))):
+        _window_check(dim, L, n, k[dim], s[dim], p[dim], d[dim])
     return oh, ow
+
+
+def _window_check(dim, L, n, k, s, p, d):
+    """Every window must hold an input element.  With dilation a window
+    that starts in the padding can step over the whole input (W = 1,
+    kernel 2, dilation 2, padding 1: taps -1 and 1); PyTorch returns -inf
+    there with an index outside the plane, which its backward cannot use.
+    Only windows starting in the padding (o * s < p) can be empty."""
+    for o in range(min(n, p // s + 1)):
+        a = o * s - p
+        t = 0 if a >= 0 else -(a // d)  # first tap at or after 0: ceil(-a / d)
+        if t >= k or a + t * d >= L:
+            side = "height" if dim == 0 else "width"
+            raise ValueError(
+                f"pooling window {o} along the {side} holds no input element (input size {L}, "
+                f"kernel_size={k}, stride={s}, padding={p}, dilation={d}): every tap falls in "
+                f"the padding")
 
 
 def _as4d(x):
