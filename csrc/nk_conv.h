@@ -73,7 +73,8 @@
  *               (GEMM blocks the depth itself), plus min(4, N) * |w| <= 2^19
  *               elements of partial sums
  *   Winograd F(4x4, 3x3) (nk_conv_winograd.c): forward and bwd_data 36 x
- *               K x C transformed weights + T * 36 * (C + K) x Tc floats
+ *               K x C transformed weights (bwd_data: + |w|, the flipped
+ *               kernels' copy) + T * 36 * (C + K) x Tc floats
  *               (~512 KiB); bwd_weight 36 x K x C sums + 36 x (C + K) x T
  *               (~1 MiB, or up to the sums' size when there is one slot;
  *               T <= 256 tiles) + T * gemm_ws(K, C, T)

@@ -125,7 +125,7 @@ static inline NK_T256 void nk_wino_g8(const __m256 *z, __m256 *o) {
 }
 
 /* The AVX-512 kernel's panel-order lanes, 8 a vector (12 vectors). */
-NK_T256 int nk_wino_weights_f32_avx2(const float *w, int flip, int64_t K, int64_t C,
+NK_T256 int nk_wino_weights_f32_avx2(const float *w, int64_t K, int64_t C,
                                      int64_t kp, int64_t c0, int nc, float *U, int64_t us) {
     assert(w && U && nc >= 1 && nc <= 16);
     const __m256 zero = _mm256_setzero_ps();
@@ -143,13 +143,11 @@ NK_T256 int nk_wino_weights_f32_avx2(const float *w, int flip, int64_t K, int64_
                              _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)K), k)));
         const __m256i cc = _mm256_add_epi32(c, _mm256_set1_epi32((int32_t)c0));
         const __m256i gi = _mm256_mullo_epi32(
-            nine, flip ? _mm256_add_epi32(_mm256_mullo_epi32(cc, _mm256_set1_epi32((int32_t)K)), k)
-                       : _mm256_add_epi32(_mm256_mullo_epi32(k, _mm256_set1_epi32((int32_t)C)), cc));
+            nine, _mm256_add_epi32(_mm256_mullo_epi32(k, _mm256_set1_epi32((int32_t)C)), cc));
         __m256 g[3][3];
         for (int i = 0; i < 3; i++)
             for (int j = 0; j < 3; j++)
-                g[i][j] = _mm256_mask_i32gather_ps(
-                    zero, w + (flip ? (2 - i) * 3 + (2 - j) : i * 3 + j), gi, m, 4);
+                g[i][j] = _mm256_mask_i32gather_ps(zero, w + i * 3 + j, gi, m, 4);
         __m256 t[6][3]; /* t = G g, column by column */
         for (int j = 0; j < 3; j++) {
             const __m256 z[3] = {g[0][j], g[1][j], g[2][j]};

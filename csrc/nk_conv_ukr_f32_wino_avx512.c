@@ -110,7 +110,7 @@ static inline NK_T512 void nk_wino_g(const __m512 *z, __m512 *o) {
  * r = e % 6), each lane gathering its own 3x3 kernel, so every transformed
  * vector is stored as it is: no interleave.  Lanes with c >= nc or
  * k >= K transform zeros. */
-NK_T512 int nk_wino_weights_f32_avx512(const float *w, int flip, int64_t K, int64_t C,
+NK_T512 int nk_wino_weights_f32_avx512(const float *w, int64_t K, int64_t C,
                                         int64_t kp, int64_t c0, int nc, float *U, int64_t us) {
     assert(w && U && nc >= 1 && nc <= 16);
     const __m512 zero = _mm512_setzero_ps();
@@ -127,16 +127,14 @@ NK_T512 int nk_wino_weights_f32_avx512(const float *w, int flip, int64_t K, int6
         const __mmask16 m = _mm512_cmplt_epi32_mask(c, _mm512_set1_epi32(nc)) &
                             _mm512_cmplt_epi32_mask(k, _mm512_set1_epi32((int32_t)K));
         const __m512i cc = _mm512_add_epi32(c, _mm512_set1_epi32((int32_t)c0));
-        /* the kernel's first value: w[k, c] or, flip, w[c, k] (int32: the
-         * plan keeps 9 K C below 2^31) */
+        /* the kernel's first value w[k, c] (int32: the plan keeps 9 K C
+         * below 2^31) */
         const __m512i gi = _mm512_mullo_epi32(
-            nine, flip ? _mm512_add_epi32(_mm512_mullo_epi32(cc, _mm512_set1_epi32((int32_t)K)), k)
-                       : _mm512_add_epi32(_mm512_mullo_epi32(k, _mm512_set1_epi32((int32_t)C)), cc));
+            nine, _mm512_add_epi32(_mm512_mullo_epi32(k, _mm512_set1_epi32((int32_t)C)), cc));
         __m512 g[3][3];
         for (int i = 0; i < 3; i++)
             for (int j = 0; j < 3; j++)
-                g[i][j] = _mm512_mask_i32gather_ps(zero, m, gi,
-                                                   w + (flip ? (2 - i) * 3 + (2 - j) : i * 3 + j), 4);
+                g[i][j] = _mm512_mask_i32gather_ps(zero, m, gi, w + i * 3 + j, 4);
         __m512 t[6][3]; /* t = G g, column by column */
         for (int j = 0; j < 3; j++) {
             const __m512 z[3] = {g[0][j], g[1][j], g[2][j]};

@@ -41,10 +41,10 @@ void nk_wino_out_f32_avx512(const nk_wino_lanes *L, const float *m, int64_t ms, 
                             float *y, int64_t ors, int64_t ocs);
 /* Weight transform G g G^T of one packed 6-row panel kp (output channels
  * kp*6 + r, zero for those >= K) for the nc <= 16 input channels c0..:
- * U[xi*us + c*6 + r].  g = w[k, c] (w: K x C x 3 x 3) or, flip, w[c, k]
- * rotated by 180 degrees (w: C x K x 3 x 3).  Returns 1 when a value of U
- * is not finite. */
-int nk_wino_weights_f32_avx512(const float *w, int flip, int64_t K, int64_t C, int64_t kp,
+ * U[xi*us + c*6 + r], g = w[k, c] (w: K x C x 3 x 3; the backward-data's
+ * flipped, transposed kernels are copied into that layout first).  Returns
+ * 1 when a value of U is not finite. */
+int nk_wino_weights_f32_avx512(const float *w, int64_t K, int64_t C, int64_t kp,
                                int64_t c0, int nc, float *U, int64_t us);
 /* Weight gradient.  dY transform A dY A^T of 16 tiles for output channels
  * 0..K-1 (channel k at dy + k*OHW; dy read at out[lane] + ors*i + ocs*j,
@@ -61,7 +61,7 @@ int nk_wino_in_f32_avx2(const nk_wino_lanes *L, const float *x, int64_t C, int64
                         int64_t rs, int64_t cs, float *v, int64_t vs, int64_t vcs);
 void nk_wino_out_f32_avx2(const nk_wino_lanes *L, const float *m, int64_t ms, float bias,
                           float *y, int64_t ors, int64_t ocs);
-int nk_wino_weights_f32_avx2(const float *w, int flip, int64_t K, int64_t C, int64_t kp,
+int nk_wino_weights_f32_avx2(const float *w, int64_t K, int64_t C, int64_t kp,
                              int64_t c0, int nc, float *U, int64_t us);
 int nk_wino_dy_f32_avx2(const nk_wino_lanes *L, const float *dy, int64_t K, int64_t OHW,
                         int64_t ors, int64_t ocs, float *p, int64_t ps, int64_t pks);
