@@ -329,22 +329,26 @@ def test_matches_torch(level):
         np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
 
 
-def test_weight_gradient_one_slot_several_chunks(level):
-    """36 K C over 2^20 sums: one slot shared by the threads, its chunk
-    sized by the sums (48 tiles here, not the 1 MiB rule's 32), so 68 tiles
-    are a chunk of 48 and one of 20 (a partial 16-tile group)."""
-    N, C, H, K = 17, 64, 7, 515
+def _check_dw_padding_1(N, C, H, K, seed):
+    """The Winograd weight gradient of an H x H input, padding 1: taken,
+    the same bits at 1 and 2 threads, and close to the reference."""
     geo = _geo(N, C, H, H, K, (1, 1), (1, 1))
     assert _C.conv2d_bwd_weight_uses_winograd(*geo)
-    x, _, _ = _data(N, C, H, H, K, 21)
-    dy = np.random.default_rng(22).standard_normal((N, K, H, H), dtype=np.float32)
-    w = np.zeros((K, C, 3, 3), np.float32)
+    x, w, _ = _data(N, C, H, H, K, seed)
+    dy = np.random.default_rng(seed + 1).standard_normal((N, K, H, H), dtype=np.float32)
     out = {}
     for t in (1, 2):
         with num_threads(t):
             out[t] = F.conv2d_backward(dy, x, w, 1, 1, 1, 1, (False, True, False))[1]
     assert np.array_equal(out[1], out[2])
     _close(out[1], _ref_dw(dy, x, (1, 1), (1, 1)))
+
+
+def test_weight_gradient_one_slot_several_chunks(level):
+    """36 K C over 2^20 sums: one slot shared by the threads, its chunk
+    sized by the sums (48 tiles here, not the 1 MiB rule's 32), so 68 tiles
+    are a chunk of 48 and one of 20 (a partial 16-tile group)."""
+    _check_dw_padding_1(17, 64, 7, 515, 21)
 
 
 @pytest.mark.parametrize("N, C, H, K", [(2, 33, 14, 33), (3, 35, 14, 37), (4, 171, 14, 171)])
@@ -352,13 +356,4 @@ def test_weight_gradient_odd_channel_products(level, N, C, H, K):
     """36 K C floats of sums not a multiple of 16 (K C odd), with 2, 3 and
     1 slots: the transforms' aligned stores into V and P after the sums
     once crashed (SIGSEGV) on these shapes."""
-    geo = _geo(N, C, H, H, K, (1, 1), (1, 1))
-    assert _C.conv2d_bwd_weight_uses_winograd(*geo)
-    x, w, _ = _data(N, C, H, H, K, 31)
-    dy = np.random.default_rng(32).standard_normal((N, K, H, H), dtype=np.float32)
-    out = {}
-    for t in (1, 2):
-        with num_threads(t):
-            out[t] = F.conv2d_backward(dy, x, w, 1, 1, 1, 1, (False, True, False))[1]
-    assert np.array_equal(out[1], out[2])
-    _close(out[1], _ref_dw(dy, x, (1, 1), (1, 1)))
+    _check_dw_padding_1(N, C, H, K, 31)
