@@ -52,11 +52,11 @@
 #define NK_WINO_CHUNK_BYTES ((int64_t)1 << 19)
 #endif
 
-/* The weight gradient's 36 transformed planes of V and P are this many
+/* The weight gradient's 36 transformed planes of V, P and S are this many
  * floats longer than their content: at power-of-two strides (C x T =
- * 256 x 128) the 36 planes' stores all fall in one cache set (res3x3-14 dw
- * 5.5 -> 5.0 ms at 1 thread; the forward's V, 32 tiles a chunk, gained
- * nothing measurable). */
+ * 256 x 128, K x C = 256 x 256) the 36 planes' stores or loads all fall in
+ * one cache set (res3x3-14 dw 5.5 -> ~4.9 ms at 1 thread; the forward's V,
+ * 32 tiles a chunk, gained nothing measurable). */
 #ifndef NK_WINO_PLANE_PAD
 #define NK_WINO_PLANE_PAD 16
 #endif
