@@ -4,7 +4,6 @@
  * by lane (AVX2 has no scatter).  The same multiplies and adds in the same
  * order as the AVX-512 kernels, so the same bits. */
 #include <assert.h>
-#include <string.h>
 #include "nk_conv_wino.h"
 
 #if NK_X86_DISPATCH

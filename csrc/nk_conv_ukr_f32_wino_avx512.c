@@ -12,7 +12,6 @@
  *         [0  2 -1 -2  1  0]
  *         [0  4  0 -5  0  1]   (Lavin & Gray, points 0, +-1, +-2) */
 #include <assert.h>
-#include <string.h>
 #include "nk_conv_wino.h"
 
 #if NK_X86_DISPATCH
