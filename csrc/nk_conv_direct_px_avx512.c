@@ -38,6 +38,10 @@
                     __m512 xv[R];                                                                \
                     _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                        \
                         xv[r] = _mm512_loadu_ps(xk + r * rs);                                    \
+                    /* in registers: gcc otherwise folds the load into each \
+                     * of the CO FMAs (CO unaligned loads per vector) */     \
+                    _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                        \
+                        __asm__("" : "+v"(xv[r]));                                               \
                     _Pragma("GCC unroll 6") for (int o = 0; o < CO; o++) {                      \
                         const __m512 wv = _mm512_set1_ps(wq[o]);                                 \
                         _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                    \
