@@ -658,6 +658,10 @@ nk_status S(nk_conv2d_bwd_data)(const nk_conv2d_shape *s, const T *dy, const T *
                          G};
     if (s->stride_h > 1 || s->stride_w > 1) {
 #if NK_CONV_IS_F32
+        {   /* stride-2 stems, 3 dx channels (nk_conv_bwd_data_stem.c) */
+            nk_status dst;
+            if (nk_conv_bwd_data_stem_f32(s, dy, w, dx, nthreads, &dst)) return dst;
+        }
         /* phases whose forwards take the shifted-rows path (see
          * nk_conv_bwd_data_phases_ok in nk_conv_shift.c) */
         if (nk_conv_bwd_data_phases_ok(s))

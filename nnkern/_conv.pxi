@@ -30,6 +30,7 @@ cdef extern from "nk_conv.h":
     int nk_conv_fwd_shift_stream(const nk_conv2d_shape *s) nogil
     int nk_conv_fwd_shift_images_per_task(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) nogil
+    int nk_conv_bwd_data_stem_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_depthwise_ok(const nk_conv2d_shape *s, int pass_) nogil
     int nk_conv_depthwise_lanes_ok(const nk_conv2d_shape *s, int pass_) nogil
     void nk_conv_depthwise_lanes_enable(int on) nogil
@@ -253,6 +254,17 @@ def conv2d_bwd_data_uses_phases(int64_t N, int64_t C_in, int64_t H, int64_t W,
     cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
                                          stride, padding, dilation, groups)
     return bool(nk_conv_bwd_data_phases_ok(&s))
+
+
+def conv2d_bwd_data_uses_stem(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
+                              int64_t kH, int64_t kW, tuple stride, tuple padding,
+                              tuple dilation, int64_t groups, int64_t OH, int64_t OW):
+    """True when a float32 backward-data of this geometry, at the current
+    ISA level, runs on the stride-2 stem kernels (nk_conv_bwd_data_stem.c);
+    for tests."""
+    cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
+                                         stride, padding, dilation, groups)
+    return bool(nk_conv_bwd_data_stem_ok(&s))
 
 
 def conv2d_uses_depthwise(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
