@@ -51,9 +51,9 @@
  *                channel block), GEMM W^T . dy into a bounded column tile,
  *                then col2im into the channel planes that task owns.
  *                float32 stride-2 stems (3 dx channels per group, k = 3, 5,
- *                7, padding (k-1)/2) at the AVX-512 level: all four dx
- *                phases of a 2-row x 64-column block in registers, dy read
- *                in place (nk_conv_bwd_data_stem.c).
+ *                7, padding (k-1)/2) at the AVX2 and AVX-512 levels: all
+ *                four dx phases of a 2-row x 64-column (AVX2: 16) block in
+ *                registers, dy read in place (nk_conv_bwd_data_stem.c).
  *   bwd_weight   dW[Cog, Cig*kH*kW] = dy . im2col(x)^T with depth = (image,
  *                pixel), both operands packed by callbacks.  Tasks: up to 4
  *                fixed batch chunks (while their partial dW sums stay within
@@ -232,12 +232,12 @@ void nk_conv_direct_f32_px_avx512(const float *xr, int64_t rs, int64_t Wp, int64
                                   const float *wq, const float *bias, float *y, int64_t P,
                                   int64_t OW, int64_t nch, int64_t nr, int64_t np);
 /* Float32 backward-data of stride-2 stems (3 input channels per group, k x k
- * kernel, k = 3, 5, 7, padding (k-1)/2, dilation 1) at the AVX-512 level
- * (nk_conv_bwd_data_stem.c); same contract as nk_conv_fwd_direct_f32. */
+ * kernel, k = 3, 5, 7, padding (k-1)/2, dilation 1) at the AVX2 and AVX-512
+ * levels (nk_conv_bwd_data_stem.c); same contract as nk_conv_fwd_direct_f32. */
 int nk_conv_bwd_data_stem_ok(const nk_conv2d_shape *s);
 int nk_conv_bwd_data_stem_f32(const nk_conv2d_shape *s, const float *dy, const float *w,
                               float *dx, int nthreads, nk_status *status);
-/* Its micro-kernels (nk_conv_ukr_f32_stem_dx_avx512.c). */
+/* Its micro-kernels (nk_conv_ukr_f32_stem_dx_avx512.c, _avx2.c). */
 #define NK_STEM_DX_UKR_DECL(name)                                                           \
     void name(int64_t Cog, const float *const *rows, const int64_t *rs, const uint16_t *lm, \
               const float *w, float *dx, int64_t HW, int64_t W, int nya, const uint16_t *sm, \
@@ -245,6 +245,9 @@ int nk_conv_bwd_data_stem_f32(const nk_conv2d_shape *s, const float *dy, const f
 NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k3_avx512);
 NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k5_avx512);
 NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k7_avx512);
+NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k3_avx2);
+NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k5_avx2);
+NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k7_avx2);
 int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                            const float *bias, float *y, int nthreads, nk_status *status);
 
