@@ -248,6 +248,11 @@ NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k7_avx512);
 NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k3_avx2);
 NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k5_avx2);
 NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k7_avx2);
+/* The same for 7-8 channels (weights [c][kh][kw][8]), nr <= 3 rows. */
+void nk_conv_direct_f32_px8_avx512(const float *xr, int64_t rs, int64_t Wp, int64_t HWp,
+                                   int64_t dh, int64_t dw, int64_t Cig, int64_t kH, int64_t kW,
+                                   const float *wq, const float *bias, float *y, int64_t P,
+                                   int64_t OW, int64_t nch, int64_t nr, int64_t np);
 int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                            const float *bias, float *y, int nthreads, nk_status *status);
 

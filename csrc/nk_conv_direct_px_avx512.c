@@ -4,7 +4,8 @@
  * rows x 16 output pixels of a row, CO*R <= 24 zmm accumulators.  Per tap:
  * R unaligned loads of 16 input values (the zero-padded image read in
  * place), CO weight broadcasts, CO*R FMAs.  Tiles: 6 x 4 (Cog 4..6),
- * 3 x 8, 2 x 12, 1 x 12 (a decoder's image channels, the gather-form
+ * 8 x 3 (Cog 7..8: 8 weights a tap, as the AVX2 8 x 12 kernel's; the
+ * 8-channel groups of ResNeXt-style layers), 3 x 8, 2 x 12, 1 x 12 (a decoder's image channels, the gather-form
  * backward-data of LeNet c1/c2).
  *
  * Why: the AVX2 6-channel x 16-pixel kernel ran these at half the vector
@@ -22,19 +23,19 @@
 /* xr: padded input at (first output row, first pixel); rs: input row step
  * between output rows (stride_h * Wp); wq: [c][kh][kw][6]; y: output at
  * (first row, first pixel), rows OW apart, channels P apart. */
-#define NK_PX_KERNEL(CO, R)                                                                     \
+#define NK_PX_KERNEL_WS(CO, R, WS)                                                              \
     NK_TARGET_AVX512_PX static void nk_px_##CO##x##R(                                            \
         const float *xr, int64_t rs, int64_t Wp, int64_t HWp, int64_t dh, int64_t dw,           \
         int64_t Cig, int64_t kH, int64_t kW, const float *wq, const float *bias, float *y,      \
         int64_t P, int64_t OW, int64_t nch, __mmask16 m) {                                      \
         __m512 acc[CO][R];                                                                       \
-        _Pragma("GCC unroll 6") for (int o = 0; o < CO; o++)                                    \
+        _Pragma("GCC unroll 8") for (int o = 0; o < CO; o++)                                    \
             _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                \
                 acc[o][r] = _mm512_set1_ps(bias[o]);                                             \
         for (int64_t c = 0; c < Cig; c++) {                                                      \
             for (int64_t kh = 0; kh < kH; kh++) {                                                \
                 const float *xk = xr + c * HWp + kh * dh * Wp;                                   \
-                for (int64_t kw = 0; kw < kW; kw++, xk += dw, wq += 6) {                         \
+                for (int64_t kw = 0; kw < kW; kw++, xk += dw, wq += (WS)) {                      \
                     __m512 xv[R];                                                                \
                     _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                        \
                         xv[r] = _mm512_loadu_ps(xk + r * rs);                                    \
@@ -42,7 +43,7 @@
                      * of the CO FMAs (CO unaligned loads per vector) */     \
                     _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                        \
                         __asm__("" : "+v"(xv[r]));                                               \
-                    _Pragma("GCC unroll 6") for (int o = 0; o < CO; o++) {                      \
+                    _Pragma("GCC unroll 8") for (int o = 0; o < CO; o++) {                      \
                         const __m512 wv = _mm512_set1_ps(wq[o]);                                 \
                         _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                    \
                             acc[o][r] = _mm512_fmadd_ps(wv, xv[r], acc[o][r]);                   \
@@ -50,13 +51,14 @@
                 }                                                                                \
             }                                                                                    \
         }                                                                                        \
-        _Pragma("GCC unroll 6") for (int o = 0; o < CO; o++) {                                  \
+        _Pragma("GCC unroll 8") for (int o = 0; o < CO; o++) {                                  \
             if (o >= nch) break;                                                                 \
             _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                \
                 _mm512_mask_storeu_ps(y + o * P + r * OW, m, acc[o][r]);                         \
         }                                                                                        \
     }
 
+#define NK_PX_KERNEL(CO, R) NK_PX_KERNEL_WS(CO, R, 6)
 NK_PX_KERNEL(6, 1) NK_PX_KERNEL(6, 2) NK_PX_KERNEL(6, 3) NK_PX_KERNEL(6, 4)
 NK_PX_KERNEL(3, 1) NK_PX_KERNEL(3, 2) NK_PX_KERNEL(3, 3) NK_PX_KERNEL(3, 4)
 NK_PX_KERNEL(3, 5) NK_PX_KERNEL(3, 6) NK_PX_KERNEL(3, 7)
@@ -66,6 +68,10 @@ NK_PX_KERNEL(2, 9) NK_PX_KERNEL(2, 10)
 NK_PX_KERNEL(1, 1) NK_PX_KERNEL(1, 2) NK_PX_KERNEL(1, 3) NK_PX_KERNEL(1, 4)
 NK_PX_KERNEL(1, 5) NK_PX_KERNEL(1, 6) NK_PX_KERNEL(1, 7) NK_PX_KERNEL(1, 8)
 NK_PX_KERNEL(1, 9) NK_PX_KERNEL(1, 10) NK_PX_KERNEL(1, 11) NK_PX_KERNEL(1, 12)
+
+/* 8 channels (7 or 8 of a group: the weights the AVX2 level packs for its
+ * 8 x 12 kernel, 8 floats a tap) x up to 3 rows */
+NK_PX_KERNEL_WS(8, 1, 8) NK_PX_KERNEL_WS(8, 2, 8) NK_PX_KERNEL_WS(8, 3, 8)
 
 typedef void (*nk_px_fn)(const float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                          int64_t, int64_t, const float *, const float *, float *, int64_t, int64_t,
@@ -93,5 +99,15 @@ void nk_conv_direct_f32_px_avx512(const float *xr, int64_t rs, int64_t Wp, int64
     const int co = nch <= 3 ? (int)nch - 1 : 3;
     const __mmask16 m = (__mmask16)((1u << np) - 1u);
     nk_px_table[co][nr - 1](xr, rs, Wp, HWp, dh, dw, Cig, kH, kW, wq, bias, y, P, OW, nch, m);
+}
+
+void nk_conv_direct_f32_px8_avx512(const float *xr, int64_t rs, int64_t Wp, int64_t HWp,
+                                   int64_t dh, int64_t dw, int64_t Cig, int64_t kH, int64_t kW,
+                                   const float *wq, const float *bias, float *y, int64_t P,
+                                   int64_t OW, int64_t nch, int64_t nr, int64_t np) {
+    static const nk_px_fn t8[3] = {nk_px_8x1, nk_px_8x2, nk_px_8x3};
+    assert(nch >= 1 && nch <= 8 && nr >= 1 && nr <= 3 && np >= 1 && np <= 16);
+    const __mmask16 m = (__mmask16)((1u << np) - 1u);
+    t8[nr - 1](xr, rs, Wp, HWp, dh, dw, Cig, kH, kW, wq, bias, y, P, OW, nch, m);
 }
 #endif
