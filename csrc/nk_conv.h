@@ -225,7 +225,8 @@ void nk_conv_direct_f32_rows_avx512(const float *xr, int64_t rs, int64_t Wp, int
  * stride_w 1, AVX-512 level only (nk_conv_direct_px_avx512.c): writes
  * y[l * P + r * OW + i]; nr <= nk_conv_direct_px_rows_avx512(nch). */
 int64_t nk_conv_direct_px_rows_avx512(int64_t nch);
-/* 1 when a float32 forward of this geometry takes those tiles (for tests). */
+/* 1 when a float32 forward of this geometry takes those tiles, or the
+ * 8-channel ones below (for tests). */
 int nk_conv_fwd_direct_px_ok(const nk_conv2d_shape *s);
 void nk_conv_direct_f32_px_avx512(const float *xr, int64_t rs, int64_t Wp, int64_t HWp,
                                   int64_t dh, int64_t dw, int64_t Cig, int64_t kH, int64_t kW,
@@ -248,11 +249,12 @@ NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k7_avx512);
 NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k3_avx2);
 NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k5_avx2);
 NK_STEM_DX_UKR_DECL(nk_conv_ukr_f32_stem_dx_k7_avx2);
-/* The same for 7-8 channels (weights [c][kh][kw][8]), nr <= 3 rows. */
+/* The same for nch <= 8 channels whose weights are [c][kh][kw][ws] (ws = 8,
+ * or 16: the first 8 lanes of a 16-channel packing), nr <= 3 rows. */
 void nk_conv_direct_f32_px8_avx512(const float *xr, int64_t rs, int64_t Wp, int64_t HWp,
                                    int64_t dh, int64_t dw, int64_t Cig, int64_t kH, int64_t kW,
                                    const float *wq, const float *bias, float *y, int64_t P,
-                                   int64_t OW, int64_t nch, int64_t nr, int64_t np);
+                                   int64_t OW, int64_t nch, int64_t nr, int64_t np, int ws);
 int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                            const float *bias, float *y, int nthreads, nk_status *status);
 

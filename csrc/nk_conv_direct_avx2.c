@@ -52,10 +52,24 @@ int nk_conv_direct_ok(const nk_conv2d_shape *s) {
     return 1;
 }
 
+/* 9-16 channels a group at stride_w 1, AVX-512 level (the 16 x 12 kernel's
+ * layers, "kind 2" below): two blocks of 8 channels x 3 rows x 16 pixels
+ * when 16-pixel tiles compute fewer pixels a row than 12-pixel ones and
+ * the short-row tiles do not apply.  Measured, 1 thread, 16 -> 16 channels
+ * 3x3 (ResNeXt groups): 14 wide 2.90 -> 1.91 ms, 28 wide 3.78 -> 3.41; but
+ * 12 wide 1.50 -> 1.72 and 56 wide 6.81 -> 7.33, hence the rule. */
+static int nk_conv_direct_px16(const nk_conv2d_shape *s) {
+    const int64_t Cog = s->C_out / s->groups;
+    /* (strided layers with >= 12 channels take the shifted rows first) */
+    return Cog > 8 && Cog <= 16 && s->stride_w == 1 && !nk_conv_fwd_direct_rows_ok(s) &&
+           16 * nk_ceil_div(s->OW, 16) < 12 * nk_ceil_div(s->OW, 12) &&
+           !(s->stride_h > 1 && nk_conv_fwd_shift_ok(s));
+}
+
 int nk_conv_fwd_direct_px_ok(const nk_conv2d_shape *s) {
 #if NK_X86_DISPATCH
     return nk_isa_level() == NK_ISA_AVX512 && nk_conv_direct_ok(s) && s->stride_w == 1 &&
-           s->C_out / s->groups <= 8;
+           (s->C_out / s->groups <= 8 || nk_conv_direct_px16(s));
 #else
     (void)s;
     return 0;
@@ -237,7 +251,10 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
     /* kind 1 at stride_w 1 likewise as 8 channels x 3 rows x 16 pixels */
     const int px8 = kind == 1 && sw == 1 && nk_isa_level() == NK_ISA_AVX512;
     const int rows_ok = wide && nk_conv_fwd_direct_rows_ok(s);
-    const int64_t RM = pxw ? nk_conv_direct_px_rows_avx512(Cog) : px8 ? 3 : 1;
+    /* and kind 2 (9-16 channels) at stride_w 1 as two blocks of 8 x 3 x 16
+     * when that computes fewer pixels (nk_conv_direct_px16) */
+    const int px16 = wide && nk_conv_direct_px16(s);
+    const int64_t RM = pxw ? nk_conv_direct_px_rows_avx512(Cog) : px8 || px16 ? 3 : 1;
     const int64_t OCB = kind == 0 ? 6 : kind == 1 ? 8 : 16;
     const int64_t NPIX = kind == 0 ? 16 : kind == 1 ? 12 : wide ? 12 : 6;
     const int64_t NOB = nk_ceil_div(Cog, OCB); /* output-channel blocks (kind 2) */
@@ -293,10 +310,28 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
                 const float *wg = wp + g * K * OCB, *bg = bp + g * OCB;
                 for (int64_t oh0 = 0; oh0 < s->OH; oh0 += RM)
                     for (int64_t ow0 = 0; ow0 < s->OW; ow0 += 16)
-                        (pxw ? nk_conv_direct_f32_px_avx512 : nk_conv_direct_f32_px8_avx512)(
-                            xp + oh0 * sh * Wp + ow0, sh * Wp, Wp, Hp * Wp, dh, dw, Cig, s->kH,
-                            s->kW, wg, bg, yg + oh0 * s->OW + ow0, P, s->OW, Cog,
-                            nk_min_i64(RM, s->OH - oh0), nk_min_i64(16, s->OW - ow0));
+                        if (pxw)
+                            nk_conv_direct_f32_px_avx512(
+                                xp + oh0 * sh * Wp + ow0, sh * Wp, Wp, Hp * Wp, dh, dw, Cig,
+                                s->kH, s->kW, wg, bg, yg + oh0 * s->OW + ow0, P, s->OW, Cog,
+                                nk_min_i64(RM, s->OH - oh0), nk_min_i64(16, s->OW - ow0));
+                        else
+                            nk_conv_direct_f32_px8_avx512(
+                                xp + oh0 * sh * Wp + ow0, sh * Wp, Wp, Hp * Wp, dh, dw, Cig,
+                                s->kH, s->kW, wg, bg, yg + oh0 * s->OW + ow0, P, s->OW, Cog,
+                                nk_min_i64(RM, s->OH - oh0), nk_min_i64(16, s->OW - ow0), 8);
+                continue;
+            }
+            if (px16) { /* NOB == 1: Cog <= 16 at stride_w 1 */
+                const float *wg = wp + g * K * OCB, *bg = bp + g * OCB;
+                for (int64_t oh0 = 0; oh0 < s->OH; oh0 += RM)
+                    for (int64_t ow0 = 0; ow0 < s->OW; ow0 += 16)
+                        for (int64_t o0 = 0; o0 < Cog; o0 += 8)
+                            nk_conv_direct_f32_px8_avx512(
+                                xp + oh0 * sh * Wp + ow0, sh * Wp, Wp, Hp * Wp, dh, dw, Cig,
+                                s->kH, s->kW, wg + o0, bg + o0, yg + o0 * P + oh0 * s->OW + ow0,
+                                P, s->OW, nk_min_i64(8, Cog - o0), nk_min_i64(RM, s->OH - oh0),
+                                nk_min_i64(16, s->OW - ow0), 16);
                 continue;
             }
             /* short rows at the AVX-512 level: whole rows per tile, the

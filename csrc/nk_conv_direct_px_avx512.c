@@ -23,8 +23,8 @@
 /* xr: padded input at (first output row, first pixel); rs: input row step
  * between output rows (stride_h * Wp); wq: [c][kh][kw][6]; y: output at
  * (first row, first pixel), rows OW apart, channels P apart. */
-#define NK_PX_KERNEL_WS(CO, R, WS)                                                              \
-    NK_TARGET_AVX512_PX static void nk_px_##CO##x##R(                                            \
+#define NK_PX_KERNEL_WS(NAME, CO, R, WS)                                                        \
+    NK_TARGET_AVX512_PX static void NAME(                                            \
         const float *xr, int64_t rs, int64_t Wp, int64_t HWp, int64_t dh, int64_t dw,           \
         int64_t Cig, int64_t kH, int64_t kW, const float *wq, const float *bias, float *y,      \
         int64_t P, int64_t OW, int64_t nch, __mmask16 m) {                                      \
@@ -58,7 +58,7 @@
         }                                                                                        \
     }
 
-#define NK_PX_KERNEL(CO, R) NK_PX_KERNEL_WS(CO, R, 6)
+#define NK_PX_KERNEL(CO, R) NK_PX_KERNEL_WS(nk_px_##CO##x##R, CO, R, 6)
 NK_PX_KERNEL(6, 1) NK_PX_KERNEL(6, 2) NK_PX_KERNEL(6, 3) NK_PX_KERNEL(6, 4)
 NK_PX_KERNEL(3, 1) NK_PX_KERNEL(3, 2) NK_PX_KERNEL(3, 3) NK_PX_KERNEL(3, 4)
 NK_PX_KERNEL(3, 5) NK_PX_KERNEL(3, 6) NK_PX_KERNEL(3, 7)
@@ -69,9 +69,13 @@ NK_PX_KERNEL(1, 1) NK_PX_KERNEL(1, 2) NK_PX_KERNEL(1, 3) NK_PX_KERNEL(1, 4)
 NK_PX_KERNEL(1, 5) NK_PX_KERNEL(1, 6) NK_PX_KERNEL(1, 7) NK_PX_KERNEL(1, 8)
 NK_PX_KERNEL(1, 9) NK_PX_KERNEL(1, 10) NK_PX_KERNEL(1, 11) NK_PX_KERNEL(1, 12)
 
-/* 8 channels (7 or 8 of a group: the weights the AVX2 level packs for its
- * 8 x 12 kernel, 8 floats a tap) x up to 3 rows */
-NK_PX_KERNEL_WS(8, 1, 8) NK_PX_KERNEL_WS(8, 2, 8) NK_PX_KERNEL_WS(8, 3, 8)
+/* 8 channels x up to 3 rows, weights 8 floats a tap (7-8 channels of a
+ * group: what the AVX2 level packs for its 8 x 12 kernel) or 16 (half of
+ * the 16-channel kernels' taps: 9-16 channels as two blocks of 8) */
+NK_PX_KERNEL_WS(nk_px_8x1, 8, 1, 8) NK_PX_KERNEL_WS(nk_px_8x2, 8, 2, 8)
+NK_PX_KERNEL_WS(nk_px_8x3, 8, 3, 8)
+NK_PX_KERNEL_WS(nk_px_8x1_w16, 8, 1, 16) NK_PX_KERNEL_WS(nk_px_8x2_w16, 8, 2, 16)
+NK_PX_KERNEL_WS(nk_px_8x3_w16, 8, 3, 16)
 
 typedef void (*nk_px_fn)(const float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                          int64_t, int64_t, const float *, const float *, float *, int64_t, int64_t,
@@ -104,10 +108,12 @@ void nk_conv_direct_f32_px_avx512(const float *xr, int64_t rs, int64_t Wp, int64
 void nk_conv_direct_f32_px8_avx512(const float *xr, int64_t rs, int64_t Wp, int64_t HWp,
                                    int64_t dh, int64_t dw, int64_t Cig, int64_t kH, int64_t kW,
                                    const float *wq, const float *bias, float *y, int64_t P,
-                                   int64_t OW, int64_t nch, int64_t nr, int64_t np) {
-    static const nk_px_fn t8[3] = {nk_px_8x1, nk_px_8x2, nk_px_8x3};
+                                   int64_t OW, int64_t nch, int64_t nr, int64_t np, int ws) {
+    static const nk_px_fn t8[2][3] = {{nk_px_8x1, nk_px_8x2, nk_px_8x3},
+                                      {nk_px_8x1_w16, nk_px_8x2_w16, nk_px_8x3_w16}};
     assert(nch >= 1 && nch <= 8 && nr >= 1 && nr <= 3 && np >= 1 && np <= 16);
+    assert(ws == 8 || ws == 16);
     const __mmask16 m = (__mmask16)((1u << np) - 1u);
-    t8[nr - 1](xr, rs, Wp, HWp, dh, dw, Cig, kH, kW, wq, bias, y, P, OW, nch, m);
+    t8[ws == 16][nr - 1](xr, rs, Wp, HWp, dh, dw, Cig, kH, kW, wq, bias, y, P, OW, nch, m);
 }
 #endif

@@ -521,6 +521,57 @@ def test_direct_px_avx512_matches_avx2_bitwise(c):
     _close(y, ref, np.float32)
 
 
+@st.composite
+def px16_cases(draw):
+    """9-16 output channels per group at column stride 1 on rows whose
+    16-pixel tiles compute fewer pixels than 12-pixel ones (13-16, 25-32,
+    ... wide): two blocks of the 8 x 3 x 16 tiles instead of the 16 x 12
+    kernel (ResNeXt-style groups of 16)."""
+    groups = draw(st.sampled_from([1, 2, 4]))
+    cog = draw(st.sampled_from([9, 12, 13, 16]))
+    cig = draw(st.integers(1 if groups == 1 else 2, 16))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    # (row-strided layers of >= 12 channels take the shifted rows at AVX-512)
+    sh = draw(st.integers(1, 2 if cog < 12 else 1))
+    ph, pw = draw(st.integers(0, 1)), draw(st.integers(0, 1))
+    OH = draw(st.integers(1, 9))
+    OW = draw(st.sampled_from([13, 14, 15, 16, 25, 28, 31, 32, 61, 64]))
+    H = max(1, (OH - 1) * sh + kh - 2 * ph)
+    W = OW + kw - 1 - 2 * pw
+    n = draw(st.sampled_from([1, 2]))
+    return dict(n=n, groups=groups, cin=cig * groups, cout=cog * groups, k=(kh, kw),
+                stride=(sh, 1), pad=(ph, pw), dil=(1, 1), H=H, W=W)
+
+
+@pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
+@given(c=px16_cases())
+def test_direct_px16_avx512_matches_avx2_bitwise(c):
+    """Two 8-channel blocks of pixel-vector tiles give the AVX2 16 x 6
+    kernel's bits, and the reference's values."""
+    before = _C.isa_active()
+    try:
+        x, w, b, args, out, geo = _both_levels(c, 15)
+        y = out["avx512"]
+        assert _C.conv2d_fwd_uses_direct_px(*geo)
+    finally:
+        _C.set_isa(before)
+    assert np.array_equal(out["avx2"], y)
+    ref = _ref_all(x, w, b, np.zeros_like(y), *args)[0]
+    _close(y, ref, np.float32)
+
+
+@pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
+def test_direct_px16_rule():
+    """16 x 12 where 12-pixel tiles fit the row better (12, 48, 56 wide)."""
+    before = _C.isa_active()
+    try:
+        _C.set_isa("avx512")
+        assert [ow for ow in (12, 14, 16, 28, 48, 56, 64) if _C.conv2d_fwd_uses_direct_px(
+            2, 16, 12, ow, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1, 12, ow)] == [14, 16, 28, 64]
+    finally:
+        _C.set_isa(before)
+
+
 @pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
 @pytest.mark.parametrize("case", [
     # (N, Cin, H, W, Cout, k, pad): backward-data of layers with 1-3 input
