@@ -342,6 +342,11 @@ int nk_conv_bwd_weight_shift_f32(const nk_conv2d_shape *s, const float *dy, cons
                                  float *dw, int nthreads, nk_status *status);
 
 int nk_conv_bwd_weight_direct_ok(const nk_conv2d_shape *s);
+/* Its AVX-512 micro-kernel (nk_conv_ukr_f32_dw_px_avx512.c): 4 output
+ * channels x 6 taps of 16-pixel partial sums, acc[4][6][16] += over the
+ * OH x OW outputs of dy[o] (planes) times xt[t] (padded rows Wp apart). */
+void nk_conv_ukr_f32_dw_px4x6_avx512(int64_t OH, int64_t OW, const float *const *dy,
+                                     const float *const *xt, int64_t Wp, float *acc);
 int nk_conv_bwd_weight_direct_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
                                   float *dw, int nthreads, nk_status *status);
 

@@ -397,9 +397,12 @@ int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float
  * accumulators (2 x kW vectors) run over a whole batch chunk, each step
  * loading 2 dy vectors and kW input vectors (masked loads do the zero
  * padding; rows outside the input are skipped) for 2*kW FMAs.  Lanes are
- * summed at the end in a fixed order.  Tasks: fixed batch chunks (<= 4) x
- * groups; partial sums added in chunk order: bits independent of threads.
- * Memory: the partial sums, <= 4 * |w| floats. */
+ * summed at the end in a fixed order.  At the AVX-512 level 4 output
+ * channels x 6 taps of 16-pixel partial sums instead (nk_dw_direct_task_avx512
+ * below; other last bits than the AVX2 level's).  Tasks: fixed batch chunks
+ * (<= 4) x groups; partial sums added in chunk order: bits independent of
+ * threads.  Memory: the partial sums, <= 4 * |w| floats; at AVX-512 per
+ * thread a padded image group and Cog x taps x 16 floats of lane sums. */
 #define NK_DW_MAX_KW 5
 #define NK_DW_MAX_NV 64 /* output rows up to 512 pixels */
 
@@ -490,6 +493,50 @@ NK_TARGET_AVX2 static void nk_dw_direct_task(const nk_conv2d_shape *s, const flo
     (void)kk;
 }
 
+/* The AVX-512 level's task: 16-pixel partial sums of 4 output channels x 6
+ * taps at a time (nk_conv_ukr_f32_dw_px_avx512.c) over a zero-padded copy
+ * of each image group, then added across lanes.  ws: the padded copy
+ * (Cig x Hp x Wp + 16 floats) and the partial sums (Cog rounded up to 4 x
+ * taps rounded up to 6 x 16 floats).  Measured, 1 thread, ResNeXt-style
+ * 8 x 256 x 28 x 28 in 32 groups of 8: 7.6 -> 2.6 ms (see the commit). */
+static void nk_dw_direct_task_avx512(const nk_conv2d_shape *s, const float *dy, const float *x,
+                                     int64_t n0, int64_t n1, int64_t g, float *out, float *ws) {
+    const int64_t G = s->groups, Cig = s->C_in / G, Cog = s->C_out / G;
+    const int64_t P = s->OH * s->OW, HW = s->H * s->W, kW = s->kW, kk = s->kH * kW;
+    const int64_t K = Cig * kk, Cog4 = nk_ceil_div(Cog, 4) * 4, K6 = nk_ceil_div(K, 6) * 6;
+    const int64_t Hp = s->OH + (s->kH - 1) * s->dil_h, Wp = s->OW + (kW - 1) * s->dil_w;
+    float *xp = ws, *acc = ws + Cig * Hp * Wp + 16;
+    memset(acc, 0, (size_t)(Cog4 * K6 * 16) * sizeof(float));
+    for (int64_t n = n0; n < n1; n++) {
+        nk_direct_pad_copy(s, x + (n * s->C_in + g * Cig) * HW, Cig, Hp, Wp, 16, xp);
+        const float *dyg = dy + (n * s->C_out + g * Cog) * P;
+        for (int64_t o0 = 0; o0 < Cog4; o0 += 4) {
+            const float *d[4]; /* channels past Cog: any plane, sums unused */
+            for (int64_t o = 0; o < 4; o++) d[o] = dyg + nk_min_i64(o0 + o, Cog - 1) * P;
+            for (int64_t t0 = 0; t0 < K6; t0 += 6) {
+                const float *xt[6];
+                for (int64_t i = 0; i < 6; i++) {
+                    const int64_t t = nk_min_i64(t0 + i, K - 1), r = t % kk;
+                    xt[i] = xp + (t / kk) * Hp * Wp + (r / kW) * s->dil_h * Wp +
+                            (r % kW) * s->dil_w;
+                }
+                nk_conv_ukr_f32_dw_px4x6_avx512(s->OH, s->OW, d, xt, Wp,
+                                                acc + (o0 * K6 + t0 * 4) * 16);
+            }
+        }
+    }
+    /* acc holds, per (o-block, t-block), [4][6][16]; out[o * K + t] */
+    for (int64_t o = 0; o < Cog; o++)
+        for (int64_t t = 0; t < K; t++) {
+            const float *a = acc + ((o / 4 * 4) * K6 + (t / 6 * 6) * 4 + (o % 4) * 6 + t % 6) * 16;
+            float l[16];
+            for (int i = 0; i < 16; i++) l[i] = a[i];
+            for (int w = 8; w >= 1; w /= 2) /* fixed tree: lane i += lane i + w */
+                for (int i = 0; i < w; i++) l[i] += l[i + w];
+            out[o * K + t] = l[0];
+        }
+}
+
 int nk_conv_bwd_weight_direct_f32(const nk_conv2d_shape *s, const float *dy, const float *x,
                                   float *dw, int nthreads, nk_status *status) {
     if (nk_isa_active() != NK_ISA_AVX2 || !nk_conv_bwd_weight_direct_ok(s)) return 0;
@@ -500,25 +547,45 @@ int nk_conv_bwd_weight_direct_f32(const nk_conv2d_shape *s, const float *dy, con
     nbc = nk_ceil_div(s->N, ipc);
     const int64_t ntasks = nbc * G;
     const int nt = nk_conv_threads(s, ntasks, nthreads);
-    float *part = NULL;
-    if (nbc > 1) {
-        part = nk_aligned_alloc((size_t)(nbc * nw) * sizeof(float));
-        if (!part) {
+    const int wide = nk_isa_level() == NK_ISA_AVX512;
+    /* AVX-512: per thread the padded copy and the 16-lane partial sums */
+    const int64_t Hp = s->OH + (s->kH - 1) * s->dil_h, Wp = s->OW + (s->kW - 1) * s->dil_w;
+    const int64_t wse = wide ? Cig * Hp * Wp + 16 +
+                                   nk_ceil_div(Cog, 4) * 4 * nk_ceil_div(wg / Cog, 6) * 6 * 16
+                             : 0;
+    const size_t per = (size_t)((wse * (int64_t)sizeof(float) + 63) & ~(int64_t)63);
+    const size_t pb = nbc > 1 ? (size_t)((nbc * nw * (int64_t)sizeof(float) + 63) & ~(int64_t)63)
+                              : 0;
+    char *buf = NULL;
+    if (pb + (size_t)nt * per) {
+        buf = nk_aligned_alloc(pb + (size_t)nt * per);
+        if (!buf) {
             *status = NK_ERR_NOMEM;
             return 1;
         }
     }
+    float *part = nbc > 1 ? (float *)buf : NULL;
 #pragma omp parallel num_threads(nt)
     {
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num();
+#else
+        const int tid = 0;
+#endif
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ntasks; t++) {
             const int64_t bc = t / G, g = t % G;
             float *out = (part ? part + bc * nw : dw) + g * wg;
-            nk_dw_direct_task(s, dy, x, bc * ipc, nk_min_i64(s->N, (bc + 1) * ipc), g, out);
+            const int64_t n0 = bc * ipc, n1 = nk_min_i64(s->N, (bc + 1) * ipc);
+            if (wide)
+                nk_dw_direct_task_avx512(s, dy, x, n0, n1, g, out,
+                                         (float *)(buf + pb + (size_t)tid * per));
+            else
+                nk_dw_direct_task(s, dy, x, n0, n1, g, out);
         }
         if (part) nk_conv_sum_chunks_f32(part, nbc, nw, dw);
     }
-    nk_aligned_free(part);
+    nk_aligned_free(buf);
     *status = NK_OK;
     return 1;
 }

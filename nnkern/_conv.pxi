@@ -31,6 +31,7 @@ cdef extern from "nk_conv.h":
     int nk_conv_fwd_shift_images_per_task(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_data_phases_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_bwd_data_stem_ok(const nk_conv2d_shape *s) nogil
+    int nk_conv_bwd_weight_direct_ok(const nk_conv2d_shape *s) nogil
     int nk_conv_depthwise_ok(const nk_conv2d_shape *s, int pass_) nogil
     int nk_conv_depthwise_lanes_ok(const nk_conv2d_shape *s, int pass_) nogil
     void nk_conv_depthwise_lanes_enable(int on) nogil
@@ -266,6 +267,19 @@ def conv2d_bwd_data_uses_stem(int64_t N, int64_t C_in, int64_t H, int64_t W, int
     cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
                                          stride, padding, dilation, groups)
     return bool(nk_conv_bwd_data_stem_ok(&s))
+
+
+def conv2d_bwd_weight_uses_direct(int64_t N, int64_t C_in, int64_t H, int64_t W,
+                                  int64_t C_out, int64_t kH, int64_t kW, tuple stride,
+                                  tuple padding, tuple dilation, int64_t groups, int64_t OH,
+                                  int64_t OW):
+    """True when a float32 weight gradient of this geometry, at the current
+    ISA level, takes the direct kernels for few output channels
+    (nk_conv_bwd_weight_direct_f32, csrc/nk_conv_direct_avx2.c; AVX2 and
+    AVX-512 levels, unless Winograd takes it first); for tests."""
+    cdef nk_conv2d_shape s = _conv_shape(N, C_in, H, W, C_out, kH, kW, OH, OW,
+                                         stride, padding, dilation, groups)
+    return bool(nk_isa_active() == NK_ISA_AVX2 and nk_conv_bwd_weight_direct_ok(&s))
 
 
 def conv2d_uses_depthwise(int64_t N, int64_t C_in, int64_t H, int64_t W, int64_t C_out,
