@@ -255,6 +255,14 @@ void nk_conv_direct_f32_px8_avx512(const float *xr, int64_t rs, int64_t Wp, int6
                                    int64_t dh, int64_t dw, int64_t Cig, int64_t kH, int64_t kW,
                                    const float *wq, const float *bias, float *y, int64_t P,
                                    int64_t OW, int64_t nch, int64_t nr, int64_t np, int ws);
+/* 8 channels x nr <= 3 rows x 16 pixels at column stride 2, from the padded
+ * input split into even and odd columns (planes PO apart, rows Wq apart,
+ * channels HWq apart; rs: the step between output rows). */
+void nk_conv_direct_f32_px8s2_avx512(const float *xr, int64_t rs, int64_t Wq, int64_t HWq,
+                                     int64_t PO, int64_t dh, int64_t dw, int64_t Cig,
+                                     int64_t kH, int64_t kW, const float *wq,
+                                     const float *bias, float *y, int64_t P, int64_t OW,
+                                     int64_t nch, int64_t nr, int64_t np);
 int nk_conv_fwd_direct_f32(const nk_conv2d_shape *s, const float *x, const float *w,
                            const float *bias, float *y, int nthreads, nk_status *status);
 

@@ -5,8 +5,10 @@
  * R unaligned loads of 16 input values (the zero-padded image read in
  * place), CO weight broadcasts, CO*R FMAs.  Tiles: 6 x 4 (Cog 4..6),
  * 8 x 3 (Cog 7..8: 8 weights a tap, as the AVX2 8 x 12 kernel's; the
- * 8-channel groups of ResNeXt-style layers), 3 x 8, 2 x 12, 1 x 12 (a decoder's image channels, the gather-form
- * backward-data of LeNet c1/c2).
+ * 8-channel groups of ResNeXt-style layers; also two blocks of 8 of a
+ * 16-channel packing, and at column stride 2 over the input split by
+ * column parity), 3 x 8, 2 x 12, 1 x 12 (a decoder's image channels, the
+ * gather-form backward-data of LeNet c1/c2).
  *
  * Why: the AVX2 6-channel x 16-pixel kernel ran these at half the vector
  * width, and the 16-channel tiles leave 10 to 15 of 16 lanes idle.  Each
@@ -76,6 +78,62 @@ NK_PX_KERNEL_WS(nk_px_8x1, 8, 1, 8) NK_PX_KERNEL_WS(nk_px_8x2, 8, 2, 8)
 NK_PX_KERNEL_WS(nk_px_8x3, 8, 3, 8)
 NK_PX_KERNEL_WS(nk_px_8x1_w16, 8, 1, 16) NK_PX_KERNEL_WS(nk_px_8x2_w16, 8, 2, 16)
 NK_PX_KERNEL_WS(nk_px_8x3_w16, 8, 3, 16)
+
+/* Column stride 2 (kind 1 at sw = 2): 8 channels x R rows x 16 pixels read
+ * from the padded input split into even and odd columns (xr: the even
+ * plane, the odd one PO values on; rows rs apart within a plane); tap kw
+ * reads plane (kw*dw) & 1 at column ow + (kw*dw) / 2, so the 16 values of a
+ * row are again one load.  Weights and the FMA chain as the 8 x 12 kernel's. */
+#define NK_PX8S2_KERNEL(R)                                                                      \
+    NK_TARGET_AVX512_PX static void nk_px8s2_##R(                                                \
+        const float *xr, int64_t rs, int64_t Wq, int64_t HWq, int64_t PO, int64_t dh,           \
+        int64_t dw, int64_t Cig, int64_t kH, int64_t kW, const float *wq, const float *bias,    \
+        float *y, int64_t P, int64_t OW, int64_t nch, __mmask16 m) {                            \
+        __m512 acc[8][R];                                                                        \
+        _Pragma("GCC unroll 8") for (int o = 0; o < 8; o++)                                     \
+            _Pragma("GCC unroll 3") for (int r = 0; r < R; r++)                                 \
+                acc[o][r] = _mm512_set1_ps(bias[o]);                                             \
+        for (int64_t c = 0; c < Cig; c++) {                                                      \
+            for (int64_t kh = 0; kh < kH; kh++) {                                                \
+                const float *xk0 = xr + c * HWq + kh * dh * Wq;                                  \
+                for (int64_t kw = 0; kw < kW; kw++, wq += 8) {                                   \
+                    const int64_t t = kw * dw;                                                   \
+                    const float *xk = xk0 + (t & 1) * PO + (t >> 1);                             \
+                    __m512 xv[R];                                                                \
+                    _Pragma("GCC unroll 3") for (int r = 0; r < R; r++)                         \
+                        xv[r] = _mm512_loadu_ps(xk + r * rs);                                    \
+                    _Pragma("GCC unroll 3") for (int r = 0; r < R; r++)                         \
+                        __asm__("" : "+v"(xv[r]));                                               \
+                    _Pragma("GCC unroll 8") for (int o = 0; o < 8; o++) {                       \
+                        const __m512 wv = _mm512_set1_ps(wq[o]);                                 \
+                        _Pragma("GCC unroll 3") for (int r = 0; r < R; r++)                     \
+                            acc[o][r] = _mm512_fmadd_ps(wv, xv[r], acc[o][r]);                   \
+                    }                                                                            \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+        _Pragma("GCC unroll 8") for (int o = 0; o < 8; o++) {                                   \
+            if (o >= nch) break;                                                                 \
+            _Pragma("GCC unroll 3") for (int r = 0; r < R; r++)                                 \
+                _mm512_mask_storeu_ps(y + o * P + r * OW, m, acc[o][r]);                         \
+        }                                                                                        \
+    }
+NK_PX8S2_KERNEL(1) NK_PX8S2_KERNEL(2) NK_PX8S2_KERNEL(3)
+
+void nk_conv_direct_f32_px8s2_avx512(const float *xr, int64_t rs, int64_t Wq, int64_t HWq,
+                                     int64_t PO, int64_t dh, int64_t dw, int64_t Cig,
+                                     int64_t kH, int64_t kW, const float *wq,
+                                     const float *bias, float *y, int64_t P, int64_t OW,
+                                     int64_t nch, int64_t nr, int64_t np) {
+    assert(nch >= 1 && nch <= 8 && nr >= 1 && nr <= 3 && np >= 1 && np <= 16);
+    const __mmask16 m = (__mmask16)((1u << np) - 1u);
+    if (nr == 3)
+        nk_px8s2_3(xr, rs, Wq, HWq, PO, dh, dw, Cig, kH, kW, wq, bias, y, P, OW, nch, m);
+    else if (nr == 2)
+        nk_px8s2_2(xr, rs, Wq, HWq, PO, dh, dw, Cig, kH, kW, wq, bias, y, P, OW, nch, m);
+    else
+        nk_px8s2_1(xr, rs, Wq, HWq, PO, dh, dw, Cig, kH, kW, wq, bias, y, P, OW, nch, m);
+}
 
 typedef void (*nk_px_fn)(const float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                          int64_t, int64_t, const float *, const float *, float *, int64_t, int64_t,

@@ -227,8 +227,8 @@ def conv2d_fwd_uses_direct_px(int64_t N, int64_t C_in, int64_t H, int64_t W, int
                               tuple dilation, int64_t groups, int64_t OH, int64_t OW):
     """True when a float32 forward of this geometry, at the current ISA
     level, takes the AVX-512 direct kernels of rows x 16 pixels (<= 8
-    output channels per group, or 9-16 as two blocks of 8;
-    csrc/nk_conv_direct_px_avx512.c); for tests.  Negative padding is
+    output channels per group at column stride 1 or 2, or 9-16 as two
+    blocks of 8 at stride 1; csrc/nk_conv_direct_px_avx512.c); for tests.  Negative padding is
     allowed, as for conv2d_fwd_uses_shift."""
     cdef nk_conv2d_shape s = _conv_geometry(N, C_in, H, W, C_out, kH, kW, stride, padding,
                                             dilation, groups, OH, OW)

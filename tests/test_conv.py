@@ -560,6 +560,43 @@ def test_direct_px16_avx512_matches_avx2_bitwise(c):
     _close(y, ref, np.float32)
 
 
+@st.composite
+def px8s2_cases(draw):
+    """7-8 output channels per group at column stride 2: the 8 x 3 x 16
+    tiles over the input split by column parity (ResNeXt-style strided
+    groups of 8)."""
+    groups = draw(st.sampled_from([1, 2, 4]))
+    cog = draw(st.sampled_from([7, 8]))
+    cig = draw(st.integers(1 if groups == 1 else 2, 8))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    sh, dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    OH = draw(st.integers(1, 8))
+    OW = draw(st.sampled_from([6, 7, 15, 16, 17, 28, 33]))
+    H = max(1, (OH - 1) * sh + dh * (kh - 1) + 1 - 2 * ph)
+    W = max(1, (OW - 1) * 2 + dw * (kw - 1) + 1 - 2 * pw + draw(st.integers(0, 1)))
+    n = draw(st.sampled_from([1, 2]))
+    return dict(n=n, groups=groups, cin=cig * groups, cout=cog * groups, k=(kh, kw),
+                stride=(sh, 2), pad=(ph, pw), dil=(dh, dw), H=H, W=W)
+
+
+@pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
+@given(c=px8s2_cases())
+def test_direct_px8s2_avx512_matches_avx2_bitwise(c):
+    """The split-column tiles give the AVX2 8 x 12 kernel's bits, and the
+    reference's values."""
+    before = _C.isa_active()
+    try:
+        x, w, b, args, out, geo = _both_levels(c, 16)
+        y = out["avx512"]
+        assert _C.conv2d_fwd_uses_direct_px(*geo)
+    finally:
+        _C.set_isa(before)
+    assert np.array_equal(out["avx2"], y)
+    ref = _ref_all(x, w, b, np.zeros_like(y), *args)[0]
+    _close(y, ref, np.float32)
+
+
 @pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
 def test_direct_px16_rule():
     """16 x 12 where 12-pixel tiles fit the row better (12, 48, 56 wide)."""
