@@ -111,6 +111,27 @@ def conv2d_bwd(dy, x, w, stride=1, pad=0, dil=1, need_dx=True):
     return dx, dw, db
 
 
+def grouped_fwd(x, w, b, stride=1, pad=0, dil=1, groups=1):
+    """Grouped convolution (ResNeXt-style): the im2col GEMM of conv2d_fwd
+    per group, outputs concatenated.  w (K, C/groups, R, S)."""
+    C, K = x.shape[1], w.shape[0]
+    ci, co = C // groups, K // groups
+    return np.concatenate([conv2d_fwd(x[:, g * ci:(g + 1) * ci], w[g * co:(g + 1) * co],
+                                      None if b is None else b[g * co:(g + 1) * co],
+                                      stride, pad, dil) for g in range(groups)], axis=1)
+
+
+def grouped_bwd(dy, x, w, stride=1, pad=0, dil=1, groups=1):
+    """Returns (dx, dw, db) of grouped_fwd: conv2d_bwd per group."""
+    C, K = x.shape[1], w.shape[0]
+    ci, co = C // groups, K // groups
+    parts = [conv2d_bwd(dy[:, g * co:(g + 1) * co], x[:, g * ci:(g + 1) * ci],
+                        w[g * co:(g + 1) * co], stride, pad, dil) for g in range(groups)]
+    return (np.concatenate([q[0] for q in parts], axis=1),
+            np.concatenate([q[1] for q in parts], axis=0),
+            np.concatenate([q[2] for q in parts], axis=0))
+
+
 def depthwise_fwd(x, w, b, stride=1, pad=0, dil=1):
     """Depthwise (groups == C, multiplier 1), square stride/pad/dilation:
     one broadcast multiply-add per tap over strided views.  w (C,1,R,S)."""

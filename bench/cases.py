@@ -66,6 +66,14 @@ DEPTHWISE_CASES = {  # name: (N, C, H, W, R, S, stride, pad, dil); groups = C, C
     "quick": ["dw3x3s2-56"],
     "tiny": [("tiny-dw-s2", (2, 4, 11, 10, 3, 3, 2, 1, 1))],
 }
+GROUPED_CASES = {  # name: (N, C, H, W, K, R, S, stride, pad, dil, groups): ResNeXt-style
+    "full": [
+        ("rx-g32-28", (8, 256, 28, 28, 256, 3, 3, 1, 1, 1, 32)),
+        ("rx-g32s2-56", (8, 256, 56, 56, 256, 3, 3, 2, 1, 1, 32)),
+    ],
+    "quick": [],
+    "tiny": [("tiny-g2", (2, 4, 9, 9, 6, 3, 3, 1, 1, 1, 2))],
+}
 POOL_CASES = {  # name: ((N, C, H, W), kernel, stride, pad)
     "full": [
         ("resnet-maxpool", (8, 64, 112, 112), 3, 2, 1),
@@ -338,6 +346,53 @@ def depthwise_cases(size):
     return cases
 
 
+def grouped_cases(size):
+    """Grouped layers (ResNeXt-style, 8 channels a group): not among the
+    ANCHORS cases; the NumPy baseline is the im2col GEMM per group."""
+    cases = []
+    for name, (N, C, H, W, K, R, S, st, pd, dl, G) in _pick(GROUPED_CASES, size):
+        P, Q = B.out_size(H, R, st, pd, dl), B.out_size(W, S, st, pd, dl)
+        flop = 2.0 * N * K * (C // G) * R * S * P * Q
+        params = dict(N=N, C=C, H=H, W=W, K=K, R=R, S=S, stride=st, pad=pd, dil=dl, P=P, Q=Q,
+                      groups=G)
+
+        def make(rng, N=N, C=C, H=H, W=W, K=K, R=R, S=S, P=P, Q=Q, G=G):
+            return types.SimpleNamespace(
+                x=_randn(rng, (N, C, H, W)), w=_randn(rng, (K, C // G, R, S), (C // G * R * S) ** -0.5),
+                b=_randn(rng, (K,), 0.1), dy=_randn(rng, (N, K, P, Q)))
+
+        def nk_f(i, st=st, pd=pd, dl=dl, G=G):
+            F = nk_functional("conv2d")
+            return lambda: F.conv2d(i.x, i.w, i.b, st, pd, dl, G)
+
+        def np_f(i, st=st, pd=pd, dl=dl, G=G):
+            return lambda: B.grouped_fwd(i.x, i.w, i.b, st, pd, dl, G)
+
+        def t_f(i, st=st, pd=pd, dl=dl, G=G):
+            F = torch_mod().nn.functional
+            tx, tw, tb = _tensor(i.x), _tensor(i.w), _tensor(i.b)
+            return _no_grad(lambda: F.conv2d(tx, tw, tb, st, pd, dl, G))
+
+        def nk_b(i, st=st, pd=pd, dl=dl, G=G):
+            F = nk_functional("conv2d_backward")
+            return lambda: F.conv2d_backward(i.dy, i.x, i.w, st, pd, dl, G)
+
+        def np_b(i, st=st, pd=pd, dl=dl, G=G):
+            return lambda: B.grouped_bwd(i.dy, i.x, i.w, st, pd, dl, G)
+
+        def t_b(i, st=st, pd=pd, dl=dl, G=G):
+            torch = torch_mod()
+            tx, tw, tb, tdy = _tensor(i.x, True), _tensor(i.w, True), _tensor(i.b, True), _tensor(i.dy)
+            ty = torch.nn.functional.conv2d(tx, tw, tb, st, pd, dl, G)
+            return lambda: torch.autograd.grad(ty, (tx, tw, tb), tdy, retain_graph=True)
+
+        cases.append(Case("conv", "conv", name, "fwd", params, flop, "GFLOP/s", make,
+                          dict(nnkern=nk_f, numpy=np_f, torch=t_f)))
+        cases.append(Case("conv", "conv", name, "bwd", params, 2 * flop, "GFLOP/s", make,
+                          dict(nnkern=nk_b, numpy=np_b, torch=t_b)))
+    return cases
+
+
 # ------------------------------------------------------------------ pooling
 
 def pool_cases(size):
@@ -529,7 +584,8 @@ def layer_cases(size):
 
 # ------------------------------------------------------------------ selection
 
-BUILDERS = {"gemm": gemm_cases, "conv": lambda size: conv_cases(size) + depthwise_cases(size),
+BUILDERS = {"gemm": gemm_cases,
+            "conv": lambda size: conv_cases(size) + depthwise_cases(size) + grouped_cases(size),
             "pool": pool_cases, "layers": layer_cases}
 
 

@@ -366,7 +366,7 @@ def _fmt_ms(r, unit):
 FAMILY_TITLES = {
     "gemm": "GEMM: C = A[M,K] @ B[K,N] (float32)",
     "linear": "Linear: y = x[M,K] @ W[N,K]^T + b; fwd+bwd also computes dx, dW, db",
-    "conv": "Conv2d (NCHW float32): case N,C,H,W,K,R,S,stride,pad,dil (,gG: groups G, depthwise); bwd = dx + dw + db",
+    "conv": "Conv2d (NCHW float32): case N,C,H,W,K,R,S,stride,pad,dil (,gG: G groups; G = C: depthwise); bwd = dx + dw + db",
     "pool": "Pooling (NCHW float32): case N,C,H,W k/s/p; GB/s = (input + output) bytes once",
     "layers": "LeNet-5 training step (forward, backward, SGD update)",
     "overhead": "Per-call overhead of a tiny op",

@@ -57,12 +57,17 @@ def _stand_in():
         return dx.reshape(shape)
 
     conv_fwd, conv_bwd, dw_fwd, dw_bwd = B.conv2d_fwd, B.conv2d_bwd, B.depthwise_fwd, B.depthwise_bwd
+    g_fwd, g_bwd = B.grouped_fwd, B.grouped_bwd
 
     def conv2d(x, w, b, s=1, p=0, d=1, groups=1):
-        return (dw_fwd if groups > 1 else conv_fwd)(x, w, b, s, p, d)
+        if groups > 1 and groups == x.shape[1] == w.shape[0]:
+            return dw_fwd(x, w, b, s, p, d)
+        return g_fwd(x, w, b, s, p, d, groups) if groups > 1 else conv_fwd(x, w, b, s, p, d)
 
     def conv2d_backward(dy, x, w, s=1, p=0, d=1, groups=1):
-        return (dw_bwd if groups > 1 else conv_bwd)(dy, x, w, s, p, d)
+        if groups > 1 and groups == x.shape[1] == w.shape[0]:
+            return dw_bwd(dy, x, w, s, p, d)
+        return g_bwd(dy, x, w, s, p, d, groups) if groups > 1 else conv_bwd(dy, x, w, s, p, d)
 
     # bound now, so that a test that breaks a baseline leaves the stand-in intact
     return types.SimpleNamespace(
@@ -245,7 +250,8 @@ def test_keep_going_drops_failed_case_and_records_it(tmp_path, stand_in, monkeyp
         raise RuntimeError("kernel exploded")
     monkeypatch.setattr(stand_in, "conv2d_backward", broken)
     data, js, _ = _run(tmp_path, "--threads", "1", "--only", "conv", "--no-peak", "--keep-going")
-    assert list(js["failures"]) == ["conv/tiny-s2d2/bwd", "conv/tiny-dw-s2/bwd"]
+    assert list(js["failures"]) == ["conv/tiny-s2d2/bwd", "conv/tiny-dw-s2/bwd",
+                                    "conv/tiny-g2/bwd"]
     assert "nnkern raised RuntimeError: kernel exploded" in js["failures"]["conv/tiny-s2d2/bwd"]
     assert {r["op"] for r in js["results"]} == {"fwd"}
     with pytest.raises(H.VerificationError, match="kernel exploded"):
@@ -319,6 +325,20 @@ def test_baselines_against_float64_reference():
     np.testing.assert_allclose(
         dwd, _C.conv2d_bwd_weight_ref(dyd, x, 3, 2, (s, s), (p, p), (d, d), 3), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dbd, dyd.sum(axis=(0, 2, 3)))
+    # grouped (2 groups: 4 -> 6 channels): against the float64 reference
+    xg = rng.standard_normal((2, 4, 9, 8))
+    wg, bg = rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
+    yg = B.grouped_fwd(xg, wg, bg, s, p, d, 2)
+    np.testing.assert_allclose(
+        yg, _C.conv2d_fwd_ref(xg, wg, bg, (s, s), (p, p), (d, d), 2, *yg.shape[2:]),
+        rtol=1e-12, atol=1e-12)
+    dyg = rng.standard_normal(yg.shape)
+    dxg, dwg, dbg = B.grouped_bwd(dyg, xg, wg, s, p, d, 2)
+    np.testing.assert_allclose(
+        dxg, _C.conv2d_bwd_data_ref(dyg, wg, 9, 8, (s, s), (p, p), (d, d), 2), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        dwg, _C.conv2d_bwd_weight_ref(dyg, xg, 3, 2, (s, s), (p, p), (d, d), 2), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dbg, dyg.sum(axis=(0, 2, 3)))
     # pooling: max with argmax -> flat indices as PyTorch returns them
     xx = rng.standard_normal((1, 2, 7, 7))
     yv, idx = B.max_pool2d_fwd_argmax(xx, 3, 2, 1)
@@ -382,8 +402,8 @@ def test_pytest_benchmark_suite_runs():
 
 def test_case_list_matches_anchors():
     full = C.build_cases("full")
-    # the 11 ANCHORS cases and 3 depthwise ones, x fwd/bwd
-    assert len([c for c in full if c.family == "conv"]) == 28
+    # the 11 ANCHORS cases, 3 depthwise and 2 grouped ones, x fwd/bwd
+    assert len([c for c in full if c.family == "conv"]) == 32
     assert len([c for c in full if c.family == "pool"]) == 16  # 4 cases x max/avg x fwd/bwd
     assert len([c for c in full if c.family == "gemm"]) == 10
     ids = [c.id for c in full]
