@@ -76,7 +76,10 @@
  *               stride-2 stems: one zero row of ceil(W/2) + 96 floats
  *   bwd_weight  T * gemm_ws(Cog, CB, depth), CB <= Cig*kH*kW columns of dW
  *               (GEMM blocks the depth itself), plus min(4, N) * |w| <= 2^19
- *               elements of partial sums
+ *               elements of partial sums; direct (few output channels):
+ *               min(4, N) * |w| partial sums, and at AVX-512 per thread a
+ *               padded image group + 16 * ceil4(Cog) * ceil6(Cig*kH*kW)
+ *               floats of lane sums (<= 2.1 MiB)
  *   Winograd F(4x4, 3x3) (nk_conv_winograd.c): forward and bwd_data 36 x
  *               K x C transformed weights (bwd_data: + |w|, the flipped
  *               kernels' copy) + T * 36 * (C + K) x Tc floats
