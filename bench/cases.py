@@ -254,48 +254,58 @@ def gemm_cases(size):
 
 # ------------------------------------------------------------------ conv2d
 
+def _conv_pair(name, N, C, H, W, K, R, S, st, pd, dl, G, np_fwd, np_bwd):
+    """The fwd and bwd Cases of one conv2d layer (G groups); np_fwd(x, w, b,
+    stride, pad, dil) and np_bwd(dy, x, w, stride, pad, dil) are the NumPy
+    baselines."""
+    P, Q = B.out_size(H, R, st, pd, dl), B.out_size(W, S, st, pd, dl)
+    Cg = C // G
+    flop = 2.0 * N * K * Cg * R * S * P * Q
+    params = dict(N=N, C=C, H=H, W=W, K=K, R=R, S=S, stride=st, pad=pd, dil=dl, P=P, Q=Q)
+    if G > 1:
+        params["groups"] = G
+
+    def make(rng):
+        return types.SimpleNamespace(
+            x=_randn(rng, (N, C, H, W)), w=_randn(rng, (K, Cg, R, S), (Cg * R * S) ** -0.5),
+            b=_randn(rng, (K,), 0.1), dy=_randn(rng, (N, K, P, Q)))
+
+    def nk_f(i):
+        F = nk_functional("conv2d")
+        return lambda: F.conv2d(i.x, i.w, i.b, st, pd, dl, G)
+
+    def np_f(i):
+        return lambda: np_fwd(i.x, i.w, i.b, st, pd, dl)
+
+    def t_f(i):
+        F = torch_mod().nn.functional
+        tx, tw, tb = _tensor(i.x), _tensor(i.w), _tensor(i.b)
+        return _no_grad(lambda: F.conv2d(tx, tw, tb, st, pd, dl, G))
+
+    def nk_b(i):
+        F = nk_functional("conv2d_backward")
+        return lambda: F.conv2d_backward(i.dy, i.x, i.w, st, pd, dl, G)
+
+    def np_b(i):
+        return lambda: np_bwd(i.dy, i.x, i.w, st, pd, dl)
+
+    def t_b(i):
+        torch = torch_mod()
+        tx, tw, tb, tdy = _tensor(i.x, True), _tensor(i.w, True), _tensor(i.b, True), _tensor(i.dy)
+        ty = torch.nn.functional.conv2d(tx, tw, tb, st, pd, dl, G)
+        return lambda: torch.autograd.grad(ty, (tx, tw, tb), tdy, retain_graph=True)
+
+    wf, wb = _nk_winograd(N, C, H, W, K, R, S, st, pd, dl, P, Q) if G == 1 else (False, None)
+    return [Case("conv", "conv", name, "fwd", dict(params, winograd="fwd" if wf else ""), flop,
+                 "GFLOP/s", make, dict(nnkern=nk_f, numpy=np_f, torch=t_f)),
+            Case("conv", "conv", name, "bwd", dict(params, winograd=wb or ""), 2 * flop,
+                 "GFLOP/s", make, dict(nnkern=nk_b, numpy=np_b, torch=t_b))]
+
+
 def conv_cases(size):
     cases = []
-    for name, (N, C, H, W, K, R, S, st, pd, dl) in _pick(CONV_CASES, size):
-        P, Q = B.out_size(H, R, st, pd, dl), B.out_size(W, S, st, pd, dl)
-        flop = 2.0 * N * K * C * R * S * P * Q
-        params = dict(N=N, C=C, H=H, W=W, K=K, R=R, S=S, stride=st, pad=pd, dil=dl, P=P, Q=Q)
-
-        def make(rng, N=N, C=C, H=H, W=W, K=K, R=R, S=S, P=P, Q=Q):
-            return types.SimpleNamespace(
-                x=_randn(rng, (N, C, H, W)), w=_randn(rng, (K, C, R, S), (C * R * S) ** -0.5),
-                b=_randn(rng, (K,), 0.1), dy=_randn(rng, (N, K, P, Q)))
-
-        def nk_f(i, st=st, pd=pd, dl=dl):
-            F = nk_functional("conv2d")
-            return lambda: F.conv2d(i.x, i.w, i.b, st, pd, dl)
-
-        def np_f(i, st=st, pd=pd, dl=dl):
-            return lambda: B.conv2d_fwd(i.x, i.w, i.b, st, pd, dl)
-
-        def t_f(i, st=st, pd=pd, dl=dl):
-            F = torch_mod().nn.functional
-            tx, tw, tb = _tensor(i.x), _tensor(i.w), _tensor(i.b)
-            return _no_grad(lambda: F.conv2d(tx, tw, tb, st, pd, dl))
-
-        def nk_b(i, st=st, pd=pd, dl=dl):
-            F = nk_functional("conv2d_backward")
-            return lambda: F.conv2d_backward(i.dy, i.x, i.w, st, pd, dl)
-
-        def np_b(i, st=st, pd=pd, dl=dl):
-            return lambda: B.conv2d_bwd(i.dy, i.x, i.w, st, pd, dl)
-
-        def t_b(i, st=st, pd=pd, dl=dl):
-            torch = torch_mod()
-            tx, tw, tb, tdy = _tensor(i.x, True), _tensor(i.w, True), _tensor(i.b, True), _tensor(i.dy)
-            ty = torch.nn.functional.conv2d(tx, tw, tb, st, pd, dl)
-            return lambda: torch.autograd.grad(ty, (tx, tw, tb), tdy, retain_graph=True)
-
-        wf, wb = _nk_winograd(N, C, H, W, K, R, S, st, pd, dl, P, Q)
-        cases.append(Case("conv", "conv", name, "fwd", dict(params, winograd="fwd" if wf else ""),
-                          flop, "GFLOP/s", make, dict(nnkern=nk_f, numpy=np_f, torch=t_f)))
-        cases.append(Case("conv", "conv", name, "bwd", dict(params, winograd=wb or ""), 2 * flop,
-                          "GFLOP/s", make, dict(nnkern=nk_b, numpy=np_b, torch=t_b)))
+    for name, dims in _pick(CONV_CASES, size):
+        cases += _conv_pair(name, *dims, 1, B.conv2d_fwd, B.conv2d_bwd)
     return cases
 
 
@@ -350,46 +360,10 @@ def grouped_cases(size):
     """Grouped layers (ResNeXt-style, 8 channels a group): not among the
     ANCHORS cases; the NumPy baseline is the im2col GEMM per group."""
     cases = []
-    for name, (N, C, H, W, K, R, S, st, pd, dl, G) in _pick(GROUPED_CASES, size):
-        P, Q = B.out_size(H, R, st, pd, dl), B.out_size(W, S, st, pd, dl)
-        flop = 2.0 * N * K * (C // G) * R * S * P * Q
-        params = dict(N=N, C=C, H=H, W=W, K=K, R=R, S=S, stride=st, pad=pd, dil=dl, P=P, Q=Q,
-                      groups=G)
-
-        def make(rng, N=N, C=C, H=H, W=W, K=K, R=R, S=S, P=P, Q=Q, G=G):
-            return types.SimpleNamespace(
-                x=_randn(rng, (N, C, H, W)), w=_randn(rng, (K, C // G, R, S), (C // G * R * S) ** -0.5),
-                b=_randn(rng, (K,), 0.1), dy=_randn(rng, (N, K, P, Q)))
-
-        def nk_f(i, st=st, pd=pd, dl=dl, G=G):
-            F = nk_functional("conv2d")
-            return lambda: F.conv2d(i.x, i.w, i.b, st, pd, dl, G)
-
-        def np_f(i, st=st, pd=pd, dl=dl, G=G):
-            return lambda: B.grouped_fwd(i.x, i.w, i.b, st, pd, dl, G)
-
-        def t_f(i, st=st, pd=pd, dl=dl, G=G):
-            F = torch_mod().nn.functional
-            tx, tw, tb = _tensor(i.x), _tensor(i.w), _tensor(i.b)
-            return _no_grad(lambda: F.conv2d(tx, tw, tb, st, pd, dl, G))
-
-        def nk_b(i, st=st, pd=pd, dl=dl, G=G):
-            F = nk_functional("conv2d_backward")
-            return lambda: F.conv2d_backward(i.dy, i.x, i.w, st, pd, dl, G)
-
-        def np_b(i, st=st, pd=pd, dl=dl, G=G):
-            return lambda: B.grouped_bwd(i.dy, i.x, i.w, st, pd, dl, G)
-
-        def t_b(i, st=st, pd=pd, dl=dl, G=G):
-            torch = torch_mod()
-            tx, tw, tb, tdy = _tensor(i.x, True), _tensor(i.w, True), _tensor(i.b, True), _tensor(i.dy)
-            ty = torch.nn.functional.conv2d(tx, tw, tb, st, pd, dl, G)
-            return lambda: torch.autograd.grad(ty, (tx, tw, tb), tdy, retain_graph=True)
-
-        cases.append(Case("conv", "conv", name, "fwd", params, flop, "GFLOP/s", make,
-                          dict(nnkern=nk_f, numpy=np_f, torch=t_f)))
-        cases.append(Case("conv", "conv", name, "bwd", params, 2 * flop, "GFLOP/s", make,
-                          dict(nnkern=nk_b, numpy=np_b, torch=t_b)))
+    for name, (*dims, G) in _pick(GROUPED_CASES, size):
+        cases += _conv_pair(name, *dims, G,
+                            lambda x, w, b, st, pd, dl, G=G: B.grouped_fwd(x, w, b, st, pd, dl, G),
+                            lambda dy, x, w, st, pd, dl, G=G: B.grouped_bwd(dy, x, w, st, pd, dl, G))
     return cases
 
 

@@ -482,6 +482,21 @@ def test_direct_rows_lenet_c2_taken():
         _C.set_isa(before)
 
 
+def _check_px_bitwise(c, seed):
+    """The pixel-vector tiles run at AVX-512 (the probe says so) and give
+    the AVX2 kernels' bits, and the reference's values."""
+    before = _C.isa_active()
+    try:
+        x, w, b, args, out, geo = _both_levels(c, seed)
+        y = out["avx512"]
+        assert _C.conv2d_fwd_uses_direct_px(*geo)
+    finally:
+        _C.set_isa(before)
+    assert np.array_equal(out["avx2"], y)
+    ref = _ref_all(x, w, b, np.zeros_like(y), *args)[0]
+    _close(y, ref, np.float32)
+
+
 @st.composite
 def px_cases(draw):
     """Few output channels, column stride 1: the AVX-512 Cog x rows x 16
@@ -509,16 +524,7 @@ def test_direct_px_avx512_matches_avx2_bitwise(c):
     """The AVX-512 tiles for <= 8 output channels give the AVX2 6 x 16
     pixel-vector kernel's (7-8 channels: the 8 x 12 kernel's) bits, and the
     reference's values."""
-    before = _C.isa_active()
-    try:
-        x, w, b, args, out, geo = _both_levels(c, 12)
-        y = out["avx512"]
-        assert _C.conv2d_fwd_uses_direct_px(*geo)
-    finally:
-        _C.set_isa(before)
-    assert np.array_equal(out["avx2"], y)
-    ref = _ref_all(x, w, b, np.zeros_like(y), *args)[0]
-    _close(y, ref, np.float32)
+    _check_px_bitwise(c, 12)
 
 
 @st.composite
@@ -548,16 +554,7 @@ def px16_cases(draw):
 def test_direct_px16_avx512_matches_avx2_bitwise(c):
     """Two 8-channel blocks of pixel-vector tiles give the AVX2 16 x 6
     kernel's bits, and the reference's values."""
-    before = _C.isa_active()
-    try:
-        x, w, b, args, out, geo = _both_levels(c, 15)
-        y = out["avx512"]
-        assert _C.conv2d_fwd_uses_direct_px(*geo)
-    finally:
-        _C.set_isa(before)
-    assert np.array_equal(out["avx2"], y)
-    ref = _ref_all(x, w, b, np.zeros_like(y), *args)[0]
-    _close(y, ref, np.float32)
+    _check_px_bitwise(c, 15)
 
 
 @st.composite
@@ -585,16 +582,7 @@ def px8s2_cases(draw):
 def test_direct_px8s2_avx512_matches_avx2_bitwise(c):
     """The split-column tiles give the AVX2 8 x 12 kernel's bits, and the
     reference's values."""
-    before = _C.isa_active()
-    try:
-        x, w, b, args, out, geo = _both_levels(c, 16)
-        y = out["avx512"]
-        assert _C.conv2d_fwd_uses_direct_px(*geo)
-    finally:
-        _C.set_isa(before)
-    assert np.array_equal(out["avx2"], y)
-    ref = _ref_all(x, w, b, np.zeros_like(y), *args)[0]
-    _close(y, ref, np.float32)
+    _check_px_bitwise(c, 16)
 
 
 @pytest.mark.skipif("avx512" not in _C.isa_available(), reason="CPU without AVX-512")
